@@ -1,0 +1,50 @@
+"""The catalog of documented prevention steps (seeds/catalog.toml) that routines cite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from scheduler import tomlfile
+from scheduler.errors import CrampguardError
+from scheduler.model import Strict
+
+
+class Step(Strict):
+    id: str
+    summary: str = Field(min_length=1)
+    audience: Literal["adults", "children", "everyone"]
+    when: Literal["bedtime", "night", "sitting-or-standing-work", "before-exercise",
+                  "after-heavy-sweating", "meals", "daily", "during-treatment", "any-time"]
+    kind: Literal["routine", "advice-only"]
+    source: str
+    quote: str = Field(min_length=1)
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _advice_has_reason(self) -> Step:
+        if self.kind == "advice-only" and not self.reason:
+            raise ValueError("an advice-only step says why it is not a reminder: add reason")
+        return self
+
+
+class Catalog(Strict):
+    schema_version: Literal[1]
+    step: tuple[Step, ...]
+
+    def get(self, step_id: str) -> Step | None:
+        return next((s for s in self.step if s.id == step_id), None)
+
+    @property
+    def routine_ids(self) -> list[str]:
+        return [s.id for s in self.step if s.kind == "routine"]
+
+
+def load_catalog(path: Path) -> Catalog:
+    data, text = tomlfile.read(path)
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise CrampguardError(tomlfile.validation_problems(path, text, exc, Catalog)) from None

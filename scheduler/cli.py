@@ -1,0 +1,146 @@
+"""The command line: parse, run one command, print through ``render``, pick the exit code.
+
+The only place that catches ``CrampguardError``. Heavy modules are imported inside the
+handlers so ``crampguard --help`` starts in a blink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """\
+Desktop reminders for the documented leg-cramp prevention routine: a warm foot soak and
+calf stretches before bed, warm calves at night, leg breaks from long sitting, and more.
+
+Routines are TOML files: the shipped ones, with your own in the config folder laid over
+them by id (`crampguard init` copies them there for editing)."""
+
+EPILOG = """\
+environment:
+  CRAMPGUARD_CONFIG       settings file (default: <config dir>/config.toml)
+  CRAMPGUARD_ROUTINES     use only the routine files in this folder
+  CRAMPGUARD_CONFIG_DIR   config folder (config.toml, routines/)
+  CRAMPGUARD_STATE_DIR    state folder (journal)
+  CRAMPGUARD_RUNTIME_DIR  runtime folder (socket, lock)
+  CRAMPGUARD_TIMEZONE, CRAMPGUARD_QUIET_HOURS, CRAMPGUARD_NOTIFIER,
+  CRAMPGUARD_ANCHORS__BEDTIME, ...  override config.toml keys
+
+exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line."""
+
+
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="settings file (env CRAMPGUARD_CONFIG)")
+    parser.add_argument("--routines", metavar="DIR", default=default,
+                        help="use only the routine files in DIR, none of the shipped ones "
+                             "(env CRAMPGUARD_ROUTINES)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crampguard", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    _global_options(parser, None)
+    # The same options after the command name too (`crampguard next --routines x`).
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Callable[..., Any], help_text: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text,
+                           description=description or help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("check", _check, "validate routine files and config.toml",
+                "Validate the active set (shipped + your routines) and config.toml, or only "
+                "the given files or folders. Prints every problem as PATH:LINE: field: "
+                "message, and exits 1 if there is any.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="routine files or folders (default: the active set)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = command("list", _list, "show each routine: id, on/off, schedule, seed step")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("next", _next, "show the next reminders in time order",
+                "Show the next firings across the enabled routines, in time order. "
+                "Firings held back by quiet hours are listed and marked.")
+    p.add_argument("--count", "-n", type=int, default=10, metavar="N",
+                   help="how many (default 10)")
+    p.add_argument("--from", dest="start", metavar="TIME",
+                   help="start here instead of now: ISO 8601, e.g. 2026-03-29T21:00; "
+                        "without an offset it is a wall time in the chosen zone")
+    p.add_argument("--tz", metavar="ZONE", help="IANA time zone, overriding the settings")
+    p.add_argument("--routine", metavar="ID", help="only this routine (even if disabled)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array of {routine, title, message, at, held}")
+
+    command("init", _init, "copy the shipped routines and a config.toml for editing",
+            "Copy the shipped routines into your routines folder and write a commented "
+            "config.toml. Existing files are never overwritten.")
+    return parser
+
+
+def _version() -> str:
+    from scheduler import __version__
+
+    return f"crampguard {__version__}"
+
+
+def _app(args: argparse.Namespace, **flags: Any) -> Any:
+    from scheduler.app import App
+    from scheduler.paths import resolve_paths
+
+    paths = resolve_paths(config=args.config, routines=args.routines)
+    return App(paths, {k: v for k, v in flags.items() if v is not None})
+
+
+def _check(args: argparse.Namespace) -> Any:
+    from scheduler import commands
+
+    return commands.check(_app(args), args.paths)
+
+
+def _list(args: argparse.Namespace) -> Any:
+    from scheduler import commands
+
+    return commands.list_routines(_app(args))
+
+
+def _next(args: argparse.Namespace) -> Any:
+    from scheduler import commands
+
+    tz = commands.zone_flag(args.tz) if args.tz else None
+    return commands.next_firings(_app(args, timezone=tz), count=args.count, start=args.start,
+                                 routine_id=args.routine)
+
+
+def _init(args: argparse.Namespace) -> Any:
+    from scheduler import commands
+
+    return commands.init(_app(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from scheduler.errors import CrampguardError
+
+    try:
+        result = args.handler(args)
+        from scheduler import render
+
+        render.emit(result, as_json=getattr(args, "json", False))
+    except CrampguardError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

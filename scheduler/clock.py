@@ -1,0 +1,10 @@
+"""The one place that reads the clock. Everything else takes ``now`` as an argument."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+
+
+def now(zone: tzinfo | None = None) -> datetime:
+    current = datetime.now(timezone.utc)
+    return current.astimezone(zone) if zone is not None else current

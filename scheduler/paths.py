@@ -1,0 +1,90 @@
+"""Where crampguard's files live: platformdirs defaults, each overridable.
+
+Built once per command from the environment and the command line and passed around;
+nothing here is a module-level global that tests would have to patch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+APP = "crampguard"
+
+
+def shipped_dir(name: str) -> Path:
+    """The shipped ``routines`` or ``seeds`` folder.
+
+    In a wheel they are package data (``scheduler/_shipped``); in a source checkout
+    (editable install, tests run from the tree) they are the repository's top-level folders.
+    """
+    packaged = Path(str(resources.files("scheduler"))) / "_shipped" / name
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / name
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    config_file: Path
+    user_routines: Path
+    state_dir: Path
+    runtime_dir: Path
+    #: ``--routines DIR``: use only this folder, none of the shipped routines
+    only_routines: Path | None = None
+
+    @property
+    def shipped_routines(self) -> Path:
+        return shipped_dir("routines")
+
+    @property
+    def catalog(self) -> Path:
+        return shipped_dir("seeds") / "catalog.toml"
+
+    @property
+    def routine_dirs(self) -> list[Path]:
+        """Folders that make up the active set, later ones overriding earlier ones by id."""
+        if self.only_routines is not None:
+            return [self.only_routines]
+        return [self.shipped_routines, self.user_routines]
+
+
+def resolve_paths(env: Mapping[str, str] | None = None, *, config: str | None = None,
+                  routines: str | None = None) -> Paths:
+    """Flags beat ``CRAMPGUARD_*`` variables, which beat platformdirs' defaults."""
+    env = os.environ if env is None else env
+    import platformdirs  # imported here so `crampguard --help` stays fast
+
+    def pick(var: str, default: str) -> Path:
+        value = env.get(var)
+        return Path(value).expanduser() if value else Path(default)
+
+    config_dir = pick("CRAMPGUARD_CONFIG_DIR", platformdirs.user_config_dir(APP))
+    config_file = Path(config).expanduser() if config else pick(
+        "CRAMPGUARD_CONFIG", str(config_dir / "config.toml"))
+    only = routines or env.get("CRAMPGUARD_ROUTINES")
+    return Paths(
+        config_dir=config_dir,
+        config_file=config_file,
+        user_routines=config_dir / "routines",
+        state_dir=pick("CRAMPGUARD_STATE_DIR", platformdirs.user_state_dir(APP)),
+        runtime_dir=pick("CRAMPGUARD_RUNTIME_DIR", _runtime_default(env)),
+        only_routines=Path(only).expanduser() if only else None,
+    )
+
+
+def _runtime_default(env: Mapping[str, str]) -> str:
+    # platformdirs warns and guesses when XDG_RUNTIME_DIR is unset (no logind session:
+    # containers, cron); a private folder under /tmp is the usual fallback then.
+    if env.get("XDG_RUNTIME_DIR"):
+        return str(Path(env["XDG_RUNTIME_DIR"]) / APP)
+    if sys.platform.startswith("linux"):
+        return str(Path(env.get("TMPDIR", "/tmp")) / f"{APP}-{os.getuid()}")
+    import platformdirs
+
+    return platformdirs.user_runtime_dir(APP)

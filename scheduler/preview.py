@@ -1,0 +1,34 @@
+"""The next firings across a set of routines, in time order: what `crampguard next` shows
+and, through the same triggers, what the daemon fires."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from scheduler.model import Routine
+from scheduler.schedule import trigger_for
+from scheduler.settings import Settings
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    routine: Routine
+    at: datetime
+    #: inside quiet hours: held back, not delivered
+    held: bool
+
+
+def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
+             count: int) -> list[Upcoming]:
+    streams = [_stream(r, settings, start) for r in routines]
+    merged = heapq.merge(*streams, key=lambda u: u.at)
+    return list(itertools.islice(merged, count))
+
+
+def _stream(routine: Routine, settings: Settings, start: datetime) -> Iterator[Upcoming]:
+    for firing in trigger_for(routine, settings).firings(start):
+        yield Upcoming(routine, firing.at, firing.held)

@@ -1,0 +1,155 @@
+"""The daemon's own settings: defaults < config.toml < CRAMPGUARD_* environment < flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import time, tzinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scheduler import timespec, tomlfile
+from scheduler.errors import CrampguardError
+from scheduler.model import Clock, Days, Strict
+from scheduler.timespec import Window
+
+ENV_PREFIX = "CRAMPGUARD_"
+
+
+def _window(value: Any) -> Window:
+    if isinstance(value, Window):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('a window is a string like "09:00-17:30"')
+    return timespec.parse_window(value)
+
+
+def _quiet(value: Any) -> Window | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off", "none")):
+        return None
+    return _window(value)
+
+
+def _clocks(value: Any) -> tuple[time, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError('give at least one time, e.g. ["18:00"]')
+    return tuple(v if isinstance(v, time) else timespec.parse_clock(str(v)) for v in items)
+
+
+WindowField = Annotated[Window, PlainValidator(_window)]
+
+
+class WorkAnchor(Strict):
+    between: WindowField = Window(time(9), time(17, 30))
+    days: Days = timespec.DAY_SETS["weekdays"]
+
+
+class WorkoutAnchor(Strict):
+    at: Annotated[tuple[time, ...], PlainValidator(_clocks)] = (time(18),)
+    days: Days = frozenset({1, 3, 5})
+
+
+class Anchors(Strict):
+    bedtime: Clock = time(22, 30)
+    wake: Clock = time(7)
+    work: WorkAnchor = WorkAnchor()
+    workout: WorkoutAnchor = WorkoutAnchor()
+
+
+_file_data: ContextVar[dict[str, Any]] = ContextVar("crampguard_config_file", default={})
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """The already-parsed config.toml (parsed by ``tomlfile`` so errors carry line numbers)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _file_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_data.get())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True,
+    )
+
+    schema_version: Literal[1] = 1
+    timezone: str | None = Field(default=None, description="IANA zone; default the system's")
+    quiet_hours: Annotated[Window | None, PlainValidator(_quiet)] = Window(time(23), time(7))
+    notifier: Literal["auto", "dbus", "plyer", "console"] = "auto"
+    anchors: Anchors = Anchors()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value:
+            load_zone(value)
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+    @property
+    def zone(self) -> tzinfo:
+        if self.timezone:
+            return load_zone(self.timezone)
+        import tzlocal
+
+        return tzlocal.get_localzone()
+
+
+def load_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like \"Europe/Berlin\"") from None
+
+
+def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the config file (if it exists), the environment and the flags.
+
+    Every problem, from the file or the environment, comes back in one CrampguardError.
+    """
+    data: dict[str, Any] = {}
+    text = None
+    if config_file.exists():
+        data, text = tomlfile.read(config_file)
+    env = os.environ if env is None else env
+    token = _file_data.set(data)
+    try:
+        return Settings(**dict(flags or {}))
+    except ValidationError as exc:
+        problems = tomlfile.validation_problems(config_file, text, exc, Settings)
+        raise CrampguardError(_name_env_sources(problems, exc, env, config_file)) from None
+    finally:
+        _file_data.reset(token)
+
+
+def _name_env_sources(problems: list[str], exc: ValidationError, env: Mapping[str, str],
+                      config_file: Path) -> list[str]:
+    """A value that came from a CRAMPGUARD_* variable is blamed on the variable."""
+    named = []
+    for problem, err in zip(problems, exc.errors(), strict=True):
+        top = str(err["loc"][0]) if err["loc"] else ""
+        var = f"{ENV_PREFIX}{top.upper()}"
+        if top and any(k.upper() == var or k.upper().startswith(var + "__") for k in env):
+            rest = problem.removeprefix(str(config_file)).lstrip(":0123456789")
+            problem = f"environment {var}:{rest}"
+        named.append(problem)
+    return named

@@ -1,0 +1,175 @@
+"""The small time grammar shared by routine files and config.toml.
+
+Pure parsers: text in, value out, ``ValueError`` with the fix in the message otherwise
+(pydantic turns those into field errors that name the file and line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LONG_DAY_NAMES = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+}
+DAY_SETS = {
+    "daily": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+DAYS_HINT = 'use "daily", "weekdays", "weekends" or a list of day names like ["mon", "thu"]'
+
+#: The anchors a routine can be written against (``at = "bedtime - 45m"``).
+ANCHOR_NAMES = ("bedtime", "wake", "workout", "work-start", "work-end")
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DURATION_RE = re.compile(r"(\d+)\s*(d|h|m|s)")
+_DURATION_HINT = 'write a duration like "45m", "1h30m", "20s" or "2h"'
+_TIME_HINT = 'use 24-hour "HH:MM" or "HH:MM:SS", e.g. "21:30"'
+
+
+def parse_clock(text: str) -> time:
+    """``"21:30"`` or ``"21:30:15"`` → ``time``."""
+    m = _TIME_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"not a time of day; {_TIME_HINT}")
+    hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"impossible time of day; {_TIME_HINT} (00:00 to 23:59:59)")
+    return time(hour, minute, second)
+
+
+def format_clock(t: time) -> str:
+    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
+
+
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
+    """``"1h30m"`` → 90 minutes. Bare numbers are refused: their unit would be a guess."""
+    compact = text.strip().lower()
+    pos, total = 0, timedelta()
+    units = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1),
+             "s": timedelta(seconds=1)}
+    for m in _DURATION_RE.finditer(compact):
+        if compact[pos:m.start()].strip():
+            break
+        total += int(m[1]) * units[m[2]]
+        pos = m.end()
+    if not compact or compact[pos:].strip():
+        raise ValueError(f"not a duration; {_DURATION_HINT}")
+    if total <= timedelta() and not allow_zero:
+        raise ValueError(f"a duration must be longer than zero; {_DURATION_HINT}")
+    return total
+
+
+def format_duration(d: timedelta) -> str:
+    seconds = int(d.total_seconds())
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def parse_days(value: str | list[str]) -> frozenset[int]:
+    """``"weekdays"`` or ``["mon", "thu"]`` → weekday numbers (Monday is 0)."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in DAY_SETS:
+            return DAY_SETS[key]
+        if key in DAY_NAMES or key in _LONG_DAY_NAMES:
+            return frozenset({_day_number(key)})
+        raise ValueError(f"unknown days {value!r}; {DAYS_HINT}")
+    if not value:
+        raise ValueError(f"the day list is empty; {DAYS_HINT}")
+    return frozenset(_day_number(str(day).strip().lower()) for day in value)
+
+
+def _day_number(name: str) -> int:
+    if name in DAY_NAMES:
+        return DAY_NAMES.index(name)
+    if name in _LONG_DAY_NAMES:
+        return _LONG_DAY_NAMES[name]
+    raise ValueError(f"unknown day {name!r}; valid day names: {', '.join(DAY_NAMES)}")
+
+
+def describe_days(days: frozenset[int]) -> str:
+    for name, members in DAY_SETS.items():
+        if days == members:
+            return name
+    return ", ".join(DAY_NAMES[d] for d in sorted(days))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily window of wall-clock time; one that ends at or before its start ends the
+    next day (a night shift, quiet hours over midnight)."""
+
+    start: time
+    end: time
+
+    @property
+    def length(self) -> timedelta:
+        start = timedelta(hours=self.start.hour, minutes=self.start.minute,
+                          seconds=self.start.second)
+        end = timedelta(hours=self.end.hour, minutes=self.end.minute, seconds=self.end.second)
+        return end - start if end > start else end - start + timedelta(days=1)
+
+    def contains(self, t: time) -> bool:
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __str__(self) -> str:
+        return f"{format_clock(self.start)}-{format_clock(self.end)}"
+
+
+def parse_window(text: str) -> Window:
+    """``"09:00-17:30"`` → ``Window``."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError('not a window; write "HH:MM-HH:MM", e.g. "09:00-17:30"')
+    start, end = (parse_clock(p) for p in parts)
+    if start == end:
+        raise ValueError("a window needs a start and an end that differ, e.g. \"09:00-17:30\"")
+    return Window(start, end)
+
+
+@dataclass(frozen=True)
+class AnchorRef:
+    """``bedtime - 45m``: an anchor name and a signed offset."""
+
+    anchor: str
+    offset: timedelta
+
+    def __str__(self) -> str:
+        if not self.offset:
+            return self.anchor
+        sign = "-" if self.offset < timedelta() else "+"
+        return f"{self.anchor} {sign} {format_duration(abs(self.offset))}"
+
+
+_ANCHOR_RE = re.compile(r"^([a-z][a-z-]*?)\s*(?:([+-])\s*(.+))?$")
+
+
+def parse_at(text: str) -> time | AnchorRef:
+    """One entry of ``at``: a clock time or an anchor ± offset."""
+    stripped = text.strip()
+    if stripped[:1].isdigit():
+        return parse_clock(stripped)
+    m = _ANCHOR_RE.match(stripped.lower())
+    if not m:
+        raise ValueError(
+            f'not a time or an anchor; {_TIME_HINT}, or an anchor ± offset like '
+            f'"bedtime - 45m" (anchors: {", ".join(ANCHOR_NAMES)})'
+        )
+    name, sign, offset_text = m[1], m[2], m[3]
+    if name not in ANCHOR_NAMES:
+        raise ValueError(f"unknown anchor {name!r}; known anchors: {', '.join(ANCHOR_NAMES)}")
+    offset = parse_duration(offset_text) if offset_text else timedelta()
+    if offset >= timedelta(days=1):
+        raise ValueError("an anchor offset must be less than a day")
+    return AnchorRef(name, -offset if sign == "-" else offset)

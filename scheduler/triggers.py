@@ -1,0 +1,183 @@
+"""When reminders fire: pure functions of (plan, zone, now), shared by `next` and the daemon.
+
+A *plan* says which local wall-clock times a calendar day asks for; ``resolve`` turns a wall
+time into an instant under the DST contract; ``PlanTrigger`` walks the days in order and is
+an APScheduler trigger, so what the preview shows is what the daemon fires.
+
+The DST contract (design.md, "Time semantics"):
+- a wall time that does not exist (spring forward) fires once, at the instant the clock
+  jumps past it;
+- a wall time that happens twice (fall back) fires once, the first time;
+- so every local day gets exactly one firing per daily time;
+- an interval inside a window is a grid of wall times from the window's start, so DST
+  does not shift it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Protocol
+
+from apscheduler.triggers.base import BaseTrigger
+
+from scheduler.cron import Cron
+from scheduler.timespec import Window
+
+DAY = timedelta(days=1)
+#: How far ahead a trigger looks before it says "never" (a cron for 29 February, with
+#: a weekday, recurs within 28 years; nothing a reminder needs goes further than 8).
+HORIZON_DAYS = 366 * 8
+# DST moves an instant by at most a few hours against its wall time.
+_DST_MARGIN = timedelta(hours=3)
+
+
+def resolve(wall: datetime, zone: tzinfo) -> datetime:
+    """The instant a naive local wall time stands for, under the DST contract."""
+    first = wall.replace(tzinfo=zone, fold=0)
+    utc = first.astimezone(timezone.utc)
+    local = utc.astimezone(zone)
+    if local.replace(tzinfo=None) == wall:
+        return local  # exists; fold=0 is the first of two when it is ambiguous
+    # In a gap: fold 0 and 1 use the offsets before and after the jump, bracketing it.
+    other = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    low, high = sorted((utc, other))
+    lo, hi = 0, int((high - low).total_seconds())
+    while lo < hi:  # smallest instant whose wall clock has passed `wall`
+        mid = (lo + hi) // 2
+        if (low + timedelta(seconds=mid)).astimezone(zone).replace(tzinfo=None) > wall:
+            hi = mid
+        else:
+            lo = mid + 1
+    return (low + timedelta(seconds=lo)).astimezone(zone)
+
+
+class Plan(Protocol):
+    """Which wall times a local calendar day asks for."""
+
+    #: earliest and latest wall time a day's entries can reach, from that day's midnight
+    span: tuple[timedelta, timedelta]
+
+    def walls(self, day: date) -> Iterable[datetime]: ...
+
+
+@dataclass(frozen=True)
+class AtEntry:
+    base: time
+    offset: timedelta
+    days: frozenset[int]
+
+
+@dataclass(frozen=True)
+class AtPlan:
+    """Fixed times and anchor ± offset, each on its own days; an offset may cross midnight
+    (``bedtime + 45m``): the day named in ``days`` is the anchor's day."""
+
+    entries: tuple[AtEntry, ...]
+
+    @property
+    def span(self) -> tuple[timedelta, timedelta]:
+        reach = [_since_midnight(e.base) + e.offset for e in self.entries]
+        return min(reach), max(reach)
+
+    def walls(self, day: date) -> Iterable[datetime]:
+        midnight = datetime.combine(day, time())
+        return [midnight + _since_midnight(e.base) + e.offset
+                for e in self.entries if day.weekday() in e.days]
+
+
+@dataclass(frozen=True)
+class IntervalPlan:
+    """Every ``every`` inside ``window`` on ``days``: the first one interval after the
+    window opens, the last at or before it closes; the grid restarts each day."""
+
+    window: Window
+    every: timedelta
+    days: frozenset[int]
+
+    @property
+    def span(self) -> tuple[timedelta, timedelta]:
+        start = _since_midnight(self.window.start)
+        return start, start + self.window.length
+
+    def walls(self, day: date) -> Iterable[datetime]:
+        if day.weekday() not in self.days:
+            return []
+        start = datetime.combine(day, self.window.start)
+        count = int(self.window.length / self.every)
+        return [start + k * self.every for k in range(1, count + 1)]
+
+
+@dataclass(frozen=True)
+class CronPlan:
+    cron: Cron
+
+    span = (timedelta(), DAY)
+
+    def walls(self, day: date) -> Iterable[datetime]:
+        if not self.cron.matches(day):
+            return []
+        return [datetime.combine(day, t) for t in self.cron.times()]
+
+
+def _since_midnight(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
+@dataclass(frozen=True)
+class Firing:
+    at: datetime
+    #: inside quiet hours: not delivered, shown as held back in the preview
+    held: bool = False
+
+
+class PlanTrigger(BaseTrigger):
+    """An APScheduler trigger over a plan; also the preview's source of firings."""
+
+    def __init__(self, plan: Plan, zone: tzinfo, quiet: Window | None = None):
+        self.plan = plan
+        self.zone = zone
+        self.quiet = quiet
+
+    def firings(self, start: datetime, *, inclusive: bool = True) -> Iterator[Firing]:
+        """Every firing at or after ``start`` (after, when not inclusive), in order."""
+        low, _ = self.plan.span
+        first_day = start.astimezone(self.zone).date() - 2 * DAY
+        last_day = first_day + HORIZON_DAYS * DAY
+        day = first_day
+        pending: list[datetime] = []
+        last: datetime | None = None
+        while True:
+            # Add days until none not yet added could hold an earlier instant.
+            while day <= last_day and (
+                not pending
+                or resolve(datetime.combine(day, time()) + low, self.zone) - _DST_MARGIN
+                <= pending[0]
+            ):
+                for wall in self.plan.walls(day):
+                    heapq.heappush(pending, resolve(wall, self.zone))
+                day += DAY
+            if not pending:
+                return
+            at = heapq.heappop(pending)
+            if at < start or (at == start and not inclusive) or (last is not None and at <= last):
+                continue  # before the start, or a second wall time collapsed onto one instant
+            last = at
+            yield Firing(at, self.is_quiet(at))
+
+    def is_quiet(self, at: datetime) -> bool:
+        return self.quiet is not None and self.quiet.contains(
+            at.astimezone(self.zone).time().replace(microsecond=0))
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        if previous_fire_time is None:
+            firings = self.firings(now, inclusive=True)
+        else:
+            firings = self.firings(previous_fire_time, inclusive=False)
+        return next((f.at for f in firings if not f.held), None)
+
+    def __str__(self) -> str:
+        return f"PlanTrigger({self.plan})"
