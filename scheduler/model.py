@@ -42,6 +42,8 @@ def _duration_or_zero(value: Any) -> timedelta:
 
 
 def _days(value: Any) -> frozenset[int]:
+    if isinstance(value, frozenset):  # already parsed (models built in code)
+        return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return timespec.parse_days(value)
     return timespec.parse_days(_text(value, "days"))

@@ -17,7 +17,10 @@ from scheduler.settings import Settings
 @dataclass(frozen=True)
 class Upcoming:
     routine: Routine
+    #: in UTC, for ordering
     at: datetime
+    #: the same instant on the user's wall clock, for showing
+    local: datetime
     #: inside quiet hours: held back, not delivered
     held: bool
 
@@ -30,5 +33,6 @@ def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
 
 
 def _stream(routine: Routine, settings: Settings, start: datetime) -> Iterator[Upcoming]:
-    for firing in trigger_for(routine, settings).firings(start):
-        yield Upcoming(routine, firing.at, firing.held)
+    trigger = trigger_for(routine, settings)
+    for firing in trigger.firings(start):
+        yield Upcoming(routine, firing.at, firing.at.astimezone(trigger.zone), firing.held)

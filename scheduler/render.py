@@ -25,7 +25,7 @@ def to_json(result: Any) -> Any:
     if isinstance(result, NextReport):
         return [
             {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
-             "at": u.at.isoformat(), "held": "quiet-hours" if u.held else None}
+             "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
             for u in result.items
         ]
     if isinstance(result, Listing):
@@ -49,7 +49,7 @@ def to_text(result: Any) -> str:
         if not result.items:
             return f"no reminders ahead ({result.zone})"
         return "\n".join(
-            f"{u.at:%a %Y-%m-%d %H:%M:%S %z}  {u.routine.id:<22} {u.routine.title}"
+            f"{u.local:%a %Y-%m-%d %H:%M:%S %z}  {u.routine.id:<22} {u.routine.title}"
             + ("  [held back: quiet hours]" if u.held else "")
             for u in result.items
         )

@@ -37,7 +37,7 @@ def _quiet(value: Any) -> Window | None:
 
 
 def _clocks(value: Any) -> tuple[time, ...]:
-    items = value if isinstance(value, list) else [value]
+    items = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
         raise ValueError('give at least one time, e.g. ["18:00"]')
     return tuple(v if isinstance(v, time) else timespec.parse_clock(str(v)) for v in items)

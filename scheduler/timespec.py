@@ -152,7 +152,7 @@ class AnchorRef:
         return f"{self.anchor} {sign} {format_duration(abs(self.offset))}"
 
 
-_ANCHOR_RE = re.compile(r"^([a-z][a-z-]*?)\s*(?:([+-])\s*(.+))?$")
+_ANCHOR_RE = re.compile(r"^([a-z][a-z-]*)\s*(?:([+-])\s*(.+))?$")
 
 
 def parse_at(text: str) -> time | AnchorRef:

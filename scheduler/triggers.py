@@ -35,12 +35,16 @@ _DST_MARGIN = timedelta(hours=3)
 
 
 def resolve(wall: datetime, zone: tzinfo) -> datetime:
-    """The instant a naive local wall time stands for, under the DST contract."""
+    """The instant (in UTC) a naive local wall time stands for, under the DST contract.
+
+    Instants are kept in UTC throughout: Python compares two datetimes of one zone by wall
+    time, ignoring fold, and never finds an ambiguous local time equal to anything in
+    another zone, so local datetimes would misorder the repeated hour.
+    """
     first = wall.replace(tzinfo=zone, fold=0)
     utc = first.astimezone(timezone.utc)
-    local = utc.astimezone(zone)
-    if local.replace(tzinfo=None) == wall:
-        return local  # exists; fold=0 is the first of two when it is ambiguous
+    if utc.astimezone(zone).replace(tzinfo=None) == wall:
+        return utc  # exists; fold=0 is the first of two when it is ambiguous
     # In a gap: fold 0 and 1 use the offsets before and after the jump, bracketing it.
     other = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
     low, high = sorted((utc, other))
@@ -51,7 +55,7 @@ def resolve(wall: datetime, zone: tzinfo) -> datetime:
             hi = mid
         else:
             lo = mid + 1
-    return (low + timedelta(seconds=lo)).astimezone(zone)
+    return low + timedelta(seconds=lo)
 
 
 class Plan(Protocol):
@@ -142,7 +146,8 @@ class PlanTrigger(BaseTrigger):
         self.quiet = quiet
 
     def firings(self, start: datetime, *, inclusive: bool = True) -> Iterator[Firing]:
-        """Every firing at or after ``start`` (after, when not inclusive), in order."""
+        """Every firing at or after ``start`` (after, when not inclusive), in order, in UTC."""
+        start = start.astimezone(timezone.utc)
         low, _ = self.plan.span
         first_day = start.astimezone(self.zone).date() - 2 * DAY
         last_day = first_day + HORIZON_DAYS * DAY

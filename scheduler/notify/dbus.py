@@ -13,7 +13,8 @@ import os
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
-from jeepney import DBusAddress, DBusErrorResponse, new_method_call, unwrap_msg
+from jeepney import DBusAddress, DBusErrorResponse, new_method_call
+from jeepney.wrappers import unwrap_msg
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 from .base import Delivery, Notice, NotifyError, body_with_hint, icon_of
