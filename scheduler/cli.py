@@ -82,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON array of {routine, title, message, at, held}")
 
+    p = command("run", _run, "run the reminder daemon in the foreground",
+                "Run the daemon in the foreground (for a terminal or a service manager): "
+                "schedule every enabled routine and deliver each reminder as a desktop "
+                "notification. Edits to routine files and config.toml apply live; SIGHUP "
+                "reloads; SIGTERM or Ctrl-C stops. Logs go to stderr.")
+    p.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+    p.add_argument("--notifier", choices=("auto", "dbus", "plyer", "console"),
+                   help="override the notifier setting")
+
+    p = command("notify-test", _notify_test, "send one test notification",
+                "Send one test notification through the configured chain of notifiers "
+                "(dbus, plyer, console) and say which one delivered it.")
+    p.add_argument("--notifier", choices=("auto", "dbus", "plyer", "console"),
+                   help="override the notifier setting")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     command("init", _init, "copy the shipped routines and a config.toml for editing",
             "Copy the shipped routines into your routines folder and write a commented "
             "config.toml. Existing files are never overwritten.")
@@ -122,6 +138,24 @@ def _next(args: argparse.Namespace) -> Any:
                                  routine_id=args.routine)
 
 
+def _run(args: argparse.Namespace) -> Any:
+    import logging
+
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s")
+    from scheduler.daemon import Daemon
+
+    Daemon(_app(args, notifier=args.notifier)).run()
+    return None
+
+
+def _notify_test(args: argparse.Namespace) -> Any:
+    from scheduler import commands
+
+    return commands.notify_test(_app(args, notifier=args.notifier))
+
+
 def _init(args: argparse.Namespace) -> Any:
     from scheduler import commands
 
@@ -134,9 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         result = args.handler(args)
-        from scheduler import render
+        if result is not None:
+            from scheduler import render
 
-        render.emit(result, as_json=getattr(args, "json", False))
+            render.emit(result, as_json=getattr(args, "json", False))
     except CrampguardError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -146,3 +146,31 @@ def _copy_new(source: Path, target: Path) -> bool:
         return False
     except OSError as exc:
         raise CrampguardError(f"{target}: cannot write: {exc.strerror}") from None
+
+
+@dataclass(frozen=True)
+class NotifyTestReport:
+    backend: str
+    id: int | None
+    actions_shown: bool
+    chain: tuple[str, ...]
+
+
+def notify_test(app: App) -> NotifyTestReport:
+    import logging
+
+    from scheduler.notify import Notice, NotifyError, build_chain
+
+    chain = build_chain(app.settings.notifier, logging.getLogger("crampguard"))
+    notice = Notice(
+        title="crampguard test", urgency="normal", timeout_s=10,
+        body="Reminders will look like this. Nothing to do.",
+        actions=(("done", "Done"),), hint_command="crampguard check",
+    )
+    try:
+        delivery = chain.send(notice)
+    except NotifyError as exc:
+        raise CrampguardError(str(exc)) from None
+    finally:
+        chain.close()
+    return NotifyTestReport(delivery.backend, delivery.id, delivery.actions_shown, chain.names)

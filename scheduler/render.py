@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from scheduler.commands import CheckReport, InitReport, Listing, NextReport
+from scheduler.commands import CheckReport, InitReport, Listing, NextReport, NotifyTestReport
 
 
 def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
@@ -41,6 +41,9 @@ def to_json(result: Any) -> Any:
     if isinstance(result, InitReport):
         return {"created": [str(p) for p in result.created],
                 "kept": [str(p) for p in result.kept]}
+    if isinstance(result, NotifyTestReport):
+        return {"backend": result.backend, "id": result.id,
+                "actions_shown": result.actions_shown, "chain": list(result.chain)}
     raise TypeError(f"no JSON form for {type(result).__name__}")
 
 
@@ -68,4 +71,8 @@ def to_text(result: Any) -> str:
         lines = [f"created {p}" for p in result.created]
         lines += [f"kept    {p} (exists; not overwritten)" for p in result.kept]
         return "\n".join(lines)
+    if isinstance(result, NotifyTestReport):
+        shown = f" (notification id {result.id})" if result.id is not None else ""
+        return (f"delivered via {result.backend}{shown}; "
+                f"notifier chain: {' > '.join(result.chain)}")
     raise TypeError(f"no text form for {type(result).__name__}")
