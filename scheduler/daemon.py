@@ -86,6 +86,7 @@ class Daemon:
             self.scheduler.wakeup()
 
         def hup(signum: int, frame: Any) -> None:
+            log.info("SIGHUP: reloading")
             self._reload_at = time.monotonic()
             self.scheduler.wakeup()
 
@@ -143,6 +144,7 @@ class Daemon:
         routines = self._load_routines(settings)
         self._apply(routines, settings)
         self.watcher.refresh(self._watch_targets())
+        log.info("reloaded: %d routine(s) scheduled", len(self.scheduler.get_jobs()))
 
     def _apply(self, routines: RoutineSet, settings: Settings, *, starting: bool = False) -> None:
         if routines.problems:

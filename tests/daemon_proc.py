@@ -1,0 +1,134 @@
+"""The real daemon as a subprocess, with its log read as it comes.
+
+``Daemon(tmp_path, env).start("--routines", dir)`` runs ``python -m scheduler run``; the
+log lines (stderr) and console lines (stdout) are collected by reader threads, and
+``wait_for`` waits for a regex in them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONE = ZoneInfo("Europe/Berlin")
+
+
+def clock_in(seconds: float) -> str:
+    """The Berlin wall time ``seconds`` from now, as HH:MM:SS for a routine's ``at``."""
+    return (datetime.now(ZONE) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+
+
+def routine_text(title: str, at: str, *, extra: str = "", notify: str = "") -> str:
+    return (f'schema_version = 1\ntitle = "{title}"\nmessage = "Body of {title}."\n'
+            f'seed = "stretch-before-bed"\n{extra}\n[schedule]\nat = "{at}"\n'
+            f'quiet_hours = "ignore"\n{notify}')
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """As editors save: a temp file renamed over the target."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+class Daemon:
+    def __init__(self, env: Mapping[str, str] | None = None, prefix: list[str] | None = None):
+        self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("PYTHONPATH", str(ROOT))
+        self.prefix = prefix or []
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+
+    def start(self, *args: str) -> Daemon:
+        self.proc = subprocess.Popen(
+            [*self.prefix, sys.executable, "-m", "scheduler", *args, "run"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+        )
+        self._readers = [threading.Thread(target=self._read, args=(stream,), daemon=True)
+                         for stream in (self.proc.stdout, self.proc.stderr)]
+        for reader in self._readers:
+            reader.start()
+        return self
+
+    def _close(self) -> None:
+        assert self.proc is not None
+        for reader in self._readers:
+            reader.join(timeout=2)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for line in stream:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 10.0, *, after: int = 0) -> re.Match[str]:
+        """The first log line (from index ``after``) matching ``pattern``."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines[after:]:
+                    m = regex.search(line)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no line matching {pattern!r} within {timeout}s; log:\n" + self.log)
+                self._cond.wait(left)
+
+    def count(self, pattern: str) -> int:
+        with self._cond:
+            return sum(bool(re.search(pattern, line)) for line in self.lines)
+
+    @property
+    def log(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.lines)
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 5.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self._close()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._close()

@@ -1,0 +1,244 @@
+"""`crampguard run` end to end: the real daemon process, real files, a real notification
+server where the test needs one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.daemon_proc import ROOT, Daemon, clock_in, routine_text, write_atomically
+from tests.desktop import desktop  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def routines(tmp_path: Path) -> Path:
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    return folder
+
+
+def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):  # noqa: F811
+    (routines / "soon.toml").write_text(routine_text(
+        "Calf stretch now", clock_in(3),
+        notify='[notify]\nurgency = "critical"\ntimeout = "0s"\n'))
+    with Daemon(desktop.env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"scheduled soon: daily at .*; next ")
+        daemon.wait_for(r"crampguard running: 1 routine")
+        daemon.wait_for(r"delivered soon via dbus", timeout=10)
+        history = desktop.history()
+        assert daemon.stop() == 0
+    assert [(n["summary"], n["body"], n["urgency"]) for n in history] == [
+        ("Calf stretch now", "Body of Calf stretch now.", "CRITICAL")]
+
+
+def test_without_a_session_bus_the_console_delivers(routines, tmp_path):
+    (routines / "soon.toml").write_text(routine_text("Foot soak", clock_in(2)))
+    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered soon via console", timeout=8)
+        daemon.wait_for(r"^\[crampguard\] Foot soak — Body of Foot soak\.", timeout=2)
+        assert daemon.count(r"dbus notifications failed") == 1
+        assert daemon.stop() == 0
+
+
+def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routines):  # noqa: F811
+    (routines / "first.toml").write_text(routine_text("First", clock_in(3)))
+    (routines / "second.toml").write_text(routine_text("Second", clock_in(6)))
+    with Daemon(desktop.env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered first via dbus", timeout=8)
+        desktop.kill_dunst()
+        daemon.wait_for(r"delivered second via console", timeout=8)
+        daemon.wait_for(r"^\[crampguard\] Second — ", timeout=2)
+        assert daemon.proc.poll() is None  # still running
+        assert daemon.stop() == 0
+
+
+def test_live_edits_new_broken_and_fixed(desktop, routines):  # noqa: F811
+    keep = routines / "keep.toml"
+    keep.write_text(routine_text("Keep v1", clock_in(8)))
+    with Daemon(desktop.env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        # a new file written while the daemon runs fires
+        started = time.monotonic()
+        write_atomically(routines / "new.toml", routine_text("New one", clock_in(3)))
+        daemon.wait_for(r"scheduled new: ", timeout=2)
+        assert time.monotonic() - started < 1.5  # applied within about a second
+        daemon.wait_for(r"delivered new via dbus", timeout=6)
+        # a broken edit: the file and line are reported, the old version keeps firing
+        mark = daemon.mark()
+        write_atomically(keep, 'schema_version = 1\ntitle = "Keep v2"\nmessage = \n')
+        m = daemon.wait_for(r"ERROR (\S+keep\.toml):3:\d+: TOML syntax", after=mark)
+        assert m[1] == str(keep)
+        daemon.wait_for(r"delivered keep via dbus", timeout=10, after=mark)
+        desktop.close_all()
+        titles = [n["summary"] for n in desktop.history()]
+        assert "Keep v1" in titles
+        assert any(t.startswith("crampguard: a routine file is broken") for t in titles)
+        broken = [n for n in desktop.history() if n["summary"].startswith("crampguard:")]
+        assert len(broken) == 1 and "keep.toml:3" in broken[0]["body"]
+        # the fix applies
+        mark = daemon.mark()
+        write_atomically(keep, routine_text("Keep v3", clock_in(3)))
+        daemon.wait_for(r"scheduled keep: ", timeout=2, after=mark)
+        daemon.wait_for(r"delivered keep via dbus", timeout=6, after=mark)
+        desktop.close_all()
+        assert "Keep v3" in [n["summary"] for n in desktop.history()]
+        assert daemon.stop() == 0
+
+
+def test_removed_and_disabled_routines_are_unscheduled(routines):
+    (routines / "a.toml").write_text(routine_text("A", "12:00"))
+    (routines / "b.toml").write_text(routine_text("B", "13:00"))
+    with Daemon() as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running: 2 routine")
+        (routines / "a.toml").unlink()
+        daemon.wait_for(r"unscheduled a", timeout=2)
+        write_atomically(routines / "b.toml", routine_text("B", "13:00", extra="enabled = false"))
+        daemon.wait_for(r"unscheduled b", timeout=2)
+        assert daemon.stop() == 0
+
+
+def test_single_instance_sigterm_and_sighup(routines, tmp_path):
+    (routines / "a.toml").write_text(routine_text("A", "12:00"))
+    with Daemon() as first:
+        first.start("--routines", str(routines))
+        first.wait_for(r"crampguard running")
+        second = subprocess.run(
+            [sys.executable, "-m", "scheduler", "--routines", str(routines), "run"],
+            capture_output=True, text=True, timeout=20, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert second.returncode == 1
+        assert f"already running (pid {first.proc.pid})" in second.stderr
+        assert "Traceback" not in second.stderr
+        mark = first.mark()
+        first.signal(signal.SIGHUP)
+        first.wait_for(r"SIGHUP: reloading", timeout=3, after=mark)
+        first.wait_for(r"reloaded: 1 routine", timeout=3, after=mark)
+        started = time.monotonic()
+        code = first.stop(timeout=3)
+        assert code == 0
+        assert time.monotonic() - started < 1.0
+        assert "crampguard stopped" in first.log
+
+
+def test_sighup_applies_a_change_the_watcher_cannot_see(routines, tmp_path):
+    hidden = tmp_path / "elsewhere"
+    hidden.mkdir()
+    real = hidden / "real.toml"
+    real.write_text('[anchors]\nbedtime = "22:30"\n')
+    link_dir = tmp_path / "conf"
+    link_dir.mkdir()
+    (link_dir / "config.toml").symlink_to(real)
+    (routines / "soak.toml").write_text(routine_text("Soak", "bedtime - 45m"))
+    with Daemon() as daemon:
+        daemon.start("--routines", str(routines), "--config", str(link_dir / "config.toml"))
+        daemon.wait_for(r"scheduled soak: daily at 21:45")
+        real.write_text('[anchors]\nbedtime = "23:00"\n')
+        time.sleep(0.5)
+        assert daemon.count(r"scheduled soak: daily at 22:15") == 0
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for(r"scheduled soak: daily at 22:15", timeout=3)
+        assert daemon.stop() == 0
+
+
+# --- clock jumps and catch-up, on the real process under libfaketime ----------------------
+
+FAKETIME_LIB = next((p for p in (
+    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
+    Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),
+) if p.exists()), None)
+needs_faketime = pytest.mark.skipif(
+    FAKETIME_LIB is None, reason="needs libfaketime (Debian package: faketime)")
+
+
+def faked(env_file: Path) -> dict[str, str]:
+    env_file.write_text("+0")
+    return {**os.environ, "LD_PRELOAD": str(FAKETIME_LIB),
+            "FAKETIME_TIMESTAMP_FILE": str(env_file), "FAKETIME_NO_CACHE": "1",
+            # the monotonic clock keeps running as a suspended machine's would not: the
+            # jump shows as a change in the gap between the two clocks
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
+
+
+@needs_faketime
+@pytest.mark.parametrize(("catch_up", "jump", "delivered"), [
+    ("30m", 1210, True),  # 10 s late (plus up to 10 s to notice): within catch_up
+    ("5m", 1800, False),  # 10 minutes late: more than catch_up, logged as missed
+])
+def test_clock_jump_replans_within_ten_seconds(routines, tmp_path, catch_up, jump, delivered):
+    fake = tmp_path / "faketime"
+    # due 20 minutes from now; then the clock jumps ahead past it, as after a suspend
+    (routines / "jumped.toml").write_text(
+        routine_text("Jumped", clock_in(20 * 60)).replace(
+            'quiet_hours = "ignore"', f'quiet_hours = "ignore"\ncatch_up = "{catch_up}"'))
+    with Daemon(faked(fake)) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        time.sleep(0.5)
+        fake.write_text(f"+{jump}")
+        jumped_at = time.monotonic()
+        daemon.wait_for(rf"wall clock jumped \+{jump}s", timeout=12)
+        if delivered:
+            daemon.wait_for(r"delivered jumped via console", timeout=2)
+            daemon.wait_for(r"^\[crampguard\] Jumped — ", timeout=2)
+        else:
+            daemon.wait_for(r"WARNING missed jumped due .*catch_up is 300s", timeout=2)
+            assert daemon.count(r"delivered jumped") == 0
+        assert time.monotonic() - jumped_at < 10.5
+        assert daemon.stop() == 0
+
+
+@needs_faketime
+def test_long_sleep_gives_one_late_reminder_never_a_burst(routines, tmp_path):
+    fake = tmp_path / "faketime"
+    # every 10 minutes around the clock; sleep 2 hours: 12 were due, one is delivered
+    (routines / "often.toml").write_text(
+        'schema_version = 1\ntitle = "Often"\nmessage = "m"\n'
+        '[schedule]\nevery = "10m"\nbetween = "00:00-23:59"\ncatch_up = "15m"\n'
+        'quiet_hours = "ignore"\n')
+    with Daemon(faked(fake)) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        fake.write_text("+7200")
+        daemon.wait_for(r"wall clock jumped", timeout=12)
+        daemon.wait_for(r"delivered often via console", timeout=2)
+        time.sleep(0.5)
+        assert daemon.count(r"delivered often") == 1
+        assert daemon.count(r"missed often due .*superseded") >= 10
+        assert daemon.stop() == 0
+
+
+def test_broken_config_at_start_exits_1_with_the_line(routines, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('quiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "25:00"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "scheduler", "--config", str(config), "--routines",
+         str(routines), "run"], capture_output=True, text=True, timeout=20, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert f"{config}:3: anchors.bedtime: impossible time of day" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_notify_test_names_the_backend(desktop):  # noqa: F811
+    exe = shutil.which("crampguard", path=str(Path(sys.executable).parent)) or "crampguard"
+    result = subprocess.run([exe, "notify-test", "--json"], capture_output=True, text=True,
+                            timeout=20, env=desktop.env)
+    assert result.returncode == 0, result.stderr
+    assert '"backend": "dbus"' in result.stdout
+    assert [n["summary"] for n in desktop.history()] == ["crampguard test"]
