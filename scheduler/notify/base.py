@@ -30,9 +30,7 @@ class Notice:
     def __post_init__(self) -> None:
         # Reject a bad notice where it is built, not deep inside a backend at fire time.
         if self.urgency not in URGENCIES:
-            raise ValueError(
-                f'Unknown urgency "{self.urgency}" (valid: {", ".join(URGENCIES)})'
-            )
+            raise ValueError(f'Unknown urgency "{self.urgency}" (valid: {", ".join(URGENCIES)})')
         if self.timeout_s is not None and self.timeout_s < 0:
             raise ValueError(
                 f"timeout_s must be None (server default), 0 (never expire) or positive, "

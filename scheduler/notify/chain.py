@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 
 from .base import Delivery, Notice, Notifier, NotifyError
@@ -27,6 +28,9 @@ class NotifierChain:
         self._log = log
         # Positions of the backends whose last try failed (names could repeat; positions can't).
         self._failing: set[int] = set()
+        # Reminders that fire together arrive on the scheduler's pool threads: one at a time
+        # keeps the failing set and the log's story (failed, works again) consistent.
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -34,6 +38,10 @@ class NotifierChain:
 
     def send(self, notice: Notice) -> Delivery:
         """Deliver through the first backend that can; NotifyError only if none could."""
+        with self._lock:
+            return self._send(notice)
+
+    def _send(self, notice: Notice) -> Delivery:
         problems = []
         for position, backend in enumerate(self.backends):
             try:
@@ -70,9 +78,7 @@ class NotifierChain:
         )
 
 
-def build_chain(
-    choice: str, log: logging.Logger, *, platform: str | None = None
-) -> NotifierChain:
+def build_chain(choice: str, log: logging.Logger, *, platform: str | None = None) -> NotifierChain:
     """The chain for config's ``notifier``: auto | dbus | plyer | console.
 
     ``platform`` defaults to ``sys.platform``; tests pass it to pin the per-platform choice.

@@ -4,18 +4,20 @@ One blocking connection, opened on the first send and kept: the server sends its
 NotificationClosed and ActionInvoked signals to the connection that sent the notice (dunst
 addresses them to the sender's unique name), so whoever listens for Done and Snooze later
 needs this same connection. No threads, no polling: signals that arrive in between are read
-and dropped by the next call.
+and dropped by the next call. A lock keeps two reminders that fire together (the scheduler
+runs jobs in a thread pool) from reading each other's replies off the one connection.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
 from jeepney import DBusAddress, DBusErrorResponse, new_method_call
-from jeepney.wrappers import unwrap_msg
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
+from jeepney.wrappers import unwrap_msg
 
 from .base import Delivery, Notice, NotifyError, body_with_hint, icon_of
 
@@ -65,29 +67,36 @@ class DbusNotifier:
         self._desktop_entry = desktop_entry
         self._conn: DBusConnection | None = None
         self._caps: frozenset[str] | None = None
+        self._lock = threading.Lock()
 
     def send(self, notice: Notice) -> Delivery:
-        # A connection kept from an earlier send may have died with the bus since (a session
-        # restart); it gets one second chance on a fresh connection.
-        retry = self._conn is not None
-        while True:
-            try:
-                return self._notify(notice)
-            except _ConnectionBroken as broken:
-                self.close()
-                if not retry:
-                    raise NotifyError(f"lost the D-Bus connection: {broken}") from broken
-                retry = False
+        with self._lock:
+            # A connection kept from an earlier send may have died with the bus since (a
+            # session restart); it gets one second chance on a fresh connection.
+            retry = self._conn is not None
+            while True:
+                try:
+                    return self._notify(notice)
+                except _ConnectionBroken as broken:
+                    self._disconnect()
+                    if not retry:
+                        raise NotifyError(f"lost the D-Bus connection: {broken}") from broken
+                    retry = False
 
     def capabilities(self) -> frozenset[str]:
         """What the server says it can do ("actions", "body-markup", ...), asked once per
-        connection and again after the server failed a call (another one may answer next)."""
+        connection and again after the server failed a call (another one may answer next).
+        Called by send, under its lock."""
         if self._caps is None:
             (caps,) = self._call("GetCapabilities")
             self._caps = frozenset(caps)
         return self._caps
 
     def close(self) -> None:
+        with self._lock:
+            self._disconnect()
+
+    def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
         self._caps = None
         if conn is not None:
