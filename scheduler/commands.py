@@ -104,6 +104,9 @@ def parse_start(text: str, zone) -> datetime:  # type: ignore[no-untyped-def]
         raise CrampguardError(
             f"--from: not an ISO 8601 time (got {text!r}); "
             f'write e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"') from None
+    if not 1970 <= value.year <= 9000:
+        raise CrampguardError(f"--from: give a time between the years 1970 and 9000 "
+                              f"(got {text!r})")
     return resolve(value, zone) if value.tzinfo is None else value
 
 

@@ -41,7 +41,7 @@ def _duration_or_zero(value: Any) -> timedelta:
     return timespec.parse_duration(_text(value, "a duration"), allow_zero=True)
 
 
-def _days(value: Any) -> frozenset[int]:
+def parse_days_value(value: Any) -> frozenset[int]:
     if isinstance(value, frozenset):  # already parsed (models built in code)
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -69,7 +69,7 @@ def _cron(value: Any) -> Cron:
 
 Clock = Annotated[time, PlainValidator(_clock)]
 Duration = Annotated[timedelta, PlainValidator(_duration)]
-Days = Annotated[frozenset[int], PlainValidator(_days)]
+Days = Annotated[frozenset[int], PlainValidator(parse_days_value)]
 
 
 class Strict(BaseModel):

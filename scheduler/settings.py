@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import time, tzinfo
@@ -12,11 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, \
+    SettingsConfigDict, SettingsError
 
 from scheduler import timespec, tomlfile
 from scheduler.errors import CrampguardError
-from scheduler.model import Clock, Days, Strict
+from scheduler.model import Clock, Strict
+from scheduler.model import parse_days_value
 from scheduler.timespec import Window
 
 ENV_PREFIX = "CRAMPGUARD_"
@@ -37,23 +40,35 @@ def _quiet(value: Any) -> Window | None:
 
 
 def _clocks(value: Any) -> tuple[time, ...]:
+    if isinstance(value, str):  # from the environment: "18:00" or "07:00,18:00"
+        value = value.split(",")
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
         raise ValueError('give at least one time, e.g. ["18:00"]')
     return tuple(v if isinstance(v, time) else timespec.parse_clock(str(v)) for v in items)
 
 
-WindowField = Annotated[Window, PlainValidator(_window)]
+def _days(value: Any) -> frozenset[int]:
+    if isinstance(value, str) and "," in value:  # from the environment: "tue,thu,sat"
+        value = value.split(",")
+    return parse_days_value(value)
+
+
+# NoDecode: CRAMPGUARD_ANCHORS__WORK__BETWEEN=09:00-17:30 is the value itself, not JSON
+# (pydantic-settings would json.loads it and fail, as these types count as "complex").
+WindowField = Annotated[Window, PlainValidator(_window), NoDecode]
+AnchorDays = Annotated[frozenset[int], PlainValidator(_days), NoDecode]
+Clocks = Annotated[tuple[time, ...], PlainValidator(_clocks), NoDecode]
 
 
 class WorkAnchor(Strict):
     between: WindowField = Window(time(9), time(17, 30))
-    days: Days = timespec.DAY_SETS["weekdays"]
+    days: AnchorDays = timespec.DAY_SETS["weekdays"]
 
 
 class WorkoutAnchor(Strict):
-    at: Annotated[tuple[time, ...], PlainValidator(_clocks)] = (time(18),)
-    days: Days = frozenset({1, 3, 5})
+    at: Clocks = (time(18),)
+    days: AnchorDays = frozenset({1, 3, 5})
 
 
 class Anchors(Strict):
@@ -137,6 +152,14 @@ def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
     except ValidationError as exc:
         problems = tomlfile.validation_problems(config_file, text, exc, Settings)
         raise CrampguardError(_name_env_sources(problems, exc, env, config_file)) from None
+    except SettingsError as exc:  # a table variable (CRAMPGUARD_ANCHORS__WORK) not in JSON
+        field = re.search(r'field "([^"]+)"', str(exc))
+        var = ENV_PREFIX + (field[1].upper() if field else "")
+        names = sorted(k.upper() for k in env if k.upper().startswith(var)) or [var + "*"]
+        raise CrampguardError(
+            f"environment {', '.join(names)}: not a valid value for a table; set one key per "
+            f'variable, e.g. {ENV_PREFIX}ANCHORS__WORK__BETWEEN="09:00-17:30", or give the '
+            f"table as JSON") from None
     finally:
         _file_data.reset(token)
 
@@ -144,11 +167,14 @@ def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
 def _name_env_sources(problems: list[str], exc: ValidationError, env: Mapping[str, str],
                       config_file: Path) -> list[str]:
     """A value that came from a CRAMPGUARD_* variable is blamed on the variable."""
+    names = {k.upper() for k in env}
     named = []
     for problem, err in zip(problems, exc.errors(), strict=True):
-        top = str(err["loc"][0]) if err["loc"] else ""
-        var = f"{ENV_PREFIX}{top.upper()}"
-        if top and any(k.upper() == var or k.upper().startswith(var + "__") for k in env):
+        loc = [str(p).upper() for p in err["loc"] if not isinstance(p, int)]
+        # The longest variable that sets this field or a table around it, if any.
+        var = next((v for end in range(len(loc), 0, -1)
+                    if (v := ENV_PREFIX + "__".join(loc[:end])) in names), None)
+        if var:
             rest = problem.removeprefix(str(config_file)).lstrip(":0123456789")
             problem = f"environment {var}:{rest}"
         named.append(problem)

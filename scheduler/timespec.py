@@ -55,7 +55,11 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     for m in _DURATION_RE.finditer(compact):
         if compact[pos:m.start()].strip():
             break
-        total += int(m[1]) * units[m[2]]
+        try:
+            total += int(m[1]) * units[m[2]]
+        except OverflowError:
+            raise ValueError(f"a duration this long makes no sense here; {_DURATION_HINT}") \
+                from None
         pos = m.end()
     if not compact or compact[pos:].strip():
         raise ValueError(f"not a duration; {_DURATION_HINT}")
@@ -82,7 +86,8 @@ def parse_days(value: str | list[str]) -> frozenset[int]:
             return DAY_SETS[key]
         if key in DAY_NAMES or key in _LONG_DAY_NAMES:
             return frozenset({_day_number(key)})
-        raise ValueError(f"unknown days {value!r}; {DAYS_HINT}")
+        raise ValueError(f"unknown days {value!r}; {DAYS_HINT} "
+                         f"(day names: {', '.join(DAY_NAMES)})")
     if not value:
         raise ValueError(f"the day list is empty; {DAYS_HINT}")
     return frozenset(_day_number(str(day).strip().lower()) for day in value)

@@ -28,7 +28,7 @@ def routines(tmp_path: Path) -> Path:
 
 def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):  # noqa: F811
     (routines / "soon.toml").write_text(routine_text(
-        "Calf stretch now", clock_in(3),
+        "Calf stretch now", clock_in(4),
         notify='[notify]\nurgency = "critical"\ntimeout = "0s"\n'))
     with Daemon(desktop.env) as daemon:
         daemon.start("--routines", str(routines))
@@ -42,7 +42,7 @@ def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):  # no
 
 
 def test_without_a_session_bus_the_console_delivers(routines, tmp_path):
-    (routines / "soon.toml").write_text(routine_text("Foot soak", clock_in(2)))
+    (routines / "soon.toml").write_text(routine_text("Foot soak", clock_in(4)))
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
     with Daemon(env) as daemon:
         daemon.start("--routines", str(routines))
@@ -53,8 +53,8 @@ def test_without_a_session_bus_the_console_delivers(routines, tmp_path):
 
 
 def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routines):  # noqa: F811
-    (routines / "first.toml").write_text(routine_text("First", clock_in(3)))
-    (routines / "second.toml").write_text(routine_text("Second", clock_in(6)))
+    (routines / "first.toml").write_text(routine_text("First", clock_in(4)))
+    (routines / "second.toml").write_text(routine_text("Second", clock_in(8)))
     with Daemon(desktop.env) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"delivered first via dbus", timeout=8)
@@ -73,7 +73,7 @@ def test_live_edits_new_broken_and_fixed(desktop, routines):  # noqa: F811
         daemon.wait_for(r"crampguard running")
         # a new file written while the daemon runs fires
         started = time.monotonic()
-        write_atomically(routines / "new.toml", routine_text("New one", clock_in(3)))
+        write_atomically(routines / "new.toml", routine_text("New one", clock_in(4)))
         daemon.wait_for(r"scheduled new: ", timeout=2)
         assert time.monotonic() - started < 1.5  # applied within about a second
         daemon.wait_for(r"delivered new via dbus", timeout=6)
@@ -91,7 +91,7 @@ def test_live_edits_new_broken_and_fixed(desktop, routines):  # noqa: F811
         assert len(broken) == 1 and "keep.toml:3" in broken[0]["body"]
         # the fix applies
         mark = daemon.mark()
-        write_atomically(keep, routine_text("Keep v3", clock_in(3)))
+        write_atomically(keep, routine_text("Keep v3", clock_in(4)))
         daemon.wait_for(r"scheduled keep: ", timeout=2, after=mark)
         daemon.wait_for(r"delivered keep via dbus", timeout=6, after=mark)
         desktop.close_all()
@@ -106,9 +106,9 @@ def test_removed_and_disabled_routines_are_unscheduled(routines):
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"crampguard running: 2 routine")
         (routines / "a.toml").unlink()
-        daemon.wait_for(r"unscheduled a", timeout=2)
+        daemon.wait_for(r"unscheduled a", timeout=5)
         write_atomically(routines / "b.toml", routine_text("B", "13:00", extra="enabled = false"))
-        daemon.wait_for(r"unscheduled b", timeout=2)
+        daemon.wait_for(r"unscheduled b", timeout=5)
         assert daemon.stop() == 0
 
 
