@@ -65,8 +65,12 @@ class Daemon:
         lock.acquire()
         previous = self._install_signals()
         try:
-            self._apply(self._load_routines(self.settings), self.settings, starting=True)
-            self.watcher.start(self._watch_targets())
+            # Watch first: an edit made while the files are being read is not lost.
+            try:
+                self.watcher.start(self._watch_targets())
+            except OSError as exc:  # e.g. the inotify watch limit; SIGHUP still reloads
+                log.warning("live edits are off (%s); send SIGHUP to reload", exc)
+            self._apply(self._load_routines(self.settings), self.settings, [], starting=True)
             log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                      len(self.scheduler.get_jobs()), self.settings.zone,
                      "+".join(self.chain.names))
@@ -136,21 +140,22 @@ class Daemon:
         return routines
 
     def reload(self) -> None:
-        settings = self.settings
+        settings, problems = self.settings, []
         try:
             settings = load_settings(self.app.paths.config_file, self.app.flags, self.app.env)
         except CrampguardError as exc:
-            self._report(exc.problems, "the settings file")
+            problems = exc.problems
         routines = self._load_routines(settings)
-        self._apply(routines, settings)
-        self.watcher.refresh(self._watch_targets())
+        self._apply(routines, settings, problems)
+        try:
+            self.watcher.refresh(self._watch_targets())
+        except OSError as exc:
+            log.warning("could not watch the folders (%s); send SIGHUP to reload", exc)
         log.info("reloaded: %d routine(s) scheduled", len(self.scheduler.get_jobs()))
 
-    def _apply(self, routines: RoutineSet, settings: Settings, *, starting: bool = False) -> None:
-        if routines.problems:
-            self._report(routines.problems, "a routine file")
-        else:
-            self._reported.clear()
+    def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
+               *, starting: bool = False) -> None:
+        self._report(settings_problems + routines.problems)
         replan_all = settings != self.settings or starting
         if settings.notifier != self.settings.notifier:
             self.chain.close()
@@ -190,15 +195,17 @@ class Daemon:
         folders = [paths.only_routines] if paths.only_routines else [paths.user_routines]
         return [paths.config_file, *[f for f in folders if f is not None]]
 
-    def _report(self, problems: list[str], what: str) -> None:
+    def _report(self, problems: list[str]) -> None:
         """Log every problem; show one notification per new breakage, not per reload."""
         for problem in problems:
             log.error("%s (the last good version keeps running)", problem)
         new = set(problems) - self._reported
-        self._reported |= set(problems)
+        self._reported = set(problems)  # a fixed problem that comes back is news again
         if not new:
             return
         first = sorted(new)[0]
+        what = "the settings file" if first.startswith(
+            (str(self.app.paths.config_file), "environment")) else "a routine file"
         notice = Notice(
             title=f"crampguard: {what} is broken",
             body=f"{first}\nThe last good version keeps running. "

@@ -242,3 +242,21 @@ def test_notify_test_names_the_backend(desktop):  # noqa: F811
     assert result.returncode == 0, result.stderr
     assert '"backend": "dbus"' in result.stdout
     assert [n["summary"] for n in desktop.history()] == ["crampguard test"]
+
+
+def test_broken_config_edit_keeps_the_last_good_settings(routines, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[anchors]\nbedtime = "22:30"\n')
+    (routines / "soak.toml").write_text(routine_text("Soak", "bedtime - 45m"))
+    with Daemon() as daemon:
+        daemon.start("--routines", str(routines), "--config", str(config))
+        daemon.wait_for(r"scheduled soak: daily at 21:45")
+        mark = daemon.mark()
+        write_atomically(config, '[anchors]\nbedtime = "22:30"\nwake = "7 o\'clock"\n')
+        daemon.wait_for(rf"ERROR {config}:3: anchors.wake: not a time of day", timeout=3,
+                        after=mark)
+        daemon.wait_for(r"reloaded: 1 routine", timeout=3, after=mark)
+        assert daemon.count(r"scheduled soak: daily at") == 1  # unchanged, not re-planned
+        write_atomically(config, '[anchors]\nbedtime = "23:00"\n')
+        daemon.wait_for(r"scheduled soak: daily at 22:15", timeout=3, after=mark)
+        assert daemon.stop() == 0
