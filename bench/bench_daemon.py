@@ -19,7 +19,6 @@ Exit status 1 if a budget is exceeded.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 
 def now(zone: tzinfo | None = None) -> datetime:
-    current = datetime.now(timezone.utc)
+    current = datetime.now(UTC)
     return current.astimezone(zone) if zone is not None else current

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from threading import TIMEOUT_MAX
 
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
+
+from scheduler import clock
 
 #: Longest sleep between clock checks: a jump is noticed within this many seconds, at the
 #: cost of that many wakeups (6 a minute at 10 s).
@@ -41,7 +43,7 @@ class CatchUpExecutor(BaseExecutor):
         self._missed = missed
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         *older, latest = run_times
         for run_time in older:
             self._missed(job.id, run_time, "superseded by a later one")

@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
+from pydantic import Field, PlainValidator, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, \
-    SettingsConfigDict, SettingsError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from scheduler import timespec, tomlfile
 from scheduler.errors import CrampguardError
-from scheduler.model import Clock, Strict
-from scheduler.model import parse_days_value
+from scheduler.model import Clock, Strict, parse_days_value
 from scheduler.timespec import Window
 
 ENV_PREFIX = "CRAMPGUARD_"
@@ -78,17 +82,18 @@ class Anchors(Strict):
     workout: WorkoutAnchor = WorkoutAnchor()
 
 
-_file_data: ContextVar[dict[str, Any]] = ContextVar("crampguard_config_file", default={})
+_file_data: ContextVar[dict[str, Any] | None] = ContextVar("crampguard_config_file",
+                                                          default=None)
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """The already-parsed config.toml (parsed by ``tomlfile`` so errors carry line numbers)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _file_data.get().get(field_name), field_name, False
+        return (_file_data.get() or {}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_file_data.get())
+        return dict(_file_data.get() or {})
 
 
 class Settings(BaseSettings):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from apscheduler.triggers.base import BaseTrigger
@@ -42,11 +42,11 @@ def resolve(wall: datetime, zone: tzinfo) -> datetime:
     another zone, so local datetimes would misorder the repeated hour.
     """
     first = wall.replace(tzinfo=zone, fold=0)
-    utc = first.astimezone(timezone.utc)
+    utc = first.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) == wall:
         return utc  # exists; fold=0 is the first of two when it is ambiguous
     # In a gap: fold 0 and 1 use the offsets before and after the jump, bracketing it.
-    other = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    other = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     low, high = sorted((utc, other))
     lo, hi = 0, int((high - low).total_seconds())
     while lo < hi:  # smallest instant whose wall clock has passed `wall`
@@ -147,7 +147,7 @@ class PlanTrigger(BaseTrigger):
 
     def firings(self, start: datetime, *, inclusive: bool = True) -> Iterator[Firing]:
         """Every firing at or after ``start`` (after, when not inclusive), in order, in UTC."""
-        start = start.astimezone(timezone.utc)
+        start = start.astimezone(UTC)
         low, _ = self.plan.span
         first_day = start.astimezone(self.zone).date() - 2 * DAY
         last_day = first_day + HORIZON_DAYS * DAY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +14,15 @@ from scheduler.schedule import describe, plan_for
 from scheduler.settings import Anchors, WorkAnchor, WorkoutAnchor
 from scheduler.timespec import DAY_SETS, Window, parse_window
 from scheduler.triggers import (
-    AtEntry, AtPlan, CronPlan, IntervalPlan, PlanTrigger, resolve,
+    AtEntry,
+    AtPlan,
+    CronPlan,
+    IntervalPlan,
+    PlanTrigger,
+    resolve,
 )
 
-UTC = timezone.utc
+UTC = UTC
 DAILY = DAY_SETS["daily"]
 
 
@@ -201,9 +206,10 @@ def test_weekdays_and_weekends():
     start = datetime(2026, 11, 23, tzinfo=zone)
     weekdays = fires(PlanTrigger(at_plan("09:00", days=DAY_SETS["weekdays"]), zone), start, 7)
     weekends = fires(PlanTrigger(at_plan("09:00", days=DAY_SETS["weekends"]), zone), start, 4)
-    assert [f.astimezone(zone).strftime("%a") for f in weekdays] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon",
-                                                     "Tue"]
-    assert [f.astimezone(zone).strftime("%a %d") for f in weekends] == ["Sat 28", "Sun 29", "Sat 05", "Sun 06"]
+    assert [f.astimezone(zone).strftime("%a") for f in weekdays] == [
+        "Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]
+    assert [f.astimezone(zone).strftime("%a %d") for f in weekends] == [
+        "Sat 28", "Sun 29", "Sat 05", "Sun 06"]
 
 
 def test_describe_shows_resolved_times():
