@@ -14,6 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.job import Job
+
 from scheduler import clock
 from scheduler.app import App
 from scheduler.errors import CrampguardError
@@ -71,9 +74,7 @@ class Daemon:
             except OSError as exc:  # e.g. the inotify watch limit; SIGHUP still reloads
                 log.warning("live edits are off (%s); send SIGHUP to reload", exc)
             self._apply(self._load_routines(self.settings), self.settings, [], starting=True)
-            log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
-                     len(self.scheduler.get_jobs()), self.settings.zone,
-                     "+".join(self.chain.names))
+            self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
             self.scheduler.start()  # blocks in the loop until stop()
         finally:
             self.watcher.stop()
@@ -163,6 +164,7 @@ class Daemon:
         self.settings = settings
         old = {r.id: r for r in self.routines.enabled}
         new = {r.id: r for r in routines.enabled}
+        self.routines = routines
         for gone in old.keys() - new.keys():
             self.scheduler.remove_job(gone)
             log.info("unscheduled %s", gone)
@@ -170,21 +172,30 @@ class Daemon:
             if not replan_all and old.get(routine_id) == routine:
                 continue
             self._schedule(routine)
-        self.routines = routines
 
     def _schedule(self, routine: Routine) -> None:
-        trigger = trigger_for(routine, self.settings)
         job = self.scheduler.add_job(
-            self._noop, trigger=trigger, id=routine.id, name=routine.title,
-            replace_existing=True, coalesce=False, max_instances=1,
+            self._noop, trigger=trigger_for(routine, self.settings), id=routine.id,
+            name=routine.title, replace_existing=True, coalesce=False, max_instances=1,
             misfire_grace_time=max(1, int(routine.schedule.catch_up.total_seconds())),
         )
-        next_run = getattr(job, "next_run_time", None) or trigger.get_next_fire_time(
-            None, clock.now())
-        when = f"{next_run.astimezone(self.settings.zone):%a %Y-%m-%d %H:%M:%S %z}" \
-            if next_run else "never"
-        log.info("scheduled %s: %s; next %s", routine.id,
+        if self.scheduler.running:  # at start-up, _started logs them with their next time
+            self._log_scheduled(job)
+
+    def _log_scheduled(self, job: Job) -> None:
+        routine = self.routines.routines[job.id]
+        when = f"{job.next_run_time.astimezone(self.settings.zone):%a %Y-%m-%d %H:%M:%S %z}" \
+            if job.next_run_time else "never"
+        log.info("scheduled %s: %s; next %s", job.id,
                  describe(routine.schedule, self.settings.anchors), when)
+
+    def _started(self, event: Any) -> None:
+        """Once the scheduler has planned every job from the real "now"."""
+        for job in self.scheduler.get_jobs():
+            self._log_scheduled(job)
+        log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
+                 len(self.scheduler.get_jobs()), self.settings.zone,
+                 "+".join(self.chain.names))
 
     @staticmethod
     def _noop() -> None:
