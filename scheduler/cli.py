@@ -98,6 +98,60 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the notifier setting")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    # --- talking to the running daemon --------------------------------------------------
+    live_help = " Talks to the running daemon; prints \"not running\" and exits 1 without one."
+    p = command("status", _live("status"), "show the running daemon's state",
+                "Running since, paused until, each routine's next firing, the last "
+                "delivery." + live_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("pause", _pause, "hold all reminders for a while (default 1 hour)",
+                "Hold all reminders: `pause` (1 hour), `pause 30m`, `pause until 21:00` or "
+                "`pause until 2026-11-23T21:00`. A pause always ends by itself; reminders "
+                "due during it are recorded as skipped, not delivered later." + live_help)
+    p.add_argument("when", nargs="*", metavar="DURATION | until TIME")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("resume", _live("resume"), "end a pause now", "End a pause now." + live_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("snooze", _snooze, "remind again later (default 10 minutes)",
+                "Deliver the routine's last reminder again after DURATION (default 10m)."
+                + live_help)
+    p.add_argument("id", metavar="ID")
+    p.add_argument("duration", nargs="?", metavar="DURATION", help="e.g. 10m, 1h")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    for name, text in (("skip", "drop the routine's next firing"),
+                       ("done", "record the routine's last reminder as done"),
+                       ("trigger", "deliver the routine's reminder now")):
+        p = command(name, _live(name, with_id=True), text, text[0].upper() + text[1:] + "."
+                    + live_help)
+        p.add_argument("id", metavar="ID")
+        p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("reload", _live("reload"), "re-read the routine files and config.toml now",
+                "Re-read the routine files and config.toml now." + live_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    # --- the journal ---------------------------------------------------------------------
+    p = command("history", _history, "show the journal, newest first",
+                "The journal, newest first, in local time: reminders due, delivered, "
+                "missed, done, snoozed, skipped; pauses; config errors; cramps.")
+    p.add_argument("--days", type=int, default=7, metavar="N", help="how far back (default 7)")
+    p.add_argument("--routine", metavar="ID", help="only this routine")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("stats", _stats, "how well you kept each routine, and cramp nights",
+                "Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
+                "(done / due) and the current streak of days done. Then, for each evening "
+                "routine, the cramp rate on nights it was done versus nights it was not, "
+                "with the counts behind each rate (no claim when there are too few nights).")
+    p.add_argument("--days", type=int, default=30, metavar="N", help="how far back (default 30)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("log-cramp", _log_cramp, "record a leg cramp",
+                "Record a leg cramp in the journal (default: now).")
+    p.add_argument("--when", metavar="TIME",
+                   help='"last night", "02:30" (the last time the clock showed it), or ISO 8601')
+    p.add_argument("--leg", choices=("left", "right", "both"))
+    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild … 5 worst")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     command("init", _init, "copy the shipped routines and a config.toml for editing",
             "Copy the shipped routines into your routines folder and write a commented "
             "config.toml. Existing files are never overwritten.")
@@ -154,6 +208,47 @@ def _notify_test(args: argparse.Namespace) -> Any:
     from scheduler import commands
 
     return commands.notify_test(_app(args, notifier=args.notifier))
+
+
+def _live(command: str, *, with_id: bool = False) -> Callable[[argparse.Namespace], Any]:
+    def handler(args: argparse.Namespace) -> Any:
+        from scheduler import live
+
+        extra = {"id": args.id} if with_id else {}
+        return live.call(_app(args), command, **extra)
+
+    return handler
+
+
+def _pause(args: argparse.Namespace) -> Any:
+    from scheduler import live
+
+    return live.pause(_app(args), args.when)
+
+
+def _snooze(args: argparse.Namespace) -> Any:
+    from scheduler import live
+
+    return live.snooze(_app(args), args.id, args.duration)
+
+
+def _history(args: argparse.Namespace) -> Any:
+    from scheduler import records
+
+    return records.history(_app(args), days=args.days, routine=args.routine)
+
+
+def _stats(args: argparse.Namespace) -> Any:
+    from scheduler import records
+
+    return records.stats(_app(args), days=args.days)
+
+
+def _log_cramp(args: argparse.Namespace) -> Any:
+    from scheduler import records
+
+    return records.log_cramp(_app(args), when=args.when, leg=args.leg,
+                             severity=args.severity, note=args.note)
 
 
 def _init(args: argparse.Namespace) -> Any:

@@ -7,42 +7,50 @@ watcher just leave a note and wake the loop.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.job import Job
 
-from scheduler import clock
+from scheduler import clock, remote
 from scheduler.app import App
+from scheduler.control import ControlServer
 from scheduler.errors import CrampguardError
 from scheduler.instance import InstanceLock
+from scheduler.journal import Journal
 from scheduler.loader import RoutineSet, load_set
-from scheduler.loop import CLOCK_CHECK, ClockWatch, make_scheduler
+from scheduler.loop import CLOCK_CHECK, ClockWatch, catch_up, make_scheduler
 from scheduler.model import Routine
 from scheduler.notify import Notice, NotifyError, build_chain
+from scheduler.reminders import INTERNAL_EXECUTOR, Reminders
 from scheduler.schedule import describe, trigger_for
 from scheduler.settings import Settings, load_settings
 from scheduler.watch import Watcher
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
+#: How long a control command waits for the loop (a reminder being delivered) to answer.
+CALL_TIMEOUT = 5.0
+#: How far back a restarted daemon looks for reminders it missed while it was down.
+RESTART_LOOKBACK = 7
 log = logging.getLogger("crampguard")
 
 
-def notice_for(routine: Routine) -> Notice:
-    timeout = routine.notify.timeout
-    return Notice(
-        title=routine.title, body=routine.message, urgency=routine.notify.urgency,
-        timeout_s=timeout.total_seconds() if timeout is not None else None,
-        icon=routine.notify.icon,
-        actions=tuple((a.key, a.label) for a in routine.notify.actions),
-        hint_command=f"crampguard done {routine.id}",
-    )
+def journal_path(state_dir: Path) -> Path:
+    return state_dir / "journal.sqlite3"
+
+
+def socket_path(runtime_dir: Path) -> Path:
+    return runtime_dir / "control.sock"
 
 
 class Daemon:
@@ -55,19 +63,36 @@ class Daemon:
         self._reload_at: float | None = None
         self._stop_requested = False
         self._clock = ClockWatch()
-        self.chain = build_chain(self.settings.notifier, log)
-        self.scheduler = make_scheduler(zone=self.settings.zone, on_wake=self._on_wake,
-                                        next_wait=self._next_wait, deliver=self.deliver,
-                                        missed=self.missed)
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any] | None]] = \
+            queue.SimpleQueue()
+        self.started_at = clock.now()
+        self.chain = self._chain(self.settings.notifier)
+        self.scheduler = make_scheduler(
+            zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
+            deliver=lambda rid, due: self.reminders.fire(rid, due),
+            missed=lambda rid, due, why: self.reminders.missed(rid, due, why),
+            internal=INTERNAL_EXECUTOR)
         self.watcher = Watcher(self.request_reload)
+        self.control = ControlServer(socket_path(app.paths.runtime_dir), self._handle_request,
+                                     log)
+        self.reminders: Reminders
+
+    def _chain(self, choice: str) -> Any:
+        return build_chain(choice, log, on_action=lambda nid, key: self._post(
+            lambda: self.reminders.action(nid, key)))
 
     # --- running ------------------------------------------------------------------------
 
     def run(self) -> int:
         lock = InstanceLock(self.app.paths.runtime_dir)
         lock.acquire()
+        journal = Journal.open(journal_path(self.app.paths.state_dir))
+        self.reminders = Reminders(
+            journal=journal, scheduler=self.scheduler, routine=self._enabled_routine,
+            send=self.chain_send, zone=lambda: self.settings.zone)
         previous = self._install_signals()
         try:
+            self.control.start()
             # Watch first: an edit made while the files are being read is not lost.
             try:
                 self.watcher.start(self._watch_targets())
@@ -77,8 +102,10 @@ class Daemon:
             self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
             self.scheduler.start()  # blocks in the loop until stop()
         finally:
+            self.control.stop()
             self.watcher.stop()
             self.chain.close()
+            journal.close()
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -109,10 +136,48 @@ class Daemon:
             return max(0.0, min(CLOCK_CHECK, self._reload_at - time.monotonic()))
         return CLOCK_CHECK
 
+    def _post(self, fn: Callable[[], Any]) -> None:
+        """From another thread: run ``fn`` on the loop, without waiting for it."""
+        self._calls.put((fn, None))
+        self.scheduler.wakeup()
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """From another thread: run ``fn`` on the loop and return its result."""
+        future: Future[Any] = Future()
+        self._calls.put((fn, future))
+        self.scheduler.wakeup()
+        return future.result(timeout=CALL_TIMEOUT)
+
+    def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The control server's thread: the loop answers."""
+        try:
+            return self._call(lambda: remote.handle(self, request))
+        except FutureTimeout:
+            return {"ok": False, "error": "the daemon is busy; try again"}
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                fn, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if future is not None and not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn()
+            except Exception as exc:
+                log.exception("a control command failed")
+                if future is not None:
+                    future.set_exception(exc)
+            else:
+                if future is not None:
+                    future.set_result(result)
+
     def _on_wake(self) -> None:
         if self._stop_requested:
             self.scheduler.shutdown(wait=False)
             return
+        self._run_calls()
         jumped = self._clock.jump()
         if jumped:
             self._after_jump(jumped)
@@ -160,7 +225,7 @@ class Daemon:
         replan_all = settings != self.settings or starting
         if settings.notifier != self.settings.notifier:
             self.chain.close()
-            self.chain = build_chain(settings.notifier, log)
+            self.chain = self._chain(settings.notifier)
         self.settings = settings
         old = {r.id: r for r in self.routines.enabled}
         new = {r.id: r for r in routines.enabled}
@@ -189,13 +254,39 @@ class Daemon:
         log.info("scheduled %s: %s; next %s", job.id,
                  describe(routine.schedule, self.settings.anchors), when)
 
+    def _routine_jobs(self) -> list[Job]:
+        return [j for j in self.scheduler.get_jobs() if j.id in self.routines.routines]
+
     def _started(self, event: Any) -> None:
         """Once the scheduler has planned every job from the real "now"."""
-        for job in self.scheduler.get_jobs():
+        jobs = self._routine_jobs()
+        for job in jobs:
             self._log_scheduled(job)
+        self._catch_up_after_restart(jobs)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
-                 len(self.scheduler.get_jobs()), self.settings.zone,
-                 "+".join(self.chain.names))
+                 len(jobs), self.settings.zone, "+".join(self.chain.names))
+
+    def _catch_up_after_restart(self, jobs: list[Job]) -> None:
+        """Reminders that fell due while the daemon was down, since each routine's last
+        firing in the journal: the latest is delivered if within catch_up, the rest are
+        recorded as missed."""
+        now = clock.now()
+        for job in jobs:
+            last = self.reminders.journal.last(job.id, ["due"])
+            if last is None or last.due is None:
+                continue  # never fired here before: nothing was missed
+            since = max(last.due, now - timedelta(days=RESTART_LOOKBACK))
+            run_times = []
+            for firing in job.trigger.firings(since, inclusive=False):
+                if firing.at > now:
+                    break
+                if not firing.held:
+                    run_times.append(firing.at)
+            missed, deliver = catch_up(run_times, now, job.misfire_grace_time)
+            for due, why in missed:
+                self.reminders.missed(job.id, due, why + " (crampguard was not running)")
+            if deliver is not None:
+                self.reminders.fire(job.id, deliver)
 
     @staticmethod
     def _noop() -> None:
@@ -214,6 +305,8 @@ class Daemon:
         self._reported = set(problems)  # a fixed problem that comes back is news again
         if not new:
             return
+        self.reminders.journal.record("config_error", None, at=clock.now(),
+                                      detail={"problems": sorted(new)})
         first = sorted(new)[0]
         what = "the settings file" if first.startswith(
             (str(self.app.paths.config_file), "environment")) else "a routine file"
@@ -225,21 +318,14 @@ class Daemon:
         )
         self._send(notice, "config error")
 
-    # --- delivering ----------------------------------------------------------------------
+    # --- delivering and reporting -----------------------------------------------------------
 
-    def deliver(self, routine_id: str, due: datetime) -> None:
+    def _enabled_routine(self, routine_id: str) -> Routine | None:
         routine = self.routines.routines.get(routine_id)
-        if routine is None:
-            return
-        late = (clock.now() - due).total_seconds()
-        delivery = self._send(notice_for(routine), routine_id)
-        if delivery is not None:
-            log.info("delivered %s via %s (due %s, %.3fs late)", routine_id, delivery.backend,
-                     f"{due.astimezone(self.settings.zone):%H:%M:%S}", late)
+        return routine if routine is not None and routine.enabled else None
 
-    def missed(self, routine_id: str, due: datetime, why: str) -> None:
-        log.warning("missed %s due %s: %s", routine_id,
-                    f"{due.astimezone(self.settings.zone):%a %Y-%m-%d %H:%M:%S %z}", why)
+    def chain_send(self, notice: Notice) -> Any:
+        return self.chain.send(notice)
 
     def _send(self, notice: Notice, what: str) -> Any:
         try:
@@ -247,3 +333,26 @@ class Daemon:
         except NotifyError as exc:  # the console backend makes this next to impossible
             log.error("could not deliver %s: %s", what, exc)
             return None
+
+    def status(self) -> dict[str, Any]:
+        zone = self.settings.zone
+        last = self.reminders.last_delivery
+        return {
+            "pid": os.getpid(),
+            "running_since": self.started_at.astimezone(zone).isoformat(),
+            "paused_until": self.reminders.paused_until.astimezone(zone).isoformat()
+            if self.reminders.paused(clock.now()) else None,
+            "zone": str(zone),
+            "notifiers": list(self.chain.names),
+            "routines": [
+                {"id": job.id, "title": job.name,
+                 "next": job.next_run_time.astimezone(zone).isoformat()
+                 if job.next_run_time else None}
+                for job in sorted(self._routine_jobs(),
+                                  key=lambda j: (j.next_run_time is None, j.next_run_time))
+            ],
+            "last_delivery": None if last is None else {
+                "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
+                "at": last.at.astimezone(zone).isoformat(), "backend": last.backend},
+            "problems": self.routines.problems,
+        }

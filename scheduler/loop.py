@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from threading import TIMEOUT_MAX
 
 from apscheduler.executors.base import BaseExecutor
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.job import Job
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -32,6 +33,23 @@ Deliver = Callable[[str, datetime], None]
 Missed = Callable[[str, datetime, str], None]
 
 
+def catch_up(run_times: list[datetime], now: datetime,
+             grace_seconds: float | None) -> tuple[list[tuple[datetime, str]], datetime | None]:
+    """The catch-up rule: of the due run times, only the latest may be delivered, and only
+    if it is at most ``grace_seconds`` late; the others are missed (with why)."""
+    if not run_times:
+        return [], None
+    *older, latest = run_times
+    missed = [(run_time, "superseded by a later one") for run_time in older]
+    late = now - latest
+    grace = timedelta(seconds=grace_seconds or 0)
+    if late > grace:
+        missed.append((latest, f"{int(late.total_seconds())}s late, catch_up is "
+                               f"{int(grace.total_seconds())}s"))
+        return missed, None
+    return missed, latest
+
+
 class CatchUpExecutor(BaseExecutor):
     """Runs reminders inline in the loop (no worker threads to wake) and applies the
     catch-up rule: of the run times handed over, only the latest may be delivered, and
@@ -43,15 +61,10 @@ class CatchUpExecutor(BaseExecutor):
         self._missed = missed
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        now = clock.now()
-        *older, latest = run_times
-        for run_time in older:
-            self._missed(job.id, run_time, "superseded by a later one")
-        late = now - latest
-        grace = timedelta(seconds=job.misfire_grace_time or 0)
-        if late > grace:
-            self._missed(job.id, latest, f"{int(late.total_seconds())}s late, catch_up is "
-                                         f"{int(grace.total_seconds())}s")
+        missed, latest = catch_up(run_times, clock.now(), job.misfire_grace_time)
+        for run_time, why in missed:
+            self._missed(job.id, run_time, why)
+        if latest is None:
             self._run_job_success(job.id, [])
             return
         try:
@@ -103,8 +116,12 @@ class ReminderScheduler(BlockingScheduler):
 
 
 def make_scheduler(*, zone, on_wake: Callable[[], None], next_wait: Callable[[], float],
-                   deliver: Deliver, missed: Missed) -> ReminderScheduler:  # type: ignore[no-untyped-def]
+                   deliver: Deliver, missed: Missed,
+                   internal: str) -> ReminderScheduler:  # type: ignore[no-untyped-def]
+    """Routine jobs go to the catch-up executor; the daemon's own one-off jobs (a snooze,
+    the end of a pause) run inline under ``internal``."""
     scheduler = ReminderScheduler(on_wake, next_wait, timezone=zone)
     scheduler.add_executor(CatchUpExecutor(deliver, missed), "default")
+    scheduler.add_executor(DebugExecutor(), internal)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return scheduler

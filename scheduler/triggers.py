@@ -16,6 +16,7 @@ The DST contract (design.md, "Time semantics"):
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -58,13 +59,24 @@ def resolve(wall: datetime, zone: tzinfo) -> datetime:
     return low + timedelta(seconds=lo)
 
 
+def _offset_swing(instant: datetime, zone: tzinfo) -> timedelta:
+    """How far wall time and instant can drift apart around ``instant``: the largest change
+    of the zone's UTC offset within two days either side, plus a minute."""
+    offsets = [(instant + d * DAY).astimezone(zone).utcoffset() or timedelta()
+               for d in (-2, 0, 2)]
+    return max(offsets) - min(offsets) + timedelta(minutes=1)
+
+
 class Plan(Protocol):
     """Which wall times a local calendar day asks for."""
 
     #: earliest and latest wall time a day's entries can reach, from that day's midnight
     span: tuple[timedelta, timedelta]
 
-    def walls(self, day: date) -> Iterable[datetime]: ...
+    def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
+        """The day's wall times in ascending order; those well before ``after`` may be
+        left out (a plan with thousands a day starts near it instead)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -86,10 +98,10 @@ class AtPlan:
         reach = [_since_midnight(e.base) + e.offset for e in self.entries]
         return min(reach), max(reach)
 
-    def walls(self, day: date) -> Iterable[datetime]:
+    def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
         midnight = datetime.combine(day, time())
-        return [midnight + _since_midnight(e.base) + e.offset
-                for e in self.entries if day.weekday() in e.days]
+        return sorted(midnight + _since_midnight(e.base) + e.offset
+                      for e in self.entries if day.weekday() in e.days)
 
 
 @dataclass(frozen=True)
@@ -106,12 +118,14 @@ class IntervalPlan:
         start = _since_midnight(self.window.start)
         return start, start + self.window.length
 
-    def walls(self, day: date) -> Iterable[datetime]:
+    def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
         if day.weekday() not in self.days:
-            return []
+            return
         start = datetime.combine(day, self.window.start)
         count = int(self.window.length / self.every)
-        return [start + k * self.every for k in range(1, count + 1)]
+        first = 1 if after is None or after <= start else max(1, (after - start) // self.every)
+        for k in range(first, count + 1):
+            yield start + k * self.every
 
 
 @dataclass(frozen=True)
@@ -120,10 +134,13 @@ class CronPlan:
 
     span = (timedelta(), DAY)
 
-    def walls(self, day: date) -> Iterable[datetime]:
+    def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
         if not self.cron.matches(day):
-            return []
-        return [datetime.combine(day, t) for t in self.cron.times()]
+            return
+        for t in self.cron.times():
+            wall = datetime.combine(day, t)
+            if after is None or wall >= after:
+                yield wall
 
 
 def _since_midnight(t: time) -> timedelta:
@@ -146,27 +163,40 @@ class PlanTrigger(BaseTrigger):
         self.quiet = quiet
 
     def firings(self, start: datetime, *, inclusive: bool = True) -> Iterator[Firing]:
-        """Every firing at or after ``start`` (after, when not inclusive), in order, in UTC."""
+        """Every firing at or after ``start`` (after, when not inclusive), in order, in UTC.
+
+        Each day's wall times come lazily and the days are merged as they go, so a plan
+        with a firing every second costs a few steps per firing, not a day's worth.
+        """
         start = start.astimezone(UTC)
         low, _ = self.plan.span
-        first_day = start.astimezone(self.zone).date() - 2 * DAY
-        last_day = first_day + HORIZON_DAYS * DAY
-        day = first_day
-        pending: list[datetime] = []
+        # Wall times before this cannot resolve to an instant at or after ``start``.
+        floor = start.astimezone(self.zone).replace(tzinfo=None) - _offset_swing(start,
+                                                                                 self.zone)
+        day = floor.date() - 2 * DAY
+        last_day = day + HORIZON_DAYS * DAY
+        pending: list[tuple[datetime, int, Iterator[datetime]]] = []
+        order = itertools.count()  # ties between days: the earlier day's iterator first
         last: datetime | None = None
+
+        def push_next(walls: Iterator[datetime]) -> None:
+            for wall in walls:
+                heapq.heappush(pending, (resolve(wall, self.zone), next(order), walls))
+                return
+
         while True:
             # Add days until none not yet added could hold an earlier instant.
             while day <= last_day and (
                 not pending
                 or resolve(datetime.combine(day, time()) + low, self.zone) - _DST_MARGIN
-                <= pending[0]
+                <= pending[0][0]
             ):
-                for wall in self.plan.walls(day):
-                    heapq.heappush(pending, resolve(wall, self.zone))
+                push_next(iter(self.plan.walls(day, floor)))
                 day += DAY
             if not pending:
                 return
-            at = heapq.heappop(pending)
+            at, _, walls = heapq.heappop(pending)
+            push_next(walls)
             if at < start or (at == start and not inclusive) or (last is not None and at <= last):
                 continue  # before the start, or a second wall time collapsed onto one instant
             last = at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,9 +47,19 @@ class Delivery:
     """Which backend showed a notice; the journal records it."""
 
     backend: str
-    #: the notification server's id for the notice, where there is a server
+    #: the notification server's id for the notice, where there is a server; the id an
+    #: ActionCallback names when a button of this notice is pressed
     id: int | None = None
     actions_shown: bool = False
+
+
+#: Called with (notification id, action key) when the user presses a button of a notice, e.g.
+#: (delivery.id, "snooze:10m"). Backends that show buttons take one when they are built
+#: (``build_chain(..., on_action=...)``) and call it on a thread of their own: it must return
+#: quickly (hand the press over to the daemon's loop) and must not call the notifier back.
+#: It may be called for ids the caller does not know (a server that broadcasts its signals
+#: reports other programs' buttons too): those are to be ignored.
+ActionCallback = Callable[[int, str], None]
 
 
 class NotifyError(Exception):
@@ -56,6 +67,10 @@ class NotifyError(Exception):
 
 
 class Notifier(Protocol):
+    """A backend. One that can report button presses takes an ActionCallback when it is
+    built; the protocol itself stays send and close, so every backend (and every fake) that
+    shows no buttons is a Notifier as it is."""
+
     name: str
 
     def send(self, notice: Notice) -> Delivery:

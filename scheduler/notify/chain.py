@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .base import Delivery, Notice, Notifier, NotifyError
+from .base import ActionCallback, Delivery, Notice, Notifier, NotifyError
 from .console import ConsoleNotifier
 from .dbus import DbusNotifier
 from .plyer_backend import PlyerNotifier
@@ -78,17 +78,26 @@ class NotifierChain:
         )
 
 
-def build_chain(choice: str, log: logging.Logger, *, platform: str | None = None) -> NotifierChain:
+def build_chain(
+    choice: str,
+    log: logging.Logger,
+    *,
+    platform: str | None = None,
+    on_action: ActionCallback | None = None,
+) -> NotifierChain:
     """The chain for config's ``notifier``: auto | dbus | plyer | console.
 
     ``platform`` defaults to ``sys.platform``; tests pass it to pin the per-platform choice.
+    ``on_action(notification_id, action_key)`` hears the buttons pressed on the notices the
+    dbus backend showed (Delivery.id, e.g. "done", "snooze:10m"), on that backend's own
+    thread: see ActionCallback. The other backends show no buttons.
     """
     platform = sys.platform if platform is None else platform
     if choice not in CHOICES:
         raise ValueError(f'Unknown notifier "{choice}" (valid: {", ".join(CHOICES)})')
     backends: list[Notifier] = []
     if choice in ("auto", "dbus"):
-        backends.append(DbusNotifier())
+        backends.append(DbusNotifier(on_action=on_action, log=log))
     if choice == "plyer" or (choice == "auto" and _plyer_is_a_real_path(platform)):
         backends.append(PlyerNotifier(platform=platform))
     # Always last: whatever the desktop does, the reminder reaches stdout and the log.

@@ -1,25 +1,41 @@
 """org.freedesktop.Notifications spoken directly on the session bus, with jeepney.
 
-One blocking connection, opened on the first send and kept: the server sends its
-NotificationClosed and ActionInvoked signals to the connection that sent the notice (dunst
-addresses them to the sender's unique name), so whoever listens for Done and Snooze later
-needs this same connection. No threads, no polling: signals that arrive in between are read
-and dropped by the next call. A lock keeps two reminders that fire together (the scheduler
-runs jobs in a thread pool) from reading each other's replies off the one connection.
+One connection, opened on the first send and kept, and one thread that reads it. The server
+sends its ActionInvoked and NotificationClosed signals to the connection that sent the notice
+(dunst addresses them to the sender's unique name), so the buttons (Done, Snooze) can only
+come back on this same connection. The reader hands each reply to the call waiting for it and
+each ActionInvoked to ``on_action``. It waits in the kernel until bytes arrive or close()
+interrupts it: no polling, no wakeups while nothing happens. When the bus goes away the reader
+ends, and the next send opens a fresh connection with a fresh reader (and match rules).
+
+A lock keeps two reminders that fire together (the scheduler runs jobs in a thread pool) one
+after the other on the one connection, as it did when there was no reader.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from xml.sax.saxutils import escape
 
-from jeepney import DBusAddress, DBusErrorResponse, new_method_call
-from jeepney.io.blocking import DBusConnection, open_dbus_connection
+from jeepney import (
+    DBusAddress,
+    DBusErrorResponse,
+    HeaderFields,
+    MatchRule,
+    Message,
+    MessageType,
+    message_bus,
+    new_method_call,
+)
+from jeepney.io.threading import DBusConnection, ReceiveStopped, open_dbus_connection
 from jeepney.wrappers import unwrap_msg
 
-from .base import Delivery, Notice, NotifyError, body_with_hint, icon_of
+from .base import ActionCallback, Delivery, Notice, NotifyError, body_with_hint, icon_of
 
 SERVER = DBusAddress(
     "/org/freedesktop/Notifications",
@@ -28,6 +44,10 @@ SERVER = DBusAddress(
 )
 _URGENCY_BYTE = {"low": 0, "normal": 1, "critical": 2}
 _INT32_MAX = 2**31 - 1
+#: The signals the server sends about a notice once it is shown.
+_SIGNALS = ("ActionInvoked", "NotificationClosed")
+#: How long close() waits for the reader; it leaves at once when interrupted.
+_JOIN_TIMEOUT_S = 2.0
 
 
 def session_bus_address(env: Mapping[str, str] | None = None) -> str | None:
@@ -48,6 +68,92 @@ class _ConnectionBroken(Exception):
     """The socket under a kept connection failed; a fresh connection may still work."""
 
 
+class _Link:
+    """A bus connection and the thread that reads everything arriving on it.
+
+    The thread hands each reply to the call waiting for it (several may wait at once) and
+    every other message to ``on_message``, on the thread itself. It blocks in the selector
+    without a timeout until the socket has data or ``close`` writes to the connection's stop
+    pipe. When the socket fails (the bus went away) it ends, and every call still waiting, or
+    made later, raises _ConnectionBroken.
+    """
+
+    def __init__(self, conn: DBusConnection, on_message: Callable[[Message], None]) -> None:
+        self.conn = conn
+        self._on_message = on_message
+        self._pending: dict[int, Future[Message]] = {}
+        self._pending_lock = threading.Lock()
+        #: why the reader stopped; None while it reads
+        self._ended: str | None = None
+        self.thread = threading.Thread(
+            target=self._read, name="crampguard-dbus-reader", daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def sock(self) -> socket.socket:
+        return self.conn.sock
+
+    def call(self, message: Message, timeout: float) -> Message:
+        """Send a method call and wait for its reply (a method return or an error).
+
+        Raises TimeoutError, _ConnectionBroken, or OSError/ValueError from the send."""
+        serial = next(self.conn.outgoing_serial)
+        future: Future[Message] = Future()
+        with self._pending_lock:
+            if self._ended is not None:
+                raise _ConnectionBroken(self._ended)
+            self._pending[serial] = future
+        try:
+            self.conn.send(message, serial=serial)
+            return future.result(timeout)
+        finally:
+            with self._pending_lock:
+                self._pending.pop(serial, None)
+
+    def close(self) -> None:
+        """Stop the reader and close the connection; the reader leaves at once."""
+        self.conn.interrupt()
+        self.thread.join(_JOIN_TIMEOUT_S)
+        self.conn.close()
+        if not self.thread.is_alive():
+            # jeepney's threading connection leaves its stop pipe open on close: two file
+            # descriptors a reconnect would leak. Safe to close once nothing selects on it.
+            for fd in (getattr(self.conn, "_stop_r", -1), getattr(self.conn, "_stop_w", -1)):
+                if fd >= 0:
+                    os.close(fd)
+
+    def _read(self) -> None:
+        why = "the connection was closed"
+        try:
+            while True:
+                message = self.conn.receive()  # no timeout: sleeps until data or close()
+                if not self._hand_over_reply(message):
+                    self._on_message(message)
+        except ReceiveStopped:
+            pass
+        except Exception as exc:  # EOF (ConnectionResetError), a stream that broke
+            # Not left to threading's excepthook: a bus that goes away is no bug, and the
+            # next send reconnects.
+            why = f"{type(exc).__name__}: {exc}"
+        finally:
+            with self._pending_lock:
+                self._ended = why
+                waiting, self._pending = self._pending, {}
+            for future in waiting.values():
+                future.set_exception(_ConnectionBroken(why))
+
+    def _hand_over_reply(self, message: Message) -> bool:
+        reply_to = message.header.fields.get(HeaderFields.reply_serial)
+        if reply_to is None:
+            return False
+        with self._pending_lock:
+            future = self._pending.pop(reply_to, None)
+        if future is not None:  # else the reply to a call that has given up waiting
+            future.set_result(message)
+        return True
+
+
 class DbusNotifier:
     name = "dbus"
 
@@ -57,6 +163,8 @@ class DbusNotifier:
         *,
         call_timeout_s: float = 5.0,
         desktop_entry: str = "crampguard",
+        on_action: ActionCallback | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         # address None: read the environment when connecting, not now, so a daemon started
         # before the desktop session exported its bus still finds it on a later send.
@@ -65,11 +173,15 @@ class DbusNotifier:
         # enough that a hung server does not hold up the next reminder for long.
         self._timeout = call_timeout_s
         self._desktop_entry = desktop_entry
-        self._conn: DBusConnection | None = None
+        #: called on the reader thread with (id, key) for each button pressed
+        self._on_action = on_action
+        self._log = log or logging.getLogger(__name__)
+        self._conn: _Link | None = None
         self._caps: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     def send(self, notice: Notice) -> Delivery:
+        self._refuse_on_reader_thread("send")
         with self._lock:
             # A connection kept from an earlier send may have died with the bus since (a
             # session restart); it gets one second chance on a fresh connection.
@@ -93,14 +205,27 @@ class DbusNotifier:
         return self._caps
 
     def close(self) -> None:
+        """Close the connection and stop its reader thread (which ends at once)."""
+        self._refuse_on_reader_thread("close")
         with self._lock:
             self._disconnect()
 
+    def _refuse_on_reader_thread(self, method: str) -> None:
+        # on_action runs on the reader: a send from there would wait for a reply that only
+        # this very thread could read (a hang until the call timeout), and close would join
+        # it. Fail at once, with the reason, instead.
+        link = self._conn
+        if link is not None and threading.current_thread() is link.thread:
+            raise RuntimeError(
+                f"DbusNotifier.{method}() called from on_action, on the notifier's reader "
+                "thread: hand the action over to another thread first"
+            )
+
     def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
+        link, self._conn = self._conn, None
         self._caps = None
-        if conn is not None:
-            conn.close()
+        if link is not None:
+            link.close()
 
     def _notify(self, notice: Notice) -> Delivery:
         caps = self.capabilities()
@@ -131,16 +256,7 @@ class DbusNotifier:
         return Delivery(self.name, id=notification_id, actions_shown=show_actions)
 
     def _call(self, method: str, signature: str | None = None, body: tuple = ()) -> tuple:
-        conn = self._connection()
-        message = new_method_call(SERVER, method, signature, body)
-        try:
-            reply = conn.send_and_get_reply(message, timeout=self._timeout)
-        except TimeoutError as exc:  # before OSError: TimeoutError is one
-            raise NotifyError(
-                f"the notification server did not answer {method} within {self._timeout:g} s"
-            ) from exc
-        except (OSError, ValueError) as exc:
-            raise _ConnectionBroken(str(exc) or type(exc).__name__) from exc
+        reply = self._request(new_method_call(SERVER, method, signature, body), method)
         try:
             return unwrap_msg(reply)
         except DBusErrorResponse as exc:
@@ -148,7 +264,18 @@ class DbusNotifier:
             detail = " ".join(str(part) for part in exc.data)
             raise NotifyError(f"{method} failed: {exc.name}: {detail}") from exc
 
-    def _connection(self) -> DBusConnection:
+    def _request(self, message: Message, what: str) -> Message:
+        link = self._connection()
+        try:
+            return link.call(message, timeout=self._timeout)
+        except TimeoutError as exc:  # before OSError: TimeoutError is one
+            raise NotifyError(
+                f"the notification server did not answer {what} within {self._timeout:g} s"
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise _ConnectionBroken(str(exc) or type(exc).__name__) from exc
+
+    def _connection(self) -> _Link:
         if self._conn is not None:
             return self._conn
         address = self._address or session_bus_address()
@@ -158,11 +285,65 @@ class DbusNotifier:
                 "and $XDG_RUNTIME_DIR/bus does not exist"
             )
         try:
-            self._conn = open_dbus_connection(address, auth_timeout=self._timeout)
+            conn = open_dbus_connection(address, auth_timeout=self._timeout)
         except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
             raise NotifyError(f"cannot connect to the D-Bus session bus {address}: {exc}") from exc
+        link = self._conn = _Link(conn, self._on_message)
         self._caps = None
-        return self._conn
+        if self._on_action is not None:
+            try:
+                self._listen()
+            except NotifyError:
+                # Without its rules this connection might never hear a button: the next
+                # send starts over on a fresh one.
+                self._disconnect()
+                raise
+        return link
+
+    def _listen(self) -> None:
+        """Ask the bus for the server's signals on this connection.
+
+        dunst (and the servers that follow the spec's advice) send them to our unique name,
+        which the bus delivers without any rule; a server that broadcasts them needs these.
+        A refusal is logged, not raised: the notice itself can still be shown."""
+        for member in _SIGNALS:
+            rule = MatchRule(
+                type="signal",
+                sender=SERVER.bus_name,
+                interface=SERVER.interface,
+                path=SERVER.object_path,
+                member=member,
+            )
+            reply = self._request(message_bus.AddMatch(rule), "AddMatch")
+            if reply.header.message_type is MessageType.error:
+                self._log.warning(
+                    "the D-Bus session bus refused to pass on %s: %s %s",
+                    member,
+                    reply.header.fields.get(HeaderFields.error_name),
+                    " ".join(str(part) for part in reply.body),
+                )
+
+    def _on_message(self, message: Message) -> None:
+        """On the reader thread: a message that is no reply to our calls."""
+        header = message.header
+        if (
+            self._on_action is None
+            or header.message_type is not MessageType.signal
+            or header.fields.get(HeaderFields.path) != SERVER.object_path
+            or header.fields.get(HeaderFields.interface) != SERVER.interface
+            or header.fields.get(HeaderFields.member) != "ActionInvoked"
+            or header.fields.get(HeaderFields.signature) != "us"
+        ):
+            # NotificationClosed and anything else: nothing to do (yet).
+            return
+        notification_id, key = message.body
+        try:
+            self._on_action(notification_id, key)
+        except Exception:
+            # A bug in the callback must not end the reader: the next press still counts.
+            self._log.exception(
+                "handling the %r button of notification %d failed", key, notification_id
+            )
 
 
 def _expire_ms(timeout_s: float | None) -> int:

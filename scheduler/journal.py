@@ -1,0 +1,379 @@
+"""The journal: what happened to each reminder, and the cramps the user logged.
+
+One SQLite file in the state folder, written by the daemon and the CLI at the same time.
+Nothing here reads the clock: every event arrives with its own ``at``.
+
+Storage choices, and why:
+- WAL mode, so a reader (``crampguard stats``) never blocks the daemon's writes and one
+  writer waits for the other instead of failing (``busy_timeout``).
+- Every ``record`` is its own transaction, committed before it returns. With WAL,
+  ``synchronous=NORMAL`` keeps every committed transaction across a *process* crash
+  (``kill -9``, a segfault): the commit is in the WAL file, in the OS page cache, and the
+  next open replays it. Only a power cut or kernel crash can lose the last few commits
+  (never corrupt the file); that is the price of not calling fsync on each reminder.
+- Times are integer microseconds since the epoch, UTC: they sort and compare as numbers,
+  so range queries walk the ``at`` index, and no zone or DST rule lives in the file.
+- ``PRAGMA user_version`` is the schema version; ``MIGRATIONS[n]`` takes a file from
+  version n to n + 1. A new version is one more entry in that list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from scheduler import stats
+from scheduler.errors import CrampguardError
+
+FILENAME = "journal.sqlite3"
+
+KINDS = ("due", "delivered", "failed", "missed", "done", "snoozed", "skipped",
+         "paused", "resumed", "config_error", "cramp")
+
+#: How long a writer waits for the other one (the daemon, the CLI) before giving up.
+BUSY_TIMEOUT_MS = 5000
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1
+    """
+    CREATE TABLE events (
+        id      INTEGER PRIMARY KEY,
+        at      INTEGER NOT NULL,   -- when it was recorded, µs since the epoch (UTC)
+        kind    TEXT NOT NULL,
+        routine TEXT,
+        due     INTEGER,            -- the reminder's due instant, µs since the epoch (UTC)
+        backend TEXT,
+        detail  TEXT                -- a JSON object; NULL when empty (most events)
+    );
+    CREATE INDEX events_at ON events (at);
+    CREATE INDEX events_routine_due ON events (routine, due);
+    CREATE TABLE state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def default_path(state_dir: Path) -> Path:
+    """Where the journal lives inside the state folder."""
+    return state_dir / FILENAME
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    at: datetime  # when it was recorded, aware UTC
+    kind: str
+    routine: str | None
+    due: datetime | None  # the reminder's due instant (aware UTC) where it applies
+    backend: str | None  # delivered: dbus | plyer | console
+    detail: dict[str, Any] = field(default_factory=dict)  # reason, duration, leg, when ...
+
+
+class Journal:
+    """One connection to the journal file. The daemon shares one instance between its
+    threads (the scheduler's executor, the D-Bus action listener): a lock serialises them."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection):
+        self.path = path
+        self._db = connection
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path) -> Journal:
+        path = Path(path)
+        try:
+            # The journal is health data: a private folder and file.
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise CrampguardError(
+                f"{path}: cannot create the journal ({exc.strerror}); check that the state "
+                "folder is yours and writable, or point CRAMPGUARD_STATE_DIR elsewhere"
+            ) from None
+        try:
+            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise CrampguardError(_explain(path, exc)) from None
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Not every filesystem allows WAL (some network mounts); the journal still
+            # works in the default rollback mode there, only readers block the writer.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            _migrate(db, path)
+            # A file we can read but not write would fail only at the first reminder, in
+            # the daemon's log; take the write lock once now so the problem shows here.
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise CrampguardError(_explain(path, exc)) from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(path, db)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def record(self, kind: str, routine: str | None = None, *, at: datetime,
+               due: datetime | None = None, backend: str | None = None,
+               detail: dict[str, Any] | None = None) -> int:
+        """Append one event; it is committed when this returns. Returns its id."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; known kinds: {', '.join(KINDS)}")
+        if kind == "cramp" and routine is not None:
+            raise ValueError("a cramp belongs to no routine")  # Journal.tally relies on it
+        row = (_to_us(at, "at"), kind, routine, None if due is None else _to_us(due, "due"),
+               backend, json.dumps(detail, sort_keys=True, default=_json_value)
+               if detail else None)
+        with self._lock, self._errors():
+            cursor = self._db.execute(
+                "INSERT INTO events (at, kind, routine, due, backend, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)", row)
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def log_cramp(self, *, when: datetime, at: datetime, leg: str | None = None,
+                  severity: int | None = None, note: str | None = None) -> int:
+        """A cramp the user had at ``when``, logged at ``at`` (often the next morning)."""
+        if _to_us(when, "when") > _to_us(at, "at"):
+            raise CrampguardError(
+                f"a cramp at {when.isoformat(timespec='minutes')} is in the future; "
+                "give the time it happened")
+        if severity is not None and not 1 <= severity <= 10:
+            raise CrampguardError(
+                f"severity {severity} is out of range; use 1 (mild) to 10 (worst)")
+        return self.record("cramp", at=at, detail={
+            "when": when.astimezone(UTC).isoformat(), "leg": leg, "severity": severity,
+            "note": note})
+
+    def set_state(self, key: str, value: str | None) -> None:
+        """Keep a small value (``paused_until``) across restarts; ``None`` removes it."""
+        with self._lock, self._errors():
+            if value is None:
+                self._db.execute("DELETE FROM state WHERE key = ?", (key,))
+            else:
+                self._db.execute("INSERT INTO state (key, value) VALUES (?, ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                 (key, value))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def events(self, *, since: datetime | None = None, routine: str | None = None,
+               kinds: Iterable[str] | None = None, limit: int | None = None) -> list[Event]:
+        """Events recorded at or after ``since``, newest first."""
+        where: list[str] = []
+        params: list[object] = []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(_to_us(since, "since"))
+        if routine is not None:
+            where.append("routine = ?")
+            params.append(routine)
+        if kinds is not None:
+            wanted = _kinds(kinds)
+            if not wanted:
+                return []
+            where.append(f"kind IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        return self._select(where, params, limit)
+
+    def _select(self, where: list[str], params: list[object],
+                limit: int | None = None) -> list[Event]:
+        sql = "SELECT id, at, kind, routine, due, backend, detail FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # (at, id) is the order of the `at` index (SQLite appends the rowid), so a
+        # time-range read is one index walk with no sort.
+        sql += " ORDER BY at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = [*params, limit]
+        with self._lock, self._errors():
+            rows = self._db.execute(sql, params).fetchall()
+        return [_event(row) for row in rows]
+
+    def last(self, routine: str, kinds: Iterable[str]) -> Event | None:
+        """The newest event of ``routine`` among ``kinds``."""
+        found = self.events(routine=routine, kinds=kinds, limit=1)
+        return found[0] if found else None
+
+    def tally(self, window: stats.Window) -> stats.Tally:
+        """``stats.tally(self.events(since=window.start), window)``, counted in SQL.
+
+        A year of reminders is ~100k events; turning each into an ``Event`` costs more
+        than the statistics' whole budget, while SQLite groups them by routine and
+        local half-day in a single pass over the ``at`` index.
+        """
+        pieces = stats.utc_offsets(window)
+        # Local wall time = instant + the UTC offset in force at that instant.
+        offset_sql = "?" if len(pieces) == 1 else " ".join(
+            ["CASE", *["WHEN m >= ? THEN ?"] * (len(pieces) - 1), "ELSE ? END"])
+        params: list[object] = []
+        for since, offset in reversed(pieces[1:]):
+            params += [_to_us(since, "since"), offset // _MICROSECOND]
+        params.append(pieces[0][1] // _MICROSECOND)
+        params += [_to_us(window.start, "start"), *stats.COUNTED,
+                   _to_us(window.start, "start"), _to_us(window.end, "end")]
+        # One row per routine and local half-day, a column per counted kind; "done"
+        # counts distinct reminders (stats.Count). Grouping by kind as well would sort
+        # three times as many groups.
+        columns = ", ".join(
+            "COUNT(DISTINCT CASE WHEN kind = 'done' THEN due END)"
+            " + SUM(kind = 'done' AND due IS NULL)" if kind == "done" else f"SUM(kind = '{kind}')"
+            for kind in stats.COUNTED)
+        sql = f"""
+            SELECT routine, (m + {offset_sql}) / {stats.HALF_DAY // _MICROSECOND} AS half,
+                   {columns}
+            FROM (SELECT routine, kind, due, COALESCE(due, at) AS m
+                  FROM events INDEXED BY events_at  -- not (routine, due): all years
+                  WHERE at >= ? AND kind IN ({", ".join("?" * len(stats.COUNTED))})
+                        AND routine IS NOT NULL)
+            WHERE m BETWEEN ? AND ?
+            GROUP BY routine, half"""
+        with self._lock, self._errors():
+            rows = self._db.execute(sql, params).fetchall()
+        counts = tuple(sorted(stats.Count(*row) for row in rows))
+        # Cramps belong to no routine: `routine IS NULL` walks the (routine, due) index
+        # to the few such events instead of every event of the year.
+        found = self._select(["routine IS NULL", "kind = 'cramp'", "at >= ?"],
+                             [_to_us(window.start, "start")])
+        cramps = sorted(stats.cramp_time(e) for e in found)
+        return stats.Tally(window, counts, tuple(cramps))
+
+    def get_state(self, key: str) -> str | None:
+        with self._lock, self._errors():
+            row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _errors(self) -> _Translate:
+        return _Translate(self.path)
+
+
+class _Translate:
+    """Turn SQLite's errors (disk full, a file damaged under us) into CrampguardError."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise CrampguardError(_explain(self.path, exc)) from None
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    known = len(MIGRATIONS)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == known:
+        return  # the usual case: no write lock needed
+    if version > known:
+        raise CrampguardError(_too_new(path, version, known))
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process (the daemon and the CLI starting together) may have migrated
+        # while we waited for the lock: look again now that we hold it.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > known:
+            raise CrampguardError(_too_new(path, version, known))
+        for script in MIGRATIONS[version:]:
+            for statement in _statements(script):
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {known}")  # part of the same transaction
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # SQLite may have rolled back already (a full disk)
+            db.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> Iterable[str]:
+    """Split a migration script into statements (``executescript`` would commit first)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"a migration ends in an unfinished statement: {pending.strip()!r}")
+
+
+def _too_new(path: Path, version: int, known: int) -> str:
+    return (f"{path}: the journal was written by a newer crampguard (schema version "
+            f"{version}; this one knows up to {known}); upgrade crampguard, or move the file "
+            "aside to start a new journal")
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return (f"{path}: the journal is damaged ({exc}); move it aside "
+                f"(mv '{path}' '{path}.broken') and crampguard starts a new, empty one")
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return (f"{path}: cannot write the journal ({exc}); check that the file and its "
+                "folder are yours and writable")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (f"{path}: the journal stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
+                "another crampguard process may be stuck; try again")
+    if code.startswith("SQLITE_FULL"):
+        return f"{path}: the disk is full ({exc}); free some space and try again"
+    return f"{path}: the journal failed ({exc})"
+
+
+def _kinds(kinds: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(kinds))
+    unknown = [k for k in wanted if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown event kind(s) {unknown}; known kinds: {', '.join(KINDS)}")
+    return wanted
+
+
+def _to_us(moment: datetime, name: str) -> int:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        # A naive time would be read in whatever zone the machine has today.
+        raise ValueError(f"{name} must be an aware datetime, got {moment!r}")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an event's detail")
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    id_, at, kind, routine, due, backend, detail = row
+    return Event(id_, _from_us(at), kind, routine, None if due is None else _from_us(due),
+                 backend, json.loads(detail) if detail else {})

@@ -1,0 +1,89 @@
+"""The CLI's side of the control commands: build the request, send it to the running
+daemon, hand the reply to the renderer. "not running" is an error (exit 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+from scheduler import clock, timespec
+from scheduler.app import App
+from scheduler.errors import CrampguardError
+from scheduler.triggers import resolve
+
+DEFAULT_PAUSE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class LiveReply:
+    command: str
+    data: dict[str, Any]
+
+
+def call(app: App, command: str, **args: Any) -> LiveReply:
+    from scheduler.control import request
+    from scheduler.daemon import socket_path
+
+    reply = request(socket_path(app.paths.runtime_dir), {"cmd": command, **args})
+    if not reply.get("ok"):
+        raise CrampguardError(str(reply.get("error") or "the daemon refused the request"))
+    data = {k: v for k, v in reply.items() if k != "ok"}
+    return LiveReply(command, data)
+
+
+def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
+    """``[]`` (an hour), ``["30m"]``, ``["until", "21:00"]`` or ``["until", ISO]``."""
+    if not words:
+        return now + DEFAULT_PAUSE
+    if words[0] == "until":
+        text = " ".join(words[1:]).strip()
+        if not text:
+            raise CrampguardError('pause until: give a time, e.g. "pause until 21:00"')
+        try:
+            clock_time = timespec.parse_clock(text)
+        except ValueError:
+            return _iso(text, zone, "pause until")
+        return next_wall(clock_time, now, zone)
+    try:
+        return now + timespec.parse_duration(" ".join(words))
+    except ValueError as exc:
+        raise CrampguardError(f'pause: {exc}, or "until 21:00"') from None
+
+
+def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
+    """The next time the local clock shows ``at`` (today, or tomorrow if it has passed)."""
+    local = now.astimezone(zone)
+    for day in (local.date(), local.date() + timedelta(days=1)):
+        instant = resolve(datetime.combine(day, at), zone)
+        if instant > now:
+            return instant
+    raise AssertionError("a wall time recurs within two days")
+
+
+def _iso(text: str, zone: tzinfo, what: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CrampguardError(f"{what}: not a time (got {text!r}); write HH:MM or ISO 8601"
+                              ) from None
+    return resolve(value, zone) if value.tzinfo is None else value
+
+
+def status(app: App) -> LiveReply:
+    return call(app, "status")
+
+
+def pause(app: App, words: list[str]) -> LiveReply:
+    until = pause_until(words, clock.now(), app.settings.zone)
+    return call(app, "pause", until=until.isoformat())
+
+
+def snooze(app: App, routine_id: str, duration: str | None) -> LiveReply:
+    args: dict[str, Any] = {"id": routine_id}
+    if duration:
+        try:
+            args["seconds"] = timespec.parse_duration(duration).total_seconds()
+        except ValueError as exc:
+            raise CrampguardError(f"snooze: {exc}") from None
+    return call(app, "snooze", **args)

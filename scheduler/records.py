@@ -1,0 +1,146 @@
+"""`history`, `stats` and `log-cramp`: the journal read and written straight from the CLI
+(SQLite in WAL mode lets it do so while the daemon writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+from scheduler import clock, timespec
+from scheduler.app import App
+from scheduler.errors import CrampguardError
+from scheduler.triggers import resolve
+
+#: Catalog "when" values that make a routine part of the evening routine.
+EVENING_STEPS = ("bedtime", "night")
+LEGS = ("left", "right", "both")
+
+
+def _journal(app: App) -> Any:
+    from scheduler.daemon import journal_path
+    from scheduler.journal import Journal
+
+    return Journal.open(journal_path(app.paths.state_dir))
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    events: list[Any]
+    zone: tzinfo
+
+
+def history(app: App, *, days: int, routine: str | None = None) -> HistoryReport:
+    _positive(days, "--days")
+    zone = app.settings.zone
+    journal = _journal(app)
+    try:
+        events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
+    finally:
+        journal.close()
+    return HistoryReport(events, zone)
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    days: int
+    routines: list[Any]
+    cramps: list[Any]
+    cramp_count: int
+
+
+def stats(app: App, *, days: int) -> StatsReport:
+    from scheduler import stats as compute
+
+    _positive(days, "--days")
+    now, zone = clock.now(), app.settings.zone
+    journal = _journal(app)
+    try:
+        events = journal.events(since=now - timedelta(days=days + 1))
+    finally:
+        journal.close()
+    evening = evening_routines(app)
+    return StatsReport(
+        days=days,
+        routines=compute.routine_stats(events, now=now, zone=zone, days=days),
+        cramps=compute.cramp_relation(events, evening, now=now, zone=zone, days=days),
+        cramp_count=sum(e.kind == "cramp" for e in events
+                        if _when(e) >= now - timedelta(days=days)),
+    )
+
+
+def _when(event: Any) -> datetime:
+    text = (event.detail or {}).get("when")
+    return datetime.fromisoformat(text) if text else event.at
+
+
+def evening_routines(app: App) -> list[str]:
+    """Routines that put an evening or night step of the catalog into practice."""
+    active = app.load_routines()
+    catalog = app.catalog
+    evening = []
+    for routine in active.routines.values():
+        steps = [catalog.get(s) for s in routine.seed]
+        if any(step is not None and step.when in EVENING_STEPS for step in steps):
+            evening.append(routine.id)
+    return sorted(evening)
+
+
+@dataclass(frozen=True)
+class CrampReport:
+    id: int
+    when: datetime
+    leg: str | None
+    severity: int | None
+    note: str | None
+    zone: tzinfo
+
+
+def log_cramp(app: App, *, when: str | None, leg: str | None, severity: int | None,
+              note: str | None) -> CrampReport:
+    if severity is not None and not 1 <= severity <= 5:
+        raise CrampguardError(f"--severity: give 1 (mild) to 5 (worst) (got {severity})")
+    if leg is not None and leg not in LEGS:
+        raise CrampguardError(f"--leg: give one of {', '.join(LEGS)} (got {leg!r})")
+    now, zone = clock.now(), app.settings.zone
+    at = parse_when(when, now, zone) if when else now
+    if at > now + timedelta(minutes=5):
+        raise CrampguardError("--when: a cramp cannot be logged in the future")
+    journal = _journal(app)
+    try:
+        event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
+    finally:
+        journal.close()
+    return CrampReport(event_id, at, leg, severity, note, zone)
+
+
+def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
+    """ISO 8601 (a naive value is local), "HH:MM" (the last time the clock showed it),
+    "last night" (03:00 of the night just gone), "now"."""
+    words = text.strip().lower()
+    local = now.astimezone(zone)
+    if words == "now":
+        return now
+    if words == "last night":
+        day = local.date() if local.time() >= time(3) else local.date() - timedelta(days=1)
+        return resolve(datetime.combine(day, time(3)), zone)
+    try:
+        bare = timespec.parse_clock(words)
+    except ValueError:
+        bare = None
+    if bare is not None:  # a clock time: the last time the clock showed it
+        wall = datetime.combine(local.date(), bare)
+        instant = resolve(wall, zone)
+        return instant if instant <= now else resolve(wall - timedelta(days=1), zone)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CrampguardError(
+            f'--when: not a time (got {text!r}); write "last night", "02:30" or ISO 8601 '
+            f'like "2026-11-22T02:30"') from None
+    return resolve(value, zone) if value.tzinfo is None else value
+
+
+def _positive(value: int, flag: str) -> None:
+    if value < 1:
+        raise CrampguardError(f"{flag}: give a number of days of 1 or more")

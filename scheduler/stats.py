@@ -1,0 +1,319 @@
+"""Statistics over the journal: how each routine went, and cramps against evening routines.
+
+Pure functions: events (or their counts) in, numbers out; ``now`` and the zone are
+arguments. Two ways in, one answer:
+
+- ``routine_stats(events, ...)`` / ``cramp_relation(events, ...)`` over ``Event`` objects,
+  for small windows and tests;
+- the same functions over a ``Tally`` that ``Journal.tally(window)`` counted in SQL, for a
+  year of events: building 100k ``Event`` objects alone costs more than the whole
+  statistics should (see bench/bench_stats.py). Both go through ``Tally``, so they agree.
+
+Definitions (for the CLI's help too):
+
+- **Window.** ``days`` local calendar days ending today: from local midnight ``days - 1``
+  days before today up to ``now``. An event belongs to the window when it was recorded in
+  it and its moment is in it; its *moment* is the reminder's due instant where it has
+  one (a "done" at 00:10 for the 23:50 reminder counts on the day it was due), else when
+  it was recorded.
+- **Counts.** due / delivered / snoozed / skipped / missed count events of that kind.
+  done counts reminders: a reminder marked done twice (the button, then the CLI) is one.
+  adherence = done / due.
+- **Streak.** Going back from today over the local days on which the routine had
+  something due (a "due" or "missed" event) or done, the number of consecutive such days
+  with at least one "done". Days with nothing due (a weekday routine on Sunday, days the
+  daemon recorded nothing) are passed over: they neither extend nor break it. Today
+  counts once something is done; until then it is passed over, since the day is not over.
+  A day with something due and nothing done ends the streak. It only looks inside the
+  window, so it is at most ``days``.
+- **Night D.** Local 12:00 on D up to local 12:00 on D + 1; a cramp at 02:00 belongs to
+  the night before. Only nights inside the window that are over by ``now`` count. An
+  evening routine was done on night D when a "done" event's reminder was due that night;
+  not done when it was due that night (a "due" event) and nothing was done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from fractions import Fraction
+from typing import TYPE_CHECKING, NamedTuple
+
+from scheduler.errors import CrampguardError
+
+if TYPE_CHECKING:
+    from scheduler.journal import Event
+
+#: The kinds the statistics count, in RoutineStats' order.
+COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")
+_COLUMN = {kind: i for i, kind in enumerate(COUNTED)}
+#: Cramp rates this close (10 percentage points or less) are "no clear difference".
+CLEAR_DIFFERENCE = Fraction(10, 100)
+HALF_DAY = timedelta(hours=12)
+_LOCAL_EPOCH = datetime(1970, 1, 1)  # naive: wall-clock time since then, in the zone
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class RoutineStats:
+    routine: str
+    due: int
+    delivered: int
+    done: int
+    snoozed: int
+    skipped: int
+    missed: int
+    adherence: float | None  # done / due, None when nothing was due
+    streak: int  # see the module's docstring
+
+
+@dataclass(frozen=True)
+class CrampRelation:
+    routine: str
+    nights_done: int
+    cramp_nights_done: int
+    nights_not_done: int
+    cramp_nights_not_done: int
+    rate_done: float | None  # cramp nights / nights, None without nights
+    rate_not_done: float | None
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # local midnight at the start of the first day
+    end: datetime  # now
+    zone: tzinfo
+
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(self.zone).date()
+
+    @property
+    def today(self) -> date:
+        return self.end.astimezone(self.zone).date()
+
+    @property
+    def last_night(self) -> date:
+        """The latest night that is over by ``end`` (it ends at local noon the day after)."""
+        return (self.end.astimezone(self.zone).replace(tzinfo=None) - HALF_DAY).date() \
+            - timedelta(days=1)
+
+
+class Count(NamedTuple):
+    """One routine's events in one local half-day, by their moment, one field per kind."""
+
+    routine: str
+    half: int  # local half-day number: 2 × days since 1970-01-01, + 1 from noon
+    due: int
+    delivered: int
+    done: int  # reminders, not events: a reminder marked done twice is one
+    snoozed: int
+    skipped: int
+    missed: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the statistics need to know about a window's events."""
+
+    window: Window
+    counts: tuple[Count, ...]  # sorted
+    cramps: tuple[datetime, ...]  # when each cramp happened (aware UTC), sorted
+
+
+def window(*, now: datetime, zone: tzinfo, days: int) -> Window:
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    if days < 1:
+        raise CrampguardError(f"days must be 1 or more, got {days}")
+    first = now.astimezone(zone).date() - timedelta(days=days - 1)
+    return Window(datetime.combine(first, time(0), tzinfo=zone), now, zone)
+
+
+def utc_offsets(w: Window) -> list[tuple[datetime, timedelta]]:
+    """The zone's UTC offset across the window: ``(from, offset)`` pairs (UTC instants),
+    the first from the window's start.
+
+    Lets SQL turn an instant into local wall time (instant + offset) without a zone
+    database: a year in Berlin is three pieces.
+    """
+    # In UTC: arithmetic on times in the zone is wall-clock arithmetic, which is exactly
+    # what goes wrong across the change being looked for.
+    step = timedelta(hours=6)  # shorter than any real zone's stay in one offset
+    start, end = w.start.astimezone(UTC), w.end.astimezone(UTC)
+    pieces = [(start, _offset(w.zone, start))]
+    probe = start
+    while probe < end:
+        after = min(probe + step, end)
+        if _offset(w.zone, after) != pieces[-1][1]:
+            low, high = probe, after  # offset(low) is the last piece's; find the change
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if _offset(w.zone, middle) == pieces[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            high = high.replace(microsecond=0)  # zones change on whole seconds
+            pieces.append((high, _offset(w.zone, high)))
+        probe = after
+    return pieces
+
+
+def tally(events: Iterable[Event], w: Window) -> Tally:
+    """Count ``events`` for the window in Python; ``Journal.tally`` does the same in SQL."""
+    buckets: dict[tuple[str, int], list[int]] = {}
+    done_dues: dict[tuple[str, int], set[datetime]] = defaultdict(set)
+    cramps = []
+    for e in events:
+        if e.at < w.start:
+            continue
+        if e.kind == "cramp":
+            cramps.append(cramp_time(e))
+            continue
+        column = _COLUMN.get(e.kind)
+        if column is None or e.routine is None:
+            continue
+        moment = e.at if e.due is None else e.due
+        if not w.start <= moment <= w.end:
+            continue
+        key = (e.routine, half_day(moment, w.zone))
+        bucket = buckets.setdefault(key, [0] * len(COUNTED))
+        if e.kind == "done" and e.due is not None:
+            done_dues[key].add(e.due)  # once per reminder, added below
+        else:
+            bucket[column] += 1
+    for key, dues in done_dues.items():
+        buckets[key][_COLUMN["done"]] += len(dues)
+    counts = sorted(Count(*key, *bucket) for key, bucket in buckets.items())
+    return Tally(w, tuple(counts), tuple(sorted(cramps)))
+
+
+def routine_stats(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinfo,
+                  days: int) -> list[RoutineStats]:
+    """One row per routine with anything counted in the window, by routine id."""
+    t = _tally(events, window(now=now, zone=zone, days=days))
+    totals: dict[str, list[int]] = defaultdict(lambda: [0] * len(COUNTED))
+    due_days: dict[str, set[date]] = defaultdict(set)
+    done_days: dict[str, set[date]] = defaultdict(set)
+    for c in t.counts:
+        total = totals[c.routine]
+        for i, n in enumerate(c[2:]):
+            total[i] += n
+        if c.done:
+            done_days[c.routine].add(_day(c.half))
+        if c.due or c.missed:
+            due_days[c.routine].add(_day(c.half))
+    rows = []
+    for routine in sorted(totals):
+        n = dict(zip(COUNTED, totals[routine], strict=True))
+        rows.append(RoutineStats(
+            routine=routine, **n, adherence=n["done"] / n["due"] if n["due"] else None,
+            streak=_streak(due_days[routine], done_days[routine], t.window.today)))
+    return rows
+
+
+def cramp_relation(events: Iterable[Event] | Tally, evening_routines: Iterable[str], *,
+                   now: datetime, zone: tzinfo, days: int,
+                   min_nights: int = 5) -> list[CrampRelation]:
+    """For each evening routine: cramp nights when it was done against when it was not.
+
+    An association over the user's own nights, never a cause; and no claim at all until
+    each group has ``min_nights``.
+    """
+    if min_nights < 1:
+        raise ValueError("min_nights must be 1 or more")
+    t = _tally(events, window(now=now, zone=zone, days=days))
+    first, last = t.window.first_day, t.window.last_night
+    wanted = list(dict.fromkeys(evening_routines))
+    due_nights: dict[str, set[date]] = defaultdict(set)
+    done_nights: dict[str, set[date]] = defaultdict(set)
+    for c in t.counts:
+        if c.routine in wanted and first <= _night(c.half) <= last:
+            if c.due:
+                due_nights[c.routine].add(_night(c.half))
+            if c.done:
+                done_nights[c.routine].add(_night(c.half))
+    cramp_nights = {night_of(when, zone) for when in t.cramps}
+    rows = []
+    for routine in wanted:
+        done = done_nights[routine]
+        not_done = due_nights[routine] - done
+        cramped_done, cramped_not = len(done & cramp_nights), len(not_done & cramp_nights)
+        rows.append(CrampRelation(
+            routine=routine, nights_done=len(done), cramp_nights_done=cramped_done,
+            nights_not_done=len(not_done), cramp_nights_not_done=cramped_not,
+            rate_done=cramped_done / len(done) if done else None,
+            rate_not_done=cramped_not / len(not_done) if not_done else None,
+            verdict=verdict(cramped_done, len(done), cramped_not, len(not_done), min_nights)))
+    return rows
+
+
+def verdict(cramped_done: int, done: int, cramped_not: int, not_done: int,
+            min_nights: int) -> str:
+    if done < min_nights or not_done < min_nights:
+        return (f"not enough nights to say (need at least {min_nights} in each group; "
+                f"{done} done, {not_done} not done)")
+    figures = f"({cramped_done}/{done} vs {cramped_not}/{not_done})"
+    # Exact fractions: 3/10 - 2/10 must be exactly 10 points, not 9.999...
+    gap = Fraction(cramped_done, done) - Fraction(cramped_not, not_done)
+    if abs(gap) <= CLEAR_DIFFERENCE:
+        return f"no clear difference {figures}"
+    return f"{'fewer' if gap < 0 else 'more'} cramps on nights it was done {figures}"
+
+
+def half_day(moment: datetime, zone: tzinfo) -> int:
+    wall = moment.astimezone(zone).replace(tzinfo=None)
+    return (wall - _LOCAL_EPOCH) // HALF_DAY
+
+
+def night_of(moment: datetime, zone: tzinfo) -> date:
+    return _night(half_day(moment, zone))
+
+
+def cramp_time(e: Event) -> datetime:
+    """When the cramp happened: ``detail["when"]``, else when it was logged."""
+    when = e.detail.get("when")
+    try:
+        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        return e.at
+    return parsed.astimezone(UTC)
+
+
+def _tally(source: Iterable[Event] | Tally, w: Window) -> Tally:
+    if isinstance(source, Tally):
+        if source.window != w:
+            raise ValueError(f"the tally was counted for {source.window}, not {w}")
+        return source
+    return tally(source, w)
+
+
+def _streak(due_days: set[date], done_days: set[date], today: date) -> int:
+    streak = 0
+    for day in sorted(due_days | done_days, reverse=True):
+        if day in done_days:
+            streak += 1
+        elif day != today:  # today is not over: nothing done yet is no break
+            break
+    return streak
+
+
+def _day(half: int) -> date:
+    return date.fromordinal(_EPOCH_DAY + half // 2)
+
+
+def _night(half: int) -> date:
+    # Half 2d is the morning of day d, which belongs to night d - 1; half 2d + 1 is the
+    # afternoon and evening of day d, night d.
+    return date.fromordinal(_EPOCH_DAY + (half - 1) // 2)
+
+
+def _offset(zone: tzinfo, moment: datetime) -> timedelta:
+    offset = moment.astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset
