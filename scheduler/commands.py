@@ -168,7 +168,6 @@ def notify_test(app: App) -> NotifyTestReport:
     notice = Notice(
         title="crampguard test", urgency="normal", timeout_s=10,
         body="Reminders will look like this. Nothing to do.",
-        actions=(("done", "Done"),), hint_command="crampguard check",
     )
     try:
         delivery = chain.send(notice)

@@ -45,12 +45,17 @@ RESTART_LOOKBACK = 7
 log = logging.getLogger("crampguard")
 
 
-def journal_path(state_dir: Path) -> Path:
-    return state_dir / "journal.sqlite3"
+def _release_startup_memory() -> None:
+    """Start-up (imports, pydantic schemas) leaves freed heap behind; the daemon then idles
+    for days, so hand it back to the system once (glibc only; elsewhere a no-op)."""
+    import ctypes
+    import gc
 
-
-def socket_path(runtime_dir: Path) -> Path:
-    return runtime_dir / "control.sock"
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Daemon:
@@ -73,7 +78,7 @@ class Daemon:
             missed=lambda rid, due, why: self.reminders.missed(rid, due, why),
             internal=INTERNAL_EXECUTOR)
         self.watcher = Watcher(self.request_reload)
-        self.control = ControlServer(socket_path(app.paths.runtime_dir), self._handle_request,
+        self.control = ControlServer(app.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
 
@@ -86,7 +91,7 @@ class Daemon:
     def run(self) -> int:
         lock = InstanceLock(self.app.paths.runtime_dir)
         lock.acquire()
-        journal = Journal.open(journal_path(self.app.paths.state_dir))
+        journal = Journal.open(self.app.paths.journal)
         self.reminders = Reminders(
             journal=journal, scheduler=self.scheduler, routine=self._enabled_routine,
             send=self.chain_send, zone=lambda: self.settings.zone)
@@ -265,6 +270,7 @@ class Daemon:
         self._catch_up_after_restart(jobs)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(jobs), self.settings.zone, "+".join(self.chain.names))
+        _release_startup_memory()
 
     def _catch_up_after_restart(self, jobs: list[Job]) -> None:
         """Reminders that fell due while the daemon was down, since each routine's last

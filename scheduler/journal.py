@@ -31,8 +31,9 @@ from typing import Any
 
 from scheduler import stats
 from scheduler.errors import CrampguardError
+from scheduler.paths import JOURNAL_FILE
 
-FILENAME = "journal.sqlite3"
+FILENAME = JOURNAL_FILE  # one name, kept in paths so light commands need no sqlite3
 
 KINDS = ("due", "delivered", "failed", "missed", "done", "snoozed", "skipped",
          "paused", "resumed", "config_error", "cramp")
@@ -115,10 +116,7 @@ class Journal:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             _migrate(db, path)
-            # A file we can read but not write would fail only at the first reminder, in
-            # the daemon's log; take the write lock once now so the problem shows here.
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("ROLLBACK")
+            _probe_write(db)
         except sqlite3.DatabaseError as exc:
             db.close()
             raise CrampguardError(_explain(path, exc)) from None
@@ -164,9 +162,9 @@ class Journal:
             raise CrampguardError(
                 f"a cramp at {when.isoformat(timespec='minutes')} is in the future; "
                 "give the time it happened")
-        if severity is not None and not 1 <= severity <= 10:
+        if severity is not None and not 1 <= severity <= 5:
             raise CrampguardError(
-                f"severity {severity} is out of range; use 1 (mild) to 10 (worst)")
+                f"severity {severity} is out of range; use 1 (mild) to 5 (worst)")
         return self.record("cramp", at=at, detail={
             "when": when.astimezone(UTC).isoformat(), "leg": leg, "severity": severity,
             "note": note})
@@ -312,6 +310,18 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         if db.in_transaction:  # SQLite may have rolled back already (a full disk)
             db.execute("ROLLBACK")
         raise
+
+
+def _probe_write(db: sqlite3.Connection) -> None:
+    """Fail now on a file we may read but not write, not at the first reminder (in the
+    daemon's log). Taking the write lock is not enough: SQLite opens such a file read-only
+    and only refuses the first actual write."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('crampguard:probe', '')")
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
 
 
 def _statements(script: str) -> Iterable[str]:

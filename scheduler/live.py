@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler import clock, timespec
-from scheduler.app import App
 from scheduler.errors import CrampguardError
-from scheduler.triggers import resolve
+
+if TYPE_CHECKING:
+    from scheduler.app import App
 
 DEFAULT_PAUSE = timedelta(hours=1)
 
@@ -23,9 +24,8 @@ class LiveReply:
 
 def call(app: App, command: str, **args: Any) -> LiveReply:
     from scheduler.control import request
-    from scheduler.daemon import socket_path
 
-    reply = request(socket_path(app.paths.runtime_dir), {"cmd": command, **args})
+    reply = request(app.paths.control_socket, {"cmd": command, **args})
     if not reply.get("ok"):
         raise CrampguardError(str(reply.get("error") or "the daemon refused the request"))
     data = {k: v for k, v in reply.items() if k != "ok"}
@@ -53,6 +53,8 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
 
 def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
     """The next time the local clock shows ``at`` (today, or tomorrow if it has passed)."""
+    from scheduler.triggers import resolve
+
     local = now.astimezone(zone)
     for day in (local.date(), local.date() + timedelta(days=1)):
         instant = resolve(datetime.combine(day, at), zone)
@@ -62,6 +64,8 @@ def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
 
 
 def _iso(text: str, zone: tzinfo, what: str) -> datetime:
+    from scheduler.triggers import resolve
+
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

@@ -6,7 +6,6 @@ file with the same id replaces the shipped one; ``enabled = false`` turns one of
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ def _cross_problems(routine: Routine, settings: Settings,
     for step_id in routine.seed:
         step = catalog.get(step_id)
         if step is None:
-            close = difflib.get_close_matches(step_id, catalog.routine_ids, n=1)
+            close = tomlfile.close_match(step_id, catalog.routine_ids)
             hint = f'did you mean "{close[0]}"?' if close else \
                 "see `crampguard list` or seeds/catalog.toml for the step ids"
             problems.append((("seed",), f"unknown catalog step (got {step_id!r}); {hint}"))

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 
 APP = "crampguard"
+JOURNAL_FILE = "journal.sqlite3"
+SOCKET_FILE = "control.sock"
 
 
 def shipped_dir(name: str) -> Path:
@@ -45,6 +47,14 @@ class Paths:
     @property
     def catalog(self) -> Path:
         return shipped_dir("seeds") / "catalog.toml"
+
+    @property
+    def journal(self) -> Path:
+        return self.state_dir / JOURNAL_FILE
+
+    @property
+    def control_socket(self) -> Path:
+        return self.runtime_dir / SOCKET_FILE
 
     @property
     def routine_dirs(self) -> list[Path]:

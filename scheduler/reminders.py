@@ -105,8 +105,9 @@ class Reminders:
             self._sent[delivery.id] = (routine.id, due)
             while len(self._sent) > _SENT_MEMORY:
                 self._sent.popitem(last=False)
-        log.info("delivered %s via %s (due %s, %.3fs late)%s", routine.id, delivery.backend,
-                 self._local(due), (now - due).total_seconds(),
+        shown = f" as #{delivery.id}" if delivery.id is not None else ""
+        log.info("delivered %s via %s%s (due %s, %.3fs late)%s", routine.id, delivery.backend,
+                 shown, self._local(due), (now - due).total_seconds(),
                  f" {detail}" if detail else "")
 
     # --- answers (buttons and control commands) -------------------------------------------

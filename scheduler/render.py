@@ -8,8 +8,6 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from scheduler.commands import CheckReport, InitReport, Listing, NextReport, NotifyTestReport
-
 
 def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
          err: TextIO | None = None) -> None:
@@ -24,47 +22,23 @@ def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
 
 
 def to_json(result: Any) -> Any:
-    from scheduler.live import LiveReply
-    from scheduler.records import CrampReport, HistoryReport, StatsReport
-
-    if isinstance(result, LiveReply):
-        return result.data
-    if isinstance(result, HistoryReport):
-        return [_event_json(e, result) for e in result.events]
-    if isinstance(result, StatsReport):
-        return {"days": result.days, "cramps": result.cramp_count,
-                "routines": [dataclasses.asdict(r) for r in result.routines],
-                "evening_routines_and_cramps": [dataclasses.asdict(c) for c in result.cramps]}
-    if isinstance(result, CrampReport):
-        return {"id": result.id, "when": result.when.astimezone(result.zone).isoformat(),
-                "leg": result.leg, "severity": result.severity, "note": result.note}
-    if isinstance(result, NextReport):
-        return [
-            {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
-             "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
-            for u in result.items
-        ]
-    if isinstance(result, Listing):
-        return [
-            {"id": r.id, "enabled": r.enabled, "title": r.title, "schedule": r.schedule,
-             "seed": list(r.seed), "source": str(r.source)}
-            for r in result.rows
-        ]
-    if isinstance(result, CheckReport):
-        return {"ok": True, "files": result.files, "routines": result.routines,
-                "enabled": result.enabled,
-                "config": str(result.config) if result.config else None}
-    if isinstance(result, InitReport):
-        return {"created": [str(p) for p in result.created],
-                "kept": [str(p) for p in result.kept]}
-    if isinstance(result, NotifyTestReport):
-        return {"backend": result.backend, "id": result.id,
-                "actions_shown": result.actions_shown, "chain": list(result.chain)}
-    raise TypeError(f"no JSON form for {type(result).__name__}")
+    return _form(_JSON, result, "JSON")(result)
 
 
-def _event_json(event: Any, report: Any) -> dict[str, Any]:
-    zone = report.zone
+def to_text(result: Any) -> str:
+    return _form(_TEXT, result, "text")(result)
+
+
+def _form(table: dict[str, Any], result: Any, what: str) -> Any:
+    # Dispatch on the class name, so printing a result imports nothing it does not need
+    # (`crampguard status` must not import the routine loader to print a reply).
+    try:
+        return table[type(result).__name__]
+    except KeyError:
+        raise TypeError(f"no {what} form for {type(result).__name__}") from None
+
+
+def _event_json(event: Any, zone: Any) -> dict[str, Any]:
     return {"at": event.at.astimezone(zone).isoformat(), "kind": event.kind,
             "routine": event.routine,
             "due": event.due.astimezone(zone).isoformat() if event.due else None,
@@ -76,52 +50,85 @@ def _clock(text: str | None) -> str:
     return f"{datetime.fromisoformat(text):%a %Y-%m-%d %H:%M:%S %z}" if text else "-"
 
 
-def to_text(result: Any) -> str:
-    from scheduler.live import LiveReply
-    from scheduler.records import CrampReport, HistoryReport, StatsReport
+_JSON: dict[str, Any] = {
+    "LiveReply": lambda r: r.data,
+    "HistoryReport": lambda r: [_event_json(e, r.zone) for e in r.events],
+    "StatsReport": lambda r: {
+        "days": r.days, "cramps": r.cramp_count,
+        "routines": [dataclasses.asdict(x) for x in r.routines],
+        "evening_routines_and_cramps": [dataclasses.asdict(c) for c in r.cramps]},
+    "CrampReport": lambda r: {
+        "id": r.id, "when": r.when.astimezone(r.zone).isoformat(), "leg": r.leg,
+        "severity": r.severity, "note": r.note},
+    "NextReport": lambda r: [
+        {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
+         "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
+        for u in r.items],
+    "Listing": lambda r: [
+        {"id": x.id, "enabled": x.enabled, "title": x.title, "schedule": x.schedule,
+         "seed": list(x.seed), "source": str(x.source)} for x in r.rows],
+    "CheckReport": lambda r: {
+        "ok": True, "files": r.files, "routines": r.routines, "enabled": r.enabled,
+        "config": str(r.config) if r.config else None},
+    "InitReport": lambda r: {"created": [str(p) for p in r.created],
+                             "kept": [str(p) for p in r.kept]},
+    "NotifyTestReport": lambda r: {"backend": r.backend, "id": r.id,
+                                   "actions_shown": r.actions_shown, "chain": list(r.chain)},
+}
 
-    if isinstance(result, LiveReply):
-        return _live_text(result.command, result.data)
-    if isinstance(result, HistoryReport):
-        return "\n".join(_event_text(e, result.zone) for e in result.events) or \
-            "nothing in the journal for that period"
-    if isinstance(result, StatsReport):
-        return _stats_text(result)
-    if isinstance(result, CrampReport):
-        parts = [p for p in (f"{result.leg} leg" if result.leg else "",
-                             f"severity {result.severity}" if result.severity else "",
-                             result.note or "") if p]
-        extra = f" ({', '.join(parts)})" if parts else ""
-        return f"logged a cramp at {result.when.astimezone(result.zone):%a %Y-%m-%d %H:%M}" \
-               f"{extra}"
-    if isinstance(result, NextReport):
-        if not result.items:
-            return f"no reminders ahead ({result.zone})"
-        return "\n".join(
-            f"{u.local:%a %Y-%m-%d %H:%M:%S %z}  {u.routine.id:<22} {u.routine.title}"
-            + ("  [held back: quiet hours]" if u.held else "")
-            for u in result.items
-        )
-    if isinstance(result, Listing):
-        lines = []
-        for r in result.rows:
-            state = "on " if r.enabled else "off"
-            lines.append(f"{r.id:<22} {state}  {r.schedule}")
-            lines.append(f"{'':<22}      {r.title} — seed: {', '.join(r.seed) or '(none)'}")
-        return "\n".join(lines) or "no routines"
-    if isinstance(result, CheckReport):
-        config = f"; settings from {result.config}" if result.config else ""
-        return (f"ok: {result.files} file(s), {result.routines} routine(s), "
-                f"{result.enabled} enabled{config}")
-    if isinstance(result, InitReport):
-        lines = [f"created {p}" for p in result.created]
-        lines += [f"kept    {p} (exists; not overwritten)" for p in result.kept]
-        return "\n".join(lines)
-    if isinstance(result, NotifyTestReport):
-        shown = f" (notification id {result.id})" if result.id is not None else ""
-        return (f"delivered via {result.backend}{shown}; "
-                f"notifier chain: {' > '.join(result.chain)}")
-    raise TypeError(f"no text form for {type(result).__name__}")
+
+def _next_text(r: Any) -> str:
+    if not r.items:
+        return f"no reminders ahead ({r.zone})"
+    return "\n".join(
+        f"{u.local:%a %Y-%m-%d %H:%M:%S %z}  {u.routine.id:<22} {u.routine.title}"
+        + ("  [held back: quiet hours]" if u.held else "") for u in r.items)
+
+
+def _listing_text(r: Any) -> str:
+    lines = []
+    for row in r.rows:
+        state = "on " if row.enabled else "off"
+        lines.append(f"{row.id:<22} {state}  {row.schedule}")
+        lines.append(f"{'':<22}      {row.title} — seed: {', '.join(row.seed) or '(none)'}")
+    return "\n".join(lines) or "no routines"
+
+
+def _check_text(r: Any) -> str:
+    config = f"; settings from {r.config}" if r.config else ""
+    return f"ok: {r.files} file(s), {r.routines} routine(s), {r.enabled} enabled{config}"
+
+
+def _init_text(r: Any) -> str:
+    lines = [f"created {p}" for p in r.created]
+    lines += [f"kept    {p} (exists; not overwritten)" for p in r.kept]
+    return "\n".join(lines)
+
+
+def _notify_test_text(r: Any) -> str:
+    shown = f" (notification id {r.id})" if r.id is not None else ""
+    return f"delivered via {r.backend}{shown}; notifier chain: {' > '.join(r.chain)}"
+
+
+def _cramp_text(r: Any) -> str:
+    parts = [p for p in (f"{r.leg} leg" if r.leg else "",
+                         f"severity {r.severity}" if r.severity else "", r.note or "") if p]
+    extra = f" ({', '.join(parts)})" if parts else ""
+    return f"logged a cramp at {r.when.astimezone(r.zone):%a %Y-%m-%d %H:%M}{extra}"
+
+
+_TEXT: dict[str, Any] = {
+    "LiveReply": lambda r: _live_text(r.command, r.data),
+    "HistoryReport": lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
+    or "nothing in the journal for that period",
+    "StatsReport": lambda r: _stats_text(r),
+    "CrampReport": _cramp_text,
+    "NextReport": _next_text,
+    "Listing": _listing_text,
+    "CheckReport": _check_text,
+    "InitReport": _init_text,
+    "NotifyTestReport": _notify_test_text,
+}
 
 
 def _live_text(command: str, data: dict[str, Any]) -> str:

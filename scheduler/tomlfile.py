@@ -6,7 +6,6 @@ Shared by routine files and ``config.toml`` so both speak the same error languag
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -114,11 +113,19 @@ def _message(err: Any, loc: tuple[str, ...], model: type[BaseModel]) -> str:
         return "required; add it"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
-        close = difflib.get_close_matches(loc[-1], allowed, n=1)
+        close = close_match(loc[-1], allowed)
         hint = f'did you mean "{close[0]}"? ' if close else ""
         return f"unknown key; {hint}valid keys here: {', '.join(allowed)}"
     text = err["msg"]
     return text.removeprefix("Value error, ")
+
+
+def close_match(word: str, choices: list[str]) -> list[str]:
+    """The nearest choice, for "did you mean"; difflib is imported only when a file is
+    wrong, not by every start of the daemon."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1)
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:

@@ -143,11 +143,11 @@ def test_detail_may_hold_aware_times(journal: Journal) -> None:
 
 def test_log_cramp(journal: Journal) -> None:
     when = datetime(2026, 11, 24, 2, 10, tzinfo=BERLIN)
-    eid = journal.log_cramp(when=when, at=when + timedelta(hours=5), leg="left", severity=7,
+    eid = journal.log_cramp(when=when, at=when + timedelta(hours=5), leg="left", severity=4,
                             note="right calf, woke me up")
     (e,) = journal.events()
     assert (e.id, e.kind, e.routine, e.due) == (eid, "cramp", None, None)
-    assert e.detail == {"when": "2026-11-24T01:10:00+00:00", "leg": "left", "severity": 7,
+    assert e.detail == {"when": "2026-11-24T01:10:00+00:00", "leg": "left", "severity": 4,
                         "note": "right calf, woke me up"}
     journal.log_cramp(when=when, at=when + timedelta(hours=6))
     assert journal.events()[0].detail == {"when": "2026-11-24T01:10:00+00:00", "leg": None,
@@ -156,8 +156,8 @@ def test_log_cramp(journal: Journal) -> None:
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"when": T0 + timedelta(minutes=1)}, "in the future"),
-    ({"severity": 0}, "1 \\(mild\\) to 10"),
-    ({"severity": 11}, "1 \\(mild\\) to 10"),
+    ({"severity": 0}, "1 \\(mild\\) to 5"),
+    ({"severity": 6}, "1 \\(mild\\) to 5"),
 ])
 def test_log_cramp_refuses_impossible_input(journal: Journal, kwargs, message) -> None:
     with pytest.raises(CrampguardError, match=message):

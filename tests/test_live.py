@@ -220,3 +220,24 @@ def test_kill_9_while_writing_leaves_a_sound_journal(routines, console_env, isol
     conn.close()
     history = cli_json("history", "--routine", "tick")
     assert sum(e["kind"] == "delivered" for e in history) >= delivered_lines
+
+
+# --- answering from the notification itself (real dunst) ---------------------------------
+
+def test_done_and_snooze_buttons_in_dunst(desktop, routines):
+    (routines / "stretch.toml").write_text(routine_text(
+        "Stretch", clock_in(4), notify='[notify]\nactions = ["done", "snooze 3s"]\n'))
+    env = {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        first = int(daemon.wait_for(r"delivered stretch via dbus as #(\d+)", timeout=8)[1])
+        mark = daemon.mark()
+        desktop.press(first, "snooze:3s")
+        daemon.wait_for(r"snoozed stretch until", timeout=3, after=mark)
+        again = daemon.wait_for(r"delivered stretch via dbus as #(\d+) .*snoozed", timeout=6,
+                                after=mark)
+        desktop.press(int(again[1]), "done")
+        daemon.wait_for(r"done: stretch", timeout=3, after=mark)
+        assert daemon.stop() == 0
+    kinds = [e["kind"] for e in cli_json("history", "--routine", "stretch")]
+    assert kinds[:4] == ["done", "delivered", "snoozed", "delivered"]
