@@ -15,7 +15,7 @@ from scheduler.loader import load_file, routine_files
 from scheduler.preview import Upcoming, upcoming
 from scheduler.schedule import describe
 from scheduler.settings import load_zone
-from scheduler.triggers import resolve
+from scheduler.usertime import parse_instant
 
 
 @dataclass(frozen=True)
@@ -98,16 +98,7 @@ def next_firings(app: App, *, count: int, start: str | None = None,
 
 def parse_start(text: str, zone) -> datetime:  # type: ignore[no-untyped-def]
     """ISO 8601; a value without an offset is a wall time in ``zone``."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CrampguardError(
-            f"--from: not an ISO 8601 time (got {text!r}); "
-            f'write e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"') from None
-    if not 1970 <= value.year <= 9000:
-        raise CrampguardError(f"--from: give a time between the years 1970 and 9000 "
-                              f"(got {text!r})")
-    return resolve(value, zone) if value.tzinfo is None else value
+    return parse_instant(text, zone, "--from")
 
 
 def zone_flag(name: str) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scheduler import clock, timespec
 from scheduler.errors import CrampguardError
+from scheduler.usertime import parse_instant
 
 if TYPE_CHECKING:
     from scheduler.app import App
@@ -43,7 +44,8 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
         try:
             clock_time = timespec.parse_clock(text)
         except ValueError:
-            return _iso(text, zone, "pause until")
+            return parse_instant(text, zone, "pause until",
+                                 hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
         return next_wall(clock_time, now, zone)
     try:
         return now + timespec.parse_duration(" ".join(words))
@@ -61,17 +63,6 @@ def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
         if instant > now:
             return instant
     raise AssertionError("a wall time recurs within two days")
-
-
-def _iso(text: str, zone: tzinfo, what: str) -> datetime:
-    from scheduler.triggers import resolve
-
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise CrampguardError(f"{what}: not a time (got {text!r}); write HH:MM or ISO 8601"
-                              ) from None
-    return resolve(value, zone) if value.tzinfo is None else value
 
 
 def status(app: App) -> LiveReply:

@@ -11,6 +11,7 @@ from scheduler import clock, timespec
 from scheduler.app import App
 from scheduler.errors import CrampguardError
 from scheduler.triggers import resolve
+from scheduler.usertime import parse_instant
 
 #: Catalog "when" values that make a routine part of the evening routine.
 EVENING_STEPS = ("bedtime", "night")
@@ -126,13 +127,8 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         wall = datetime.combine(local.date(), bare)
         instant = resolve(wall, zone)
         return instant if instant <= now else resolve(wall - timedelta(days=1), zone)
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CrampguardError(
-            f'--when: not a time (got {text!r}); write "last night", "02:30" or ISO 8601 '
-            f'like "2026-11-22T02:30"') from None
-    return resolve(value, zone) if value.tzinfo is None else value
+    return parse_instant(text, zone, "--when",
+                         hint='write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"')
 
 
 def _positive(value: int, flag: str) -> None:
