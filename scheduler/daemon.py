@@ -107,6 +107,8 @@ class Daemon:
             self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
             self.scheduler.start()  # blocks in the loop until stop()
         finally:
+            self._stop_requested = True
+            self._run_calls(stopping=True)
             self.control.stop()
             self.watcher.stop()
             self.chain.close()
@@ -148,6 +150,8 @@ class Daemon:
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """From another thread: run ``fn`` on the loop and return its result."""
+        if self._stop_requested:
+            return {"ok": False, "error": "crampguard is stopping"}
         future: Future[Any] = Future()
         self._calls.put((fn, future))
         self.scheduler.wakeup()
@@ -160,13 +164,17 @@ class Daemon:
         except FutureTimeout:
             return {"ok": False, "error": "the daemon is busy; try again"}
 
-    def _run_calls(self) -> None:
+    def _run_calls(self, *, stopping: bool = False) -> None:
         while True:
             try:
                 fn, future = self._calls.get_nowait()
             except queue.Empty:
                 return
             if future is not None and not future.set_running_or_notify_cancel():
+                continue
+            if stopping:  # answer at once rather than leave a client waiting out its timeout
+                if future is not None:
+                    future.set_result({"ok": False, "error": "crampguard is stopping"})
                 continue
             try:
                 result = fn()
