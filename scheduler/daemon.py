@@ -94,7 +94,8 @@ class Daemon:
         journal = Journal.open(self.app.paths.journal)
         self.reminders = Reminders(
             journal=journal, scheduler=self.scheduler, routine=self._enabled_routine,
-            send=self.chain_send, zone=lambda: self.settings.zone)
+            send=self.chain_send, withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
+            zone=lambda: self.settings.zone)
         previous = self._install_signals()
         try:
             self.control.start()

@@ -56,15 +56,17 @@ class LastDelivery:
 class Reminders:
     def __init__(self, *, journal: Journal, scheduler: BaseScheduler,
                  routine: Callable[[str], Routine | None], send: Callable[[Notice], Delivery],
-                 zone: Callable[[], Any]):
+                 withdraw: Callable[[str, int], None], zone: Callable[[], Any]):
         self.journal = journal
         self.scheduler = scheduler
         self._routine = routine
         self._send = send
+        self._withdraw = withdraw
         self._zone = zone
         self.paused_until: datetime | None = None
         self.last_delivery: LastDelivery | None = None
-        self._sent: OrderedDict[int, tuple[str, datetime]] = OrderedDict()
+        #: notification id -> (routine, due, backend), for the buttons
+        self._sent: OrderedDict[int, tuple[str, datetime, str]] = OrderedDict()
         self._restore_pause()
 
     # --- firing --------------------------------------------------------------------------
@@ -102,7 +104,7 @@ class Reminders:
                             backend=delivery.backend, detail=detail or None)
         self.last_delivery = LastDelivery(routine.id, due, now, delivery.backend)
         if delivery.id is not None:
-            self._sent[delivery.id] = (routine.id, due)
+            self._sent[delivery.id] = (routine.id, due, delivery.backend)
             while len(self._sent) > _SENT_MEMORY:
                 self._sent.popitem(last=False)
         shown = f" as #{delivery.id}" if delivery.id is not None else ""
@@ -117,7 +119,7 @@ class Reminders:
         sent = self._sent.get(notification_id)
         if sent is None:
             return  # someone else's notification, or one from before a restart
-        routine_id, due = sent
+        routine_id, due, backend = sent
         try:
             if key == "done":
                 self.done(routine_id, due=due)
@@ -126,8 +128,14 @@ class Reminders:
                             due=due)
             elif key == "skip":
                 self.skip(routine_id)
+            else:
+                return  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
             log.warning("button %r on %s: %s", key, routine_id, exc)
+            return
+        # Answered: some servers (dunst) leave the notice up after a button; take it down.
+        del self._sent[notification_id]
+        self._withdraw(backend, notification_id)
 
     def done(self, routine_id: str, *, due: datetime | None = None) -> dict[str, Any]:
         due = due or self._last_due(routine_id)

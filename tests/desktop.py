@@ -206,6 +206,14 @@ class Desktop:
         """`dunstctl close-all`: closed notices move to the history."""
         self.call(new_method_call(DUNST_CMD, "NotificationCloseAll"))
 
+    def shown(self) -> int:
+        """How many notices dunst has on screen or waiting (without closing any)."""
+        from jeepney import Properties
+
+        counts = [self.call(Properties(DUNST_CMD).get(name))[0][1]
+                  for name in ("displayedLength", "waitingLength")]
+        return int(sum(counts))
+
     def history(self) -> list[dict[str, Any]]:
         """What dunst received, oldest first: one dict per notice with at least summary,
         body, urgency ("LOW", "NORMAL", "CRITICAL"), appname and id.

@@ -238,6 +238,11 @@ def test_done_and_snooze_buttons_in_dunst(desktop, routines):
                                 after=mark)
         desktop.press(int(again[1]), "done")
         daemon.wait_for(r"done: stretch", timeout=3, after=mark)
+        # answered notices are taken off the screen (dunst itself leaves them up)
+        deadline = time.monotonic() + 3
+        while desktop.shown() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert desktop.shown() == 0
         assert daemon.stop() == 0
     kinds = [e["kind"] for e in cli_json("history", "--routine", "stretch")]
     assert kinds[:4] == ["done", "delivered", "snoozed", "delivered"]

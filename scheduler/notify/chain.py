@@ -57,6 +57,12 @@ class NotifierChain:
             return delivery
         raise NotifyError("no notifier could deliver the reminder: " + "; ".join(problems))
 
+    def withdraw(self, backend: str, notification_id: int) -> None:
+        """Take a notice that ``backend`` showed off the screen, where it can do that."""
+        for candidate in self.backends:
+            if candidate.name == backend and hasattr(candidate, "withdraw"):
+                candidate.withdraw(notification_id)
+
     def close(self) -> None:
         for backend in self.backends:
             try:

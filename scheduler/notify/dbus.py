@@ -195,6 +195,18 @@ class DbusNotifier:
                         raise NotifyError(f"lost the D-Bus connection: {broken}") from broken
                     retry = False
 
+    def withdraw(self, notification_id: int) -> None:
+        """Take a shown notice off the screen (after its button was answered elsewhere, or
+        pressed: dunst leaves a notice up after an action). Best effort."""
+        self._refuse_on_reader_thread("withdraw")
+        with self._lock:
+            if self._conn is None:
+                return  # a new connection means a new server: that notice is gone
+            try:
+                self._call("CloseNotification", "u", (notification_id,))
+            except (NotifyError, _ConnectionBroken) as exc:
+                self._log.debug("could not close notification %s: %s", notification_id, exc)
+
     def capabilities(self) -> frozenset[str]:
         """What the server says it can do ("actions", "body-markup", ...), asked once per
         connection and again after the server failed a call (another one may answer next).
