@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -85,7 +84,7 @@ def next_firings(app: App, *, count: int, start: str | None = None,
     if count < 1:
         raise CrampguardError("--count: give a number of firings of 1 or more")
     zone = app.settings.zone
-    begin = parse_start(start, zone) if start else clock.now(zone)
+    begin = parse_instant(start, zone, "--from") if start else clock.now(zone)
     active = app.load_routines()
     chosen = active.enabled
     if routine_id is not None:
@@ -94,11 +93,6 @@ def next_firings(app: App, *, count: int, start: str | None = None,
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
     return NextReport(upcoming(chosen, app.settings, begin, count), str(zone), active.problems)
-
-
-def parse_start(text: str, zone) -> datetime:  # type: ignore[no-untyped-def]
-    """ISO 8601; a value without an offset is a wall time in ``zone``."""
-    return parse_instant(text, zone, "--from")
 
 
 def zone_flag(name: str) -> str:

@@ -21,14 +21,14 @@ from typing import Any
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.job import Job
 
-from scheduler import clock, remote
+from scheduler import clock, remote, timespec
 from scheduler.app import App
 from scheduler.control import ControlServer
 from scheduler.errors import CrampguardError
 from scheduler.instance import InstanceLock
 from scheduler.journal import Journal
 from scheduler.loader import RoutineSet, load_set
-from scheduler.loop import CLOCK_CHECK, ClockWatch, catch_up, make_scheduler
+from scheduler.loop import CLOCK_CHECK, ClockWatch, make_scheduler, settle
 from scheduler.model import Routine
 from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.reminders import INTERNAL_EXECUTOR, Reminders
@@ -94,7 +94,8 @@ class Daemon:
         journal = Journal.open(self.app.paths.journal)
         self.reminders = Reminders(
             journal=journal, scheduler=self.scheduler, routine=self._enabled_routine,
-            send=self.chain_send, withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
+            send=lambda notice: self.chain.send(notice),
+            withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
             zone=lambda: self.settings.zone)
         previous = self._install_signals()
         try:
@@ -263,7 +264,7 @@ class Daemon:
 
     def _log_scheduled(self, job: Job) -> None:
         routine = self.routines.routines[job.id]
-        when = f"{job.next_run_time.astimezone(self.settings.zone):%a %Y-%m-%d %H:%M:%S %z}" \
+        when = timespec.format_instant(job.next_run_time, self.settings.zone) \
             if job.next_run_time else "never"
         log.info("scheduled %s: %s; next %s", job.id,
                  describe(routine.schedule, self.settings.anchors), when)
@@ -297,11 +298,9 @@ class Daemon:
                     break
                 if not firing.held:
                     run_times.append(firing.at)
-            missed, deliver = catch_up(run_times, now, job.misfire_grace_time)
-            for due, why in missed:
-                self.reminders.missed(job.id, due, why + " (crampguard was not running)")
-            if deliver is not None:
-                self.reminders.fire(job.id, deliver)
+            settle(job.id, run_times, job.misfire_grace_time, self.reminders.fire,
+                   lambda rid, due, why: self.reminders.missed(
+                       rid, due, why + " (crampguard was not running)"))
 
     @staticmethod
     def _noop() -> None:
@@ -309,8 +308,7 @@ class Daemon:
 
     def _watch_targets(self) -> list[Path]:
         paths = self.app.paths
-        folders = [paths.only_routines] if paths.only_routines else [paths.user_routines]
-        return [paths.config_file, *[f for f in folders if f is not None]]
+        return [paths.config_file, paths.only_routines or paths.user_routines]
 
     def _report(self, problems: list[str]) -> None:
         """Log every problem; show one notification per new breakage, not per reload."""
@@ -331,23 +329,16 @@ class Daemon:
                  f"Run `crampguard check` for every problem.",
             urgency="normal", hint_command="crampguard check",
         )
-        self._send(notice, "config error")
+        try:
+            self.chain.send(notice)
+        except NotifyError as exc:  # the console backend makes this next to impossible
+            log.error("could not show the config error: %s", exc)
 
     # --- delivering and reporting -----------------------------------------------------------
 
     def _enabled_routine(self, routine_id: str) -> Routine | None:
         routine = self.routines.routines.get(routine_id)
         return routine if routine is not None and routine.enabled else None
-
-    def chain_send(self, notice: Notice) -> Any:
-        return self.chain.send(notice)
-
-    def _send(self, notice: Notice, what: str) -> Any:
-        try:
-            return self.chain.send(notice)
-        except NotifyError as exc:  # the console backend makes this next to impossible
-            log.error("could not deliver %s: %s", what, exc)
-            return None
 
     def status(self) -> dict[str, Any]:
         zone = self.settings.zone

@@ -65,10 +65,6 @@ def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
     raise AssertionError("a wall time recurs within two days")
 
 
-def status(app: App) -> LiveReply:
-    return call(app, "status")
-
-
 def pause(app: App, words: list[str]) -> LiveReply:
     until = pause_until(words, clock.now(), app.settings.zone)
     return call(app, "pause", until=until.isoformat())

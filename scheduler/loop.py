@@ -50,6 +50,17 @@ def catch_up(run_times: list[datetime], now: datetime,
     return missed, latest
 
 
+def settle(job_id: str, run_times: list[datetime], grace_seconds: float | None,
+           deliver: Deliver, missed: Missed) -> None:
+    """Apply ``catch_up`` to a routine's due run times: report the missed ones, deliver
+    the one that may still be. Shared by the executor and a restarted daemon."""
+    late, latest = catch_up(run_times, clock.now(), grace_seconds)
+    for run_time, why in late:
+        missed(job_id, run_time, why)
+    if latest is not None:
+        deliver(job_id, latest)
+
+
 class CatchUpExecutor(BaseExecutor):
     """Runs reminders inline in the loop (no worker threads to wake) and applies the
     catch-up rule: of the run times handed over, only the latest may be delivered, and
@@ -61,14 +72,8 @@ class CatchUpExecutor(BaseExecutor):
         self._missed = missed
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        missed, latest = catch_up(run_times, clock.now(), job.misfire_grace_time)
-        for run_time, why in missed:
-            self._missed(job.id, run_time, why)
-        if latest is None:
-            self._run_job_success(job.id, [])
-            return
         try:
-            self._deliver(job.id, latest)
+            settle(job.id, run_times, job.misfire_grace_time, self._deliver, self._missed)
         except Exception as exc:  # a bug in delivery must not stop the other reminders
             self._logger.exception("delivering %s failed", job.id)
             self._run_job_error(job.id, exc, exc.__traceback__)

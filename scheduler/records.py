@@ -33,11 +33,8 @@ class HistoryReport:
 def history(app: App, *, days: int, routine: str | None = None) -> HistoryReport:
     _positive(days, "--days")
     zone = app.settings.zone
-    journal = _journal(app)
-    try:
+    with _journal(app) as journal:
         events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
-    finally:
-        journal.close()
     return HistoryReport(events, zone)
 
 
@@ -55,11 +52,8 @@ def stats(app: App, *, days: int) -> StatsReport:
     _positive(days, "--days")
     now, zone = clock.now(), app.settings.zone
     window = compute.window(now=now, zone=zone, days=days)
-    journal = _journal(app)
-    try:
+    with _journal(app) as journal:
         tally = journal.tally(window)  # counted in SQL: a year is ~100k events
-    finally:
-        journal.close()
     return StatsReport(
         days=days,
         routines=compute.routine_stats(tally, now=now, zone=zone, days=days),
@@ -101,11 +95,8 @@ def log_cramp(app: App, *, when: str | None, leg: str | None, severity: int | No
     at = parse_when(when, now, zone) if when else now
     if at > now:
         raise CrampguardError("--when: a cramp cannot be logged in the future")
-    journal = _journal(app)
-    try:
+    with _journal(app) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
-    finally:
-        journal.close()
     return CrampReport(event_id, at, leg, severity, note, zone)
 
 

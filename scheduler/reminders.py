@@ -78,19 +78,25 @@ class Reminders:
             return
         now = clock.now()
         self.journal.record("due", routine_id, at=now, due=due)
-        if self.paused(now):
-            self.journal.record("skipped", routine_id, at=now, due=due,
-                                detail={"reason": "paused"})
-            log.info("skipped %s due %s: paused until %s", routine_id, self._local(due),
-                     self._local(self.paused_until))
-            return
-        self._show(routine, due, now)
+        if not self._held_by_pause(routine_id, due, now):
+            self._show(routine, due, now)
 
     def missed(self, routine_id: str, due: datetime, why: str) -> None:
         now = clock.now()
         self.journal.record("due", routine_id, at=now, due=due)
         self.journal.record("missed", routine_id, at=now, due=due, detail={"reason": why})
         log.warning("missed %s due %s: %s", routine_id, self._local(due), why)
+
+    def _held_by_pause(self, routine_id: str, due: datetime, now: datetime,
+                       **detail: Any) -> bool:
+        """During a pause a reminder is recorded as skipped, and never shown later."""
+        if not self.paused(now):
+            return False
+        self.journal.record("skipped", routine_id, at=now, due=due,
+                            detail={"reason": "paused", **detail})
+        log.info("skipped %s due %s: paused until %s", routine_id, self._local(due),
+                 self._local(self.paused_until))
+        return True
 
     def _show(self, routine: Routine, due: datetime, now: datetime, **detail: Any) -> None:
         try:
@@ -167,11 +173,8 @@ class Reminders:
         if routine is None:
             return
         now = clock.now()
-        if self.paused(now):
-            self.journal.record("skipped", routine_id, at=now, due=due,
-                                detail={"reason": "paused", "snoozed": True})
-            return
-        self._show(routine, due, now, snoozed=True)
+        if not self._held_by_pause(routine_id, due, now, snoozed=True):
+            self._show(routine, due, now, snoozed=True)
 
     def skip(self, routine_id: str) -> dict[str, Any]:
         """Drop the routine's next firing."""
@@ -209,9 +212,7 @@ class Reminders:
         self.paused_until = until
         self.journal.set_state("paused_until", until.isoformat())
         self.journal.record("paused", None, at=now, detail={"until": until.isoformat()})
-        self.scheduler.add_job(self._pause_ended, DateTrigger(until), id=PAUSE_JOB,
-                               replace_existing=True, executor=INTERNAL_EXECUTOR,
-                               misfire_grace_time=None)
+        self._end_pause_at(until)
         log.info("paused until %s", self._local(until))
         return {"paused_until": self._iso(until)}
 
@@ -227,6 +228,11 @@ class Reminders:
             log.info("resumed (%s)", reason)
         return {"was_paused_until": self._iso(was)}
 
+    def _end_pause_at(self, until: datetime) -> None:
+        self.scheduler.add_job(self._pause_ended, DateTrigger(until), id=PAUSE_JOB,
+                               replace_existing=True, executor=INTERNAL_EXECUTOR,
+                               misfire_grace_time=None)
+
     def _pause_ended(self) -> None:
         self.resume("the pause ended", from_job=True)
 
@@ -236,9 +242,7 @@ class Reminders:
         until = datetime.fromisoformat(text) if text else None
         if until is not None and until > clock.now():
             self.paused_until = until
-            self.scheduler.add_job(self._pause_ended, DateTrigger(until), id=PAUSE_JOB,
-                                   replace_existing=True, executor=INTERNAL_EXECUTOR,
-                                   misfire_grace_time=None)
+            self._end_pause_at(until)
         elif until is not None:
             self.resume("the pause ended while crampguard was stopped")
 
@@ -262,4 +266,4 @@ class Reminders:
         return at.astimezone(self._zone()).isoformat() if at else None
 
     def _local(self, at: datetime | None) -> str:
-        return f"{at.astimezone(self._zone()):%a %Y-%m-%d %H:%M:%S %z}" if at else "-"
+        return timespec.format_instant(at, self._zone())

@@ -8,6 +8,8 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
+from scheduler.timespec import format_instant
+
 
 def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
          err: TextIO | None = None) -> None:
@@ -47,7 +49,7 @@ def _event_json(event: Any, zone: Any) -> dict[str, Any]:
 
 def _clock(text: str | None) -> str:
     """An ISO instant from the daemon, shown as the wall time it carries."""
-    return f"{datetime.fromisoformat(text):%a %Y-%m-%d %H:%M:%S %z}" if text else "-"
+    return format_instant(datetime.fromisoformat(text) if text else None)
 
 
 _JSON: dict[str, Any] = {
@@ -81,7 +83,7 @@ def _next_text(r: Any) -> str:
     if not r.items:
         return f"no reminders ahead ({r.zone})"
     return "\n".join(
-        f"{u.local:%a %Y-%m-%d %H:%M:%S %z}  {u.routine.id:<22} {u.routine.title}"
+        f"{format_instant(u.local)}  {u.routine.id:<22} {u.routine.title}"
         + ("  [held back: quiet hours]" if u.held else "") for u in r.items)
 
 

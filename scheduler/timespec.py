@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG_DAY_NAMES = {
@@ -44,6 +44,14 @@ def parse_clock(text: str) -> time:
 
 def format_clock(t: time) -> str:
     return t.strftime("%H:%M:%S" if t.second else "%H:%M")
+
+
+def format_instant(at: datetime | None, zone: tzinfo | None = None) -> str:
+    """An instant as the user reads it in logs and replies: "Mon 2026-11-23 21:45:00 +0100"
+    (in ``zone``, or in the offset it carries)."""
+    if at is None:
+        return "-"
+    return f"{at.astimezone(zone) if zone else at:%a %Y-%m-%d %H:%M:%S %z}"
 
 
 def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:

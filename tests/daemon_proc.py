@@ -34,6 +34,13 @@ def routine_text(title: str, at: str, *, extra: str = "", notify: str = "") -> s
             f'quiet_hours = "ignore"\n{notify}')
 
 
+def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """One run of the real CLI (``python -m scheduler ARGS``) from the source tree."""
+    return subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True,
+                          text=True, timeout=20, cwd=ROOT,
+                          env={**(env or os.environ), "PYTHONPATH": str(ROOT)})
+
+
 def write_atomically(path: Path, text: str) -> None:
     """As editors save: a temp file renamed over the target."""
     temp = path.with_name(f".{path.name}.tmp")

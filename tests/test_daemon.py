@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_proc import ROOT, Daemon, clock_in, routine_text, write_atomically
+from tests.daemon_proc import Daemon, cli, clock_in, routine_text, write_atomically
 from tests.desktop import desktop  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
@@ -117,10 +117,7 @@ def test_single_instance_sigterm_and_sighup(routines, tmp_path):
     with Daemon() as first:
         first.start("--routines", str(routines))
         first.wait_for(r"crampguard running")
-        second = subprocess.run(
-            [sys.executable, "-m", "scheduler", "--routines", str(routines), "run"],
-            capture_output=True, text=True, timeout=20, cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        second = cli("--routines", str(routines), "run")
         assert second.returncode == 1
         assert f"already running (pid {first.proc.pid})" in second.stderr
         assert "Traceback" not in second.stderr
@@ -226,10 +223,7 @@ def test_long_sleep_gives_one_late_reminder_never_a_burst(routines, tmp_path):
 def test_broken_config_at_start_exits_1_with_the_line(routines, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('quiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "25:00"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "scheduler", "--config", str(config), "--routines",
-         str(routines), "run"], capture_output=True, text=True, timeout=20, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = cli("--config", str(config), "--routines", str(routines), "run")
     assert result.returncode == 1
     assert f"{config}:3: anchors.bedtime: impossible time of day" in result.stderr
     assert "Traceback" not in result.stderr

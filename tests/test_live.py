@@ -8,22 +8,14 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.daemon_proc import ROOT, Daemon, clock_in, routine_text
+from tests.daemon_proc import Daemon, cli, clock_in, routine_text
 
 pytestmark = pytest.mark.slow
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True,
-                          text=True, timeout=20, cwd=ROOT,
-                          env={**(env or os.environ), "PYTHONPATH": str(ROOT)})
 
 
 def cli_json(*args: str) -> dict:
@@ -206,6 +198,7 @@ def test_kill_9_while_writing_leaves_a_sound_journal(routines, console_env, isol
     (routines / "tick.toml").write_text(
         'schema_version = 1\ntitle = "Tick"\nmessage = "m"\n[schedule]\nevery = "1s"\n'
         'between = "00:00-23:59:59"\nquiet_hours = "ignore"\n')
+    delivered_lines = 0
     for _ in range(3):
         with Daemon(console_env) as daemon:
             daemon.start("--routines", str(routines))
@@ -213,7 +206,7 @@ def test_kill_9_while_writing_leaves_a_sound_journal(routines, console_env, isol
             time.sleep(1.3)
             daemon.signal(signal.SIGKILL)
             daemon.proc.wait(5)
-            delivered_lines = daemon.count(r"delivered tick")
+            delivered_lines += daemon.count(r"delivered tick")
     db = isolated.state / "journal.sqlite3"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
