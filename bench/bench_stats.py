@@ -31,8 +31,9 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from scheduler import clock, stats
-from scheduler.journal import Journal, default_path
+from scheduler import clock
+from scheduler.journal import stats
+from scheduler.journal.store import Journal, default_path
 
 # An installed crampguard has compiled bytecode (pip writes it); a sandbox that forbids
 # writing it would make every run recompile, which is not what users meet.
@@ -140,7 +141,7 @@ def best(run: Callable[[], object], runs: int) -> tuple[float, float, object]:
 
 
 def has_stats_command() -> bool:
-    from scheduler.cli import build_parser
+    from scheduler.cli.main import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return "stats" in sub.choices

@@ -63,7 +63,7 @@ def run(capsys: pytest.CaptureFixture[str]):
 
     argparse's own exits (``--help``, a bad flag) come back as their exit code too.
     """
-    from scheduler.cli import main
+    from scheduler.cli.main import main
 
     def _run(*argv: str | os.PathLike[str]) -> tuple[int, str, str]:
         capsys.readouterr()  # drop anything printed before

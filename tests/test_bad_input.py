@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler import tomlfile
-from scheduler.catalog import load_catalog
+from scheduler.config import tomlfile
+from scheduler.config.catalog import load_catalog
+from scheduler.config.loader import load_file
+from scheduler.config.settings import load_settings
 from scheduler.errors import CrampguardError
-from scheduler.loader import load_file
-from scheduler.settings import load_settings
 from tests.conftest import SEEDS
 
 
@@ -428,7 +428,7 @@ def test_any_value_at_any_key_fails_only_with_crampguard_error(
     # In memory, as the daemon's reload or a test would build it ...
     from pydantic import ValidationError
 
-    from scheduler.model import Routine
+    from scheduler.config.routine import Routine
     try:
         Routine.model_validate(data)
     except ValidationError:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from scheduler.cli import build_parser
-from scheduler.loader import routine_files
+from scheduler.cli.main import build_parser
+from scheduler.config.loader import routine_files
 from tests.conftest import ROOT, SHIPPED_ROUTINES
 
 SHIPPED_IDS = sorted(p.stem for p in routine_files(SHIPPED_ROUTINES))

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.control import ControlServer, NotRunning, request
+from scheduler.control.server import ControlServer, NotRunning, request
 from scheduler.errors import CrampguardError
 
 log = logging.getLogger("crampguard.test-control")

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler import journal as journal_module
-from scheduler import stats
 from scheduler.errors import CrampguardError
-from scheduler.journal import KINDS, Event, Journal, default_path
+from scheduler.journal import stats
+from scheduler.journal import store as journal_module
+from scheduler.journal.store import KINDS, Event, Journal, default_path
 from tests.conftest import ROOT, Dirs
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -366,7 +366,7 @@ CHILD = """
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from scheduler.journal import Journal
+from scheduler.journal.store import Journal
 
 journal = Journal.open(Path(sys.argv[1]))
 count = int(sys.argv[2])  # 0: until killed

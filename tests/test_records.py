@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from scheduler.journal import Journal
+from scheduler.journal.store import Journal
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = "2026-11-23 10:00:00"  # UTC; 11:00 in Berlin, a Monday

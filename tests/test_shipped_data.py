@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.catalog import Catalog, Step, load_catalog
-from scheduler.loader import load_file, routine_files
-from scheduler.model import Routine
-from scheduler.settings import Settings, load_settings
+from scheduler.config.catalog import Catalog, Step, load_catalog
+from scheduler.config.loader import load_file, routine_files
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings, load_settings
 from tests.conftest import ROOT, SEEDS, SHIPPED_ROUTINES
 
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"

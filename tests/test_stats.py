@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler import stats
 from scheduler.errors import CrampguardError
-from scheduler.journal import Journal, default_path
-from scheduler.stats import CrampRelation, RoutineStats
+from scheduler.journal import stats
+from scheduler.journal.stats import CrampRelation, RoutineStats
+from scheduler.journal.store import Journal, default_path
 from tests.conftest import Dirs
 
 BERLIN = ZoneInfo("Europe/Berlin")

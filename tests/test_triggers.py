@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.cron import parse_cron
-from scheduler.model import Schedule
-from scheduler.schedule import describe, plan_for
-from scheduler.settings import Anchors, WorkAnchor, WorkoutAnchor
-from scheduler.timespec import DAY_SETS, Window, parse_window
-from scheduler.triggers import (
+from scheduler.config.routine import Schedule
+from scheduler.config.settings import Anchors, WorkAnchor, WorkoutAnchor
+from scheduler.planning.schedule import describe, plan_for
+from scheduler.timing.cron import parse_cron
+from scheduler.timing.grammar import DAY_SETS, Window, parse_window
+from scheduler.timing.plans import (
     AtEntry,
     AtPlan,
     CronPlan,

@@ -12,7 +12,7 @@ ISO_HINT = 'write ISO 8601, e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"'
 
 def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> datetime:
     """An aware instant; a naive value resolves under the DST contract (see triggers)."""
-    from scheduler.triggers import resolve  # imports APScheduler: only when needed
+    from scheduler.timing.plans import resolve  # imports APScheduler: only when needed
 
     try:
         value = datetime.fromisoformat(text.strip())

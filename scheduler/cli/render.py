@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from scheduler.timespec import format_instant
+from scheduler.timing.grammar import format_instant
 
 
 def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,

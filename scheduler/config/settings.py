@@ -21,10 +21,11 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from scheduler import timespec, tomlfile
+from scheduler.config import tomlfile
+from scheduler.config.routine import Clock, Strict, parse_days_value
 from scheduler.errors import CrampguardError
-from scheduler.model import Clock, Strict, parse_days_value
-from scheduler.timespec import Window
+from scheduler.timing import grammar
+from scheduler.timing.grammar import Window
 
 ENV_PREFIX = "CRAMPGUARD_"
 
@@ -34,7 +35,7 @@ def _window(value: Any) -> Window:
         return value
     if not isinstance(value, str):
         raise ValueError('a window is a string like "09:00-17:30"')
-    return timespec.parse_window(value)
+    return grammar.parse_window(value)
 
 
 def _quiet(value: Any) -> Window | None:
@@ -49,7 +50,7 @@ def _clocks(value: Any) -> tuple[time, ...]:
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
         raise ValueError('give at least one time, e.g. ["18:00"]')
-    return tuple(v if isinstance(v, time) else timespec.parse_clock(str(v)) for v in items)
+    return tuple(v if isinstance(v, time) else grammar.parse_clock(str(v)) for v in items)
 
 
 def _days(value: Any) -> frozenset[int]:
@@ -67,7 +68,7 @@ Clocks = Annotated[tuple[time, ...], PlainValidator(_clocks), NoDecode]
 
 class WorkAnchor(Strict):
     between: WindowField = Window(time(9), time(17, 30))
-    days: AnchorDays = timespec.DAY_SETS["weekdays"]
+    days: AnchorDays = grammar.DAY_SETS["weekdays"]
 
 
 class WorkoutAnchor(Strict):

@@ -17,11 +17,12 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from scheduler import clock, timespec
+from scheduler import clock
+from scheduler.config.routine import Routine
 from scheduler.errors import CrampguardError
-from scheduler.journal import Journal
-from scheduler.model import Routine
+from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice, NotifyError
+from scheduler.timing import grammar
 
 log = logging.getLogger("crampguard")
 
@@ -130,7 +131,7 @@ class Reminders:
             if key == "done":
                 self.done(routine_id, due=due)
             elif key.startswith("snooze:"):
-                self.snooze(routine_id, timespec.parse_duration(key.split(":", 1)[1]),
+                self.snooze(routine_id, grammar.parse_duration(key.split(":", 1)[1]),
                             due=due)
             elif key == "skip":
                 self.skip(routine_id)
@@ -266,4 +267,4 @@ class Reminders:
         return at.astimezone(self._zone()).isoformat() if at else None
 
     def _local(self, at: datetime | None) -> str:
-        return timespec.format_instant(at, self._zone())
+        return grammar.format_instant(at, self._zone())

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from scheduler.model import Routine
-from scheduler.schedule import trigger_for
-from scheduler.settings import Settings
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings
+from scheduler.planning.schedule import trigger_for
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from scheduler.errors import CrampguardError
 
 if TYPE_CHECKING:
-    from scheduler.journal import Event
+    from scheduler.journal.store import Event
 
 #: The kinds the statistics count, in RoutineStats' order.
 COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")

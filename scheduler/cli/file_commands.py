@@ -8,13 +8,13 @@ from importlib import resources
 from pathlib import Path
 
 from scheduler import clock
-from scheduler.app import App
+from scheduler.cli.times import parse_instant
+from scheduler.config.context import App
+from scheduler.config.loader import load_file, routine_files
+from scheduler.config.settings import load_zone
 from scheduler.errors import CrampguardError
-from scheduler.loader import load_file, routine_files
-from scheduler.preview import Upcoming, upcoming
-from scheduler.schedule import describe
-from scheduler.settings import load_zone
-from scheduler.usertime import parse_instant
+from scheduler.planning.schedule import describe
+from scheduler.planning.upcoming import Upcoming, upcoming
 
 
 @dataclass(frozen=True)

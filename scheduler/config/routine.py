@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
-from scheduler import timespec
-from scheduler.cron import Cron, parse_cron
-from scheduler.timespec import AnchorRef, Window
+from scheduler.timing import grammar
+from scheduler.timing.cron import Cron, parse_cron
+from scheduler.timing.grammar import AnchorRef, Window
 
 SCHEMA_VERSION = 1
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -29,37 +29,37 @@ def _text(value: Any, what: str) -> str:
 def _clock(value: Any) -> time:
     if isinstance(value, time):  # TOML's own unquoted local time, 21:30:00
         return value
-    return timespec.parse_clock(_text(value, "a time"))
+    return grammar.parse_clock(_text(value, "a time"))
 
 
 def _duration(value: Any) -> timedelta:
-    return timespec.parse_duration(_text(value, "a duration"))
+    return grammar.parse_duration(_text(value, "a duration"))
 
 
 def _duration_or_zero(value: Any) -> timedelta:
-    return timespec.parse_duration(_text(value, "a duration"), allow_zero=True)
+    return grammar.parse_duration(_text(value, "a duration"), allow_zero=True)
 
 
 def parse_days_value(value: Any) -> frozenset[int]:
     if isinstance(value, frozenset):  # already parsed (models built in code)
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return timespec.parse_days(value)
-    return timespec.parse_days(_text(value, "days"))
+        return grammar.parse_days(value)
+    return grammar.parse_days(_text(value, "days"))
 
 
 def _at(value: Any) -> tuple[time | AnchorRef, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
         raise ValueError('"at" needs at least one time, e.g. "21:30" or "bedtime - 45m"')
-    return tuple(v if isinstance(v, time) else timespec.parse_at(_text(v, "a time")) for v in items)
+    return tuple(v if isinstance(v, time) else grammar.parse_at(_text(v, "a time")) for v in items)
 
 
 def _window_or_anchor(value: Any) -> Window | Literal["work"]:
     text = _text(value, "a window")
     if text.strip().lower() == "work":
         return "work"
-    return timespec.parse_window(text)
+    return grammar.parse_window(text)
 
 
 def _cron(value: Any) -> Cron:
@@ -90,11 +90,11 @@ def _action(value: Any) -> Action:
     if not m:
         raise ValueError('unknown action; use "done", "skip" or "snooze 10m"')
     if m[1].startswith("snooze"):
-        wait = timespec.parse_duration(m[2]) if m[2] else timedelta(minutes=10)
+        wait = grammar.parse_duration(m[2]) if m[2] else timedelta(minutes=10)
         minutes = int(wait.total_seconds() // 60)
         label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
-            f"Snooze {timespec.format_duration(wait)}"
-        return Action(key=f"snooze:{timespec.format_duration(wait)}", label=label)
+            f"Snooze {grammar.format_duration(wait)}"
+        return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
     return Action(key=m[1], label=m[1].capitalize())
 
 
@@ -124,7 +124,7 @@ class Schedule(Strict):
         if isinstance(self.between, Window) and self.every is not None \
                 and self.every > self.between.length:
             raise ValueError(
-                f"the interval {timespec.format_duration(self.every)} is longer than its "
+                f"the interval {grammar.format_duration(self.every)} is longer than its "
                 f"window {self.between}; shorten \"every\" or widen \"between\""
             )
         return self

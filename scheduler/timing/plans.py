@@ -24,8 +24,8 @@ from typing import Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
-from scheduler.cron import Cron
-from scheduler.timespec import Window
+from scheduler.timing.cron import Cron
+from scheduler.timing.grammar import Window
 
 DAY = timedelta(days=1)
 #: How far ahead a trigger looks before it says "never" (a cron for 29 February, with

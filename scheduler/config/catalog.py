@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from scheduler import tomlfile
+from scheduler.config import tomlfile
+from scheduler.config.routine import Strict
 from scheduler.errors import CrampguardError
-from scheduler.model import Strict
 
 
 class Step(Strict):

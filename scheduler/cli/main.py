@@ -165,7 +165,7 @@ def _version() -> str:
 
 
 def _app(args: argparse.Namespace, **flags: Any) -> Any:
-    from scheduler.app import App
+    from scheduler.config.context import App
     from scheduler.paths import resolve_paths
 
     paths = resolve_paths(config=args.config, routines=args.routines)
@@ -173,22 +173,22 @@ def _app(args: argparse.Namespace, **flags: Any) -> Any:
 
 
 def _check(args: argparse.Namespace) -> Any:
-    from scheduler import commands
+    from scheduler.cli import file_commands
 
-    return commands.check(_app(args), args.paths)
+    return file_commands.check(_app(args), args.paths)
 
 
 def _list(args: argparse.Namespace) -> Any:
-    from scheduler import commands
+    from scheduler.cli import file_commands
 
-    return commands.list_routines(_app(args))
+    return file_commands.list_routines(_app(args))
 
 
 def _next(args: argparse.Namespace) -> Any:
-    from scheduler import commands
+    from scheduler.cli import file_commands
 
-    tz = commands.zone_flag(args.tz) if args.tz else None
-    return commands.next_firings(_app(args, timezone=tz), count=args.count, start=args.start,
+    tz = file_commands.zone_flag(args.tz) if args.tz else None
+    return file_commands.next_firings(_app(args, timezone=tz), count=args.count, start=args.start,
                                  routine_id=args.routine)
 
 
@@ -203,63 +203,63 @@ def _run(args: argparse.Namespace) -> Any:
     logging.basicConfig(
         stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s")
-    from scheduler.daemon import Daemon
+    from scheduler.daemon.service import Daemon
 
     Daemon(_app(args, notifier=args.notifier)).run()
     return None
 
 
 def _notify_test(args: argparse.Namespace) -> Any:
-    from scheduler import commands
+    from scheduler.cli import file_commands
 
-    return commands.notify_test(_app(args, notifier=args.notifier))
+    return file_commands.notify_test(_app(args, notifier=args.notifier))
 
 
 def _live(command: str, *, with_id: bool = False) -> Callable[[argparse.Namespace], Any]:
     def handler(args: argparse.Namespace) -> Any:
-        from scheduler import live
+        from scheduler.cli import daemon_commands
 
         extra = {"id": args.id} if with_id else {}
-        return live.call(_app(args), command, **extra)
+        return daemon_commands.call(_app(args), command, **extra)
 
     return handler
 
 
 def _pause(args: argparse.Namespace) -> Any:
-    from scheduler import live
+    from scheduler.cli import daemon_commands
 
-    return live.pause(_app(args), args.when)
+    return daemon_commands.pause(_app(args), args.when)
 
 
 def _snooze(args: argparse.Namespace) -> Any:
-    from scheduler import live
+    from scheduler.cli import daemon_commands
 
-    return live.snooze(_app(args), args.id, args.duration)
+    return daemon_commands.snooze(_app(args), args.id, args.duration)
 
 
 def _history(args: argparse.Namespace) -> Any:
-    from scheduler import records
+    from scheduler.cli import journal_commands
 
-    return records.history(_app(args), days=args.days, routine=args.routine)
+    return journal_commands.history(_app(args), days=args.days, routine=args.routine)
 
 
 def _stats(args: argparse.Namespace) -> Any:
-    from scheduler import records
+    from scheduler.cli import journal_commands
 
-    return records.stats(_app(args), days=args.days)
+    return journal_commands.stats(_app(args), days=args.days)
 
 
 def _log_cramp(args: argparse.Namespace) -> Any:
-    from scheduler import records
+    from scheduler.cli import journal_commands
 
-    return records.log_cramp(_app(args), when=args.when, leg=args.leg,
+    return journal_commands.log_cramp(_app(args), when=args.when, leg=args.leg,
                              severity=args.severity, note=args.note)
 
 
 def _init(args: argparse.Namespace) -> Any:
-    from scheduler import commands
+    from scheduler.cli import file_commands
 
-    return commands.init(_app(args))
+    return file_commands.init(_app(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
         if result is not None:
-            from scheduler import render
+            from scheduler.cli import render
 
             render.emit(result, as_json=getattr(args, "json", False))
     except CrampguardError as exc:

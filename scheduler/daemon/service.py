@@ -21,20 +21,22 @@ from typing import Any
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.job import Job
 
-from scheduler import clock, remote, timespec
-from scheduler.app import App
-from scheduler.control import ControlServer
+from scheduler import clock
+from scheduler.config.context import App
+from scheduler.config.loader import RoutineSet, load_set
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings, load_settings
+from scheduler.control.server import ControlServer
+from scheduler.daemon import handlers
+from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, make_scheduler, settle
+from scheduler.daemon.lock import InstanceLock
+from scheduler.daemon.reminders import INTERNAL_EXECUTOR, Reminders
+from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
-from scheduler.instance import InstanceLock
-from scheduler.journal import Journal
-from scheduler.loader import RoutineSet, load_set
-from scheduler.loop import CLOCK_CHECK, ClockWatch, make_scheduler, settle
-from scheduler.model import Routine
+from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
-from scheduler.reminders import INTERNAL_EXECUTOR, Reminders
-from scheduler.schedule import describe, trigger_for
-from scheduler.settings import Settings, load_settings
-from scheduler.watch import Watcher
+from scheduler.planning.schedule import describe, trigger_for
+from scheduler.timing import grammar
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
@@ -162,7 +164,7 @@ class Daemon:
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """The control server's thread: the loop answers."""
         try:
-            return self._call(lambda: remote.handle(self, request))
+            return self._call(lambda: handlers.handle(self, request))
         except FutureTimeout:
             return {"ok": False, "error": "the daemon is busy; try again"}
 
@@ -264,7 +266,7 @@ class Daemon:
 
     def _log_scheduled(self, job: Job) -> None:
         routine = self.routines.routines[job.id]
-        when = timespec.format_instant(job.next_run_time, self.settings.zone) \
+        when = grammar.format_instant(job.next_run_time, self.settings.zone) \
             if job.next_run_time else "never"
         log.info("scheduled %s: %s; next %s", job.id,
                  describe(routine.schedule, self.settings.anchors), when)

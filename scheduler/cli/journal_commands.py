@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from scheduler import clock, timespec
-from scheduler.app import App
+from scheduler import clock
+from scheduler.cli.times import parse_instant
+from scheduler.config.context import App
 from scheduler.errors import CrampguardError
-from scheduler.triggers import resolve
-from scheduler.usertime import parse_instant
+from scheduler.timing import grammar
+from scheduler.timing.plans import resolve
 
 #: Catalog "when" values that make a routine part of the evening routine.
 EVENING_STEPS = ("bedtime", "night")
@@ -19,7 +20,7 @@ LEGS = ("left", "right", "both")
 
 
 def _journal(app: App) -> Any:
-    from scheduler.journal import Journal
+    from scheduler.journal.store import Journal
 
     return Journal.open(app.paths.journal)
 
@@ -47,7 +48,7 @@ class StatsReport:
 
 
 def stats(app: App, *, days: int) -> StatsReport:
-    from scheduler import stats as compute
+    from scheduler.journal import stats as compute
 
     _positive(days, "--days")
     now, zone = clock.now(), app.settings.zone
@@ -111,7 +112,7 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         day = local.date() if local.time() >= time(3) else local.date() - timedelta(days=1)
         return resolve(datetime.combine(day, time(3)), zone)
     try:
-        bare = timespec.parse_clock(words)
+        bare = grammar.parse_clock(words)
     except ValueError:
         bare = None
     if bare is not None:  # a clock time: the last time the clock showed it

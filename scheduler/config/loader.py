@@ -12,12 +12,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from scheduler import tomlfile
-from scheduler.catalog import Catalog
+from scheduler.config import tomlfile
+from scheduler.config.catalog import Catalog
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
-from scheduler.model import Routine
-from scheduler.schedule import interval_problem
-from scheduler.settings import Settings
+from scheduler.planning.schedule import interval_problem
 
 
 def load_file(path: Path, settings: Settings, catalog: Catalog) -> Routine:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from scheduler import timespec
-from scheduler.model import Routine, Schedule
-from scheduler.settings import Anchors, Settings
-from scheduler.timespec import AnchorRef, Window
-from scheduler.triggers import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan, PlanTrigger
+from scheduler.config.routine import Routine, Schedule
+from scheduler.config.settings import Anchors, Settings
+from scheduler.timing import grammar
+from scheduler.timing.grammar import AnchorRef, Window
+from scheduler.timing.plans import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan, PlanTrigger
 
-DAILY = timespec.DAY_SETS["daily"]
+DAILY = grammar.DAY_SETS["daily"]
 
 
 def plan_for(schedule: Schedule, anchors: Anchors) -> Plan:
@@ -58,7 +58,7 @@ def _at_entries(item: time | AnchorRef,
         return [(anchors.work.between.start, offset, anchors.work.days)]
     if name == "work-end":
         return [(anchors.work.between.end, offset, anchors.work.days)]
-    raise AssertionError(f"unknown anchor {name}")  # timespec.parse_at rejects these
+    raise AssertionError(f"unknown anchor {name}")  # grammar.parse_at rejects these
 
 
 def interval_problem(schedule: Schedule, anchors: Anchors) -> str | None:
@@ -68,7 +68,7 @@ def interval_problem(schedule: Schedule, anchors: Anchors) -> str | None:
     window = anchors.work.between
     if schedule.every <= window.length:
         return None
-    return (f"the interval {timespec.format_duration(schedule.every)} is longer than the "
+    return (f"the interval {grammar.format_duration(schedule.every)} is longer than the "
             f"work window {window}; shorten \"every\" or widen anchors.work.between")
 
 
@@ -79,17 +79,17 @@ def describe(schedule: Schedule, anchors: Anchors) -> str:
     plan = plan_for(schedule, anchors)
     if isinstance(plan, IntervalPlan):
         named = " (work)" if schedule.between == "work" else ""
-        return (f"every {timespec.format_duration(plan.every)} between {plan.window}{named}, "
-                f"{timespec.describe_days(plan.days)}")
+        return (f"every {grammar.format_duration(plan.every)} between {plan.window}{named}, "
+                f"{grammar.describe_days(plan.days)}")
     assert isinstance(plan, AtPlan) and schedule.at is not None
     parts = []
     for item in schedule.at:
         resolved = _at_entries(item, anchors)
         days = schedule.days or resolved[0][2]
-        clocks = ", ".join(timespec.format_clock(_wall(base, offset))
+        clocks = ", ".join(grammar.format_clock(_wall(base, offset))
                            for base, offset, _ in resolved)
         label = f" ({item})" if isinstance(item, AnchorRef) else ""
-        parts.append(f"{timespec.describe_days(days)} at {clocks}{label}")
+        parts.append(f"{grammar.describe_days(days)} at {clocks}{label}")
     return "; ".join(parts)
 
 

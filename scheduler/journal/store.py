@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler import stats
 from scheduler.errors import CrampguardError
+from scheduler.journal import stats
 from scheduler.paths import JOURNAL_FILE
 
 FILENAME = JOURNAL_FILE  # one name, kept in paths so light commands need no sqlite3

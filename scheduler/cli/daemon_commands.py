@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from scheduler import clock, timespec
+from scheduler import clock
+from scheduler.cli.times import parse_instant
 from scheduler.errors import CrampguardError
-from scheduler.usertime import parse_instant
+from scheduler.timing import grammar
 
 if TYPE_CHECKING:
-    from scheduler.app import App
+    from scheduler.config.context import App
 
 DEFAULT_PAUSE = timedelta(hours=1)
 
@@ -24,7 +25,7 @@ class LiveReply:
 
 
 def call(app: App, command: str, **args: Any) -> LiveReply:
-    from scheduler.control import request
+    from scheduler.control.server import request
 
     reply = request(app.paths.control_socket, {"cmd": command, **args})
     if not reply.get("ok"):
@@ -42,20 +43,20 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
         if not text:
             raise CrampguardError('pause until: give a time, e.g. "pause until 21:00"')
         try:
-            clock_time = timespec.parse_clock(text)
+            clock_time = grammar.parse_clock(text)
         except ValueError:
             return parse_instant(text, zone, "pause until",
                                  hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
         return next_wall(clock_time, now, zone)
     try:
-        return now + timespec.parse_duration(" ".join(words))
+        return now + grammar.parse_duration(" ".join(words))
     except ValueError as exc:
         raise CrampguardError(f'pause: {exc}, or "until 21:00"') from None
 
 
 def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
     """The next time the local clock shows ``at`` (today, or tomorrow if it has passed)."""
-    from scheduler.triggers import resolve
+    from scheduler.timing.plans import resolve
 
     local = now.astimezone(zone)
     for day in (local.date(), local.date() + timedelta(days=1)):
@@ -74,7 +75,7 @@ def snooze(app: App, routine_id: str, duration: str | None) -> LiveReply:
     args: dict[str, Any] = {"id": routine_id}
     if duration:
         try:
-            args["seconds"] = timespec.parse_duration(duration).total_seconds()
+            args["seconds"] = grammar.parse_duration(duration).total_seconds()
         except ValueError as exc:
             raise CrampguardError(f"snooze: {exc}") from None
     return call(app, "snooze", **args)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from scheduler.errors import CrampguardError
 
 if TYPE_CHECKING:
-    from scheduler.daemon import Daemon
+    from scheduler.daemon.service import Daemon
 
 Handler = Callable[["Daemon", dict[str, Any]], dict[str, Any]]
 
@@ -69,7 +69,7 @@ def _resume(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _snooze(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
-    from scheduler.reminders import DEFAULT_SNOOZE
+    from scheduler.daemon.reminders import DEFAULT_SNOOZE
 
     return daemon.reminders.snooze(_routine_id(request),
                                    _seconds(request, "seconds", DEFAULT_SNOOZE))

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from scheduler.paths import Paths
 
 if TYPE_CHECKING:
-    from scheduler.catalog import Catalog
-    from scheduler.loader import RoutineSet
-    from scheduler.settings import Settings
+    from scheduler.config.catalog import Catalog
+    from scheduler.config.loader import RoutineSet
+    from scheduler.config.settings import Settings
 
 
 @dataclass
@@ -27,18 +27,18 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
-        from scheduler.settings import load_settings
+        from scheduler.config.settings import load_settings
 
         return load_settings(self.paths.config_file, self.flags, self.env)
 
     @cached_property
     def catalog(self) -> Catalog:
-        from scheduler.catalog import load_catalog
+        from scheduler.config.catalog import load_catalog
 
         return load_catalog(self.paths.catalog)
 
     def load_routines(self) -> RoutineSet:
-        from scheduler.loader import load_set, require_folder
+        from scheduler.config.loader import load_set, require_folder
 
         if self.paths.only_routines is not None:
             require_folder(self.paths.only_routines)

@@ -1,0 +1,1 @@
+"""The daemon process (`crampguard run`): service, engine, reminders, control handlers."""

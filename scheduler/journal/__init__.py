@@ -1,0 +1,1 @@
+"""The journal: the SQLite store, its event kinds, and the statistics over it."""

@@ -1,0 +1,1 @@
+"""Routines and settings turned into firings: what `next` previews and the daemon fires."""
