@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.path.insert(0, str(ROOT))
 
-from tests.desktop import Desktop  # noqa: E402
+from tests.support.desktop import Desktop  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Berlin")
 MIB = 1024 * 1024

@@ -25,7 +25,7 @@ from jeepney.wrappers import unwrap_msg
 
 from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.notify.dbus import SERVER, DbusNotifier
-from tests.desktop import NOTIFICATIONS, Desktop
+from tests.support.desktop import NOTIFICATIONS, Desktop
 
 LOG = "crampguard.test.actions"
 STRETCH = Notice(

@@ -22,7 +22,7 @@ from scheduler.config.catalog import load_catalog
 from scheduler.config.loader import load_file
 from scheduler.config.settings import load_settings
 from scheduler.errors import CrampguardError
-from tests.conftest import SEEDS
+from tests.support.fixtures import SEEDS
 
 
 def check_fails(run, *paths: Path, options: tuple[str, ...] = ()) -> str:

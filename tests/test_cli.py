@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from scheduler.cli.main import build_parser
 from scheduler.config.loader import routine_files
-from tests.conftest import ROOT, SHIPPED_ROUTINES
+from tests.support.fixtures import ROOT, SHIPPED_ROUTINES
 
 SHIPPED_IDS = sorted(p.stem for p in routine_files(SHIPPED_ROUTINES))
 ENABLED_BY_DEFAULT = {"calf-stretch", "foot-soak", "mineral-rich-meal", "sitting-break",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_proc import Daemon, cli, clock_in, routine_text, write_atomically
-from tests.desktop import desktop  # noqa: F401  (fixture)
+from tests.support.daemon_proc import Daemon, cli, clock_in, write_atomically
+from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def routines(tmp_path: Path) -> Path:
     return folder
 
 
-def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):  # noqa: F811
+def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):
     (routines / "soon.toml").write_text(routine_text(
         "Calf stretch now", clock_in(4),
         notify='[notify]\nurgency = "critical"\ntimeout = "0s"\n'))
@@ -52,7 +52,7 @@ def test_without_a_session_bus_the_console_delivers(routines, tmp_path):
         assert daemon.stop() == 0
 
 
-def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routines):  # noqa: F811
+def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routines):
     (routines / "first.toml").write_text(routine_text("First", clock_in(4)))
     (routines / "second.toml").write_text(routine_text("Second", clock_in(8)))
     with Daemon(desktop.env) as daemon:
@@ -65,7 +65,7 @@ def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routine
         assert daemon.stop() == 0
 
 
-def test_live_edits_new_broken_and_fixed(desktop, routines):  # noqa: F811
+def test_live_edits_new_broken_and_fixed(desktop, routines):
     keep = routines / "keep.toml"
     keep.write_text(routine_text("Keep v1", clock_in(8)))
     with Daemon(desktop.env) as daemon:
@@ -229,7 +229,7 @@ def test_broken_config_at_start_exits_1_with_the_line(routines, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_notify_test_names_the_backend(desktop):  # noqa: F811
+def test_notify_test_names_the_backend(desktop):
     exe = shutil.which("crampguard", path=str(Path(sys.executable).parent)) or "crampguard"
     result = subprocess.run([exe, "notify-test", "--json"], capture_output=True, text=True,
                             timeout=20, env=desktop.env)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scheduler import __version__
-from tests.conftest import ROOT, SEEDS, SHIPPED_ROUTINES
+from tests.support.fixtures import ROOT, SEEDS, SHIPPED_ROUTINES
 
 pytestmark = pytest.mark.slow
 

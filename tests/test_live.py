@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_proc import Daemon, cli, clock_in, routine_text
+from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
 

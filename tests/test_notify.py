@@ -19,7 +19,7 @@ from scheduler.notify.chain import NotifierChain
 from scheduler.notify.console import ConsoleNotifier
 from scheduler.notify.dbus import DbusNotifier, session_bus_address
 from scheduler.notify.plyer_backend import PlyerNotifier
-from tests.desktop import Desktop, missing_programs
+from tests.support.desktop import Desktop, missing_programs
 
 LOG = "crampguard.test.notify"
 SOAK = Notice(

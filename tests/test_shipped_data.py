@@ -15,7 +15,7 @@ from scheduler.config.catalog import Catalog, Step, load_catalog
 from scheduler.config.loader import load_file, routine_files
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings, load_settings
-from tests.conftest import ROOT, SEEDS, SHIPPED_ROUTINES
+from tests.support.fixtures import ROOT, SEEDS, SHIPPED_ROUTINES
 
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
 TEMPLATE = ROOT / "scheduler" / "templates" / "config.toml"

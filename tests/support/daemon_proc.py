@@ -2,7 +2,7 @@
 
 ``Daemon(tmp_path, env).start("--routines", dir)`` runs ``python -m scheduler run``; the
 log lines (stderr) and console lines (stdout) are collected by reader threads, and
-``wait_for`` waits for a regex in them.
+``wait_for`` waits for a regex in them. Routine files for it: ``tests.support.routines``.
 """
 
 from __future__ import annotations
@@ -19,19 +19,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-ZONE = ZoneInfo("Europe/Berlin")
+from tests.support.fixtures import ROOT
+from tests.support.fixtures import ZONE as ZONE_NAME
+
+ZONE = ZoneInfo(ZONE_NAME)
 
 
 def clock_in(seconds: float) -> str:
     """The Berlin wall time ``seconds`` from now, as HH:MM:SS for a routine's ``at``."""
     return (datetime.now(ZONE) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
-
-
-def routine_text(title: str, at: str, *, extra: str = "", notify: str = "") -> str:
-    return (f'schema_version = 1\ntitle = "{title}"\nmessage = "Body of {title}."\n'
-            f'seed = "stretch-before-bed"\n{extra}\n[schedule]\nat = "{at}"\n'
-            f'quiet_hours = "ignore"\n{notify}')
 
 
 def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:

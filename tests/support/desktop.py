@@ -1,6 +1,7 @@
 """A real notification desktop for tests: a private session bus, an Xvfb display and dunst.
 
-    def test_something(desktop):          # the fixture below; skips where programs are missing
+    def test_something(desktop):          # the fixture (tests.support.fixtures); skips where
+                                          # the programs are missing
         notify_somehow(desktop.env)       # DISPLAY and DBUS_SESSION_BUS_ADDRESS of this desktop
         [shown] = desktop.history()       # what dunst received, oldest first
 
@@ -8,6 +9,9 @@ Everything lives in one temporary folder and is stopped when the test ends, pass
 The bus is configured without service directories: nothing on it is D-Bus-activated, so a
 call to org.freedesktop.Notifications after `kill_dunst()` fails at once instead of quietly
 starting another dunst, and the harness waits for dunst with NameHasOwner, never dunstctl.
+
+Under pytest, a Desktop starts only in a test marked `desktop` (the plugin marks every test
+using the fixture and sets ``start_guard``), so ``pytest -m "not desktop"`` starts none.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,9 @@ DUNST_CMD = DBusAddress(
     "/org/freedesktop/Notifications", bus_name=NOTIFICATIONS, interface="org.dunstproject.cmd0"
 )
 FDN = DBusAddress("/org/freedesktop/Notifications", bus_name=NOTIFICATIONS, interface=NOTIFICATIONS)
+#: Called by every Desktop.start() before anything starts: the tests' plugin sets it to
+#: refuse a start in a test without the `desktop` marker. None elsewhere (the benches).
+start_guard: Callable[[], None] | None = None
 # Generous, because it only matters when something is broken; a healthy start takes ~0.3 s.
 START_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 5.0
@@ -144,6 +151,8 @@ class Desktop:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> Desktop:
+        if start_guard is not None:
+            start_guard()
         try:
             # Not pytest's tmp_path: a unix socket path must stay under ~100 bytes.
             self.dir = Path(tempfile.mkdtemp(prefix="crampguard-desktop-"))
@@ -481,15 +490,3 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     except (ProcessLookupError, PermissionError):
         pass
 
-
-@pytest.fixture
-def desktop() -> Iterator[Desktop]:
-    """A running Desktop; the test is skipped where dbus-daemon, Xvfb or dunst are missing."""
-    missing = missing_programs()
-    if missing:
-        pytest.skip(
-            f"needs {', '.join(missing)} for a real notification server "
-            f"(Debian packages: {PACKAGES})"
-        )
-    with Desktop() as running:
-        yield running

@@ -1,0 +1,107 @@
+"""The shared fixtures, and the paths and zone every test agrees on.
+
+Every test runs against its own config, state and runtime folders: the user's real files
+(platformdirs' folders, a ``CRAMPGUARD_*`` variable exported in the shell that runs pytest)
+must never leak into a test, so the ``isolated`` fixture is autouse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.desktop import PACKAGES, Desktop, missing_programs
+from tests.support.routines import ROUTINE_HEAD, write_routine_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_ROUTINES = ROOT / "routines"
+SEEDS = ROOT / "seeds"
+ZONE = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class Dirs:
+    config: Path
+    state: Path
+    runtime: Path
+
+    @property
+    def routines(self) -> Path:
+        """The user's routines folder, laid over the shipped ones by id."""
+        return self.config / "routines"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config / "config.toml"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Dirs:
+    """Private CRAMPGUARD_* folders and a fixed zone; no other CRAMPGUARD_* variable."""
+    for name in list(os.environ):
+        if name.upper().startswith("CRAMPGUARD_"):
+            monkeypatch.delenv(name)
+    base = tmp_path_factory.mktemp("crampguard-home")
+    dirs = Dirs(base / "config", base / "state", base / "runtime")
+    monkeypatch.setenv("CRAMPGUARD_CONFIG_DIR", str(dirs.config))
+    monkeypatch.setenv("CRAMPGUARD_STATE_DIR", str(dirs.state))
+    monkeypatch.setenv("CRAMPGUARD_RUNTIME_DIR", str(dirs.runtime))
+    monkeypatch.setenv("CRAMPGUARD_TIMEZONE", ZONE)
+    return dirs
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]):
+    """Run the CLI in process: ``code, out, err = run("next", "--count", "3")``.
+
+    argparse's own exits (``--help``, a bad flag) come back as their exit code too.
+    """
+    from scheduler.cli.main import main
+
+    def _run(*argv: str | os.PathLike[str]) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything printed before
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+@pytest.fixture
+def write_routine(tmp_path: Path):
+    """Write a routine file: ``write_routine("name", '[schedule]\\nat = "21:00"\\n')``.
+
+    The common head (schema_version, title, message, a routine seed) is prepended unless
+    ``head=False``; the file goes to ``tmp_path/routines`` unless ``folder`` is given;
+    returns the path.
+    """
+
+    def _write(name: str, body: str, *, head: bool = True, folder: Path | None = None) -> Path:
+        text = (ROUTINE_HEAD if head else "") + body
+        return write_routine_file(folder or tmp_path / "routines", name, text)
+
+    return _write
+
+
+@pytest.fixture
+def desktop() -> Iterator[Desktop]:
+    """A running Desktop; the test is skipped where dbus-daemon, Xvfb or dunst are missing.
+
+    Every test using it (directly or through another fixture) is marked `desktop` by the
+    plugin.
+    """
+    missing = missing_programs()
+    if missing:
+        pytest.skip(
+            f"needs {', '.join(missing)} for a real notification server "
+            f"(Debian packages: {PACKAGES})"
+        )
+    with Desktop() as running:
+        yield running
