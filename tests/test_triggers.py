@@ -18,9 +18,9 @@ from scheduler.timing.plans import (
     AtPlan,
     CronPlan,
     IntervalPlan,
-    PlanTrigger,
-    resolve,
+    Timetable,
 )
+from scheduler.timing.wallclock import last_wall, next_wall, resolve
 
 UTC = UTC
 DAILY = DAY_SETS["daily"]
@@ -30,7 +30,7 @@ def at_plan(*clocks: str, days=DAILY) -> AtPlan:
     return AtPlan(tuple(AtEntry(time.fromisoformat(c), timedelta(), days) for c in clocks))
 
 
-def fires(trigger: PlanTrigger, start: datetime, count: int) -> list[datetime]:
+def fires(trigger: Timetable, start: datetime, count: int) -> list[datetime]:
     out = []
     for firing in trigger.firings(start):
         out.append(firing.at)
@@ -83,7 +83,7 @@ CLOCKS = ["00:00", "00:30", "01:00", "01:30", "01:45", "02:00", "02:15", "02:30"
 @pytest.mark.parametrize("clock", CLOCKS)
 def test_one_firing_per_local_day_across_dst(zone_name, day, clock):
     zone = ZoneInfo(zone_name)
-    trigger = PlanTrigger(at_plan(clock), zone)
+    trigger = Timetable(at_plan(clock), zone)
     start = resolve(datetime.combine(day - timedelta(days=3), time()), zone)
     firings = fires(trigger, start, 7)
     local_days = Counter(f.astimezone(zone).date() for f in firings)
@@ -101,7 +101,7 @@ def test_one_firing_per_local_day_across_dst(zone_name, day, clock):
 
 
 def test_berlin_spring_forward_daily_0230_in_detail():
-    trigger = PlanTrigger(at_plan("02:30"), ZoneInfo("Europe/Berlin"))
+    trigger = Timetable(at_plan("02:30"), ZoneInfo("Europe/Berlin"))
     got = fires(trigger, utc("2026-03-27T12:00"), 4)
     assert [f.astimezone(trigger.zone).isoformat() for f in got] == [
         "2026-03-28T02:30:00+01:00",
@@ -112,20 +112,20 @@ def test_berlin_spring_forward_daily_0230_in_detail():
 
 
 def test_new_york_fall_back_fires_the_first_0130_only():
-    trigger = PlanTrigger(at_plan("01:30"), ZoneInfo("America/New_York"))
+    trigger = Timetable(at_plan("01:30"), ZoneInfo("America/New_York"))
     got = fires(trigger, utc("2026-10-31T12:00"), 3)
     assert [f.astimezone(UTC) for f in got] == [
         utc("2026-11-01T05:30"), utc("2026-11-02T06:30"), utc("2026-11-03T06:30")]
 
 
 def test_apscheduler_interface_strictly_after_previous():
-    trigger = PlanTrigger(at_plan("02:30"), ZoneInfo("Europe/Berlin"))
-    first = trigger.get_next_fire_time(None, utc("2026-10-24T23:00"))
+    trigger = Timetable(at_plan("02:30"), ZoneInfo("Europe/Berlin"))
+    first = trigger.next_fire(None, utc("2026-10-24T23:00"))
     assert first == utc("2026-10-25T00:30")  # 02:30 CEST, the first 02:30
-    second = trigger.get_next_fire_time(first, first)
+    second = trigger.next_fire(first, first)
     assert second == utc("2026-10-26T01:30")  # not the repeated 02:30 CET an hour later
     # "now" exactly on a firing: that firing counts (inclusive start)
-    assert trigger.get_next_fire_time(None, first) == first
+    assert trigger.next_fire(None, first) == first
 
 
 # --- intervals inside a window ------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_apscheduler_interface_strictly_after_previous():
 def test_interval_restarts_at_window_start_and_is_not_shifted_by_dst():
     zone = ZoneInfo("Europe/Berlin")
     plan = IntervalPlan(parse_window("09:00-17:30"), timedelta(minutes=50), DAILY)
-    trigger = PlanTrigger(plan, zone)
+    trigger = Timetable(plan, zone)
     got = fires(trigger, utc("2026-03-27T23:30"), 30)  # 28th, 29th (DST day), 30th
     by_day: dict[date, list[str]] = {}
     for f in got:
@@ -148,7 +148,7 @@ def test_interval_restarts_at_window_start_and_is_not_shifted_by_dst():
 def test_interval_through_a_30_minute_gap_collapses_onto_the_jump():
     zone = ZoneInfo("Australia/Lord_Howe")
     plan = IntervalPlan(parse_window("01:00-04:00"), timedelta(minutes=30), DAILY)
-    got = fires(PlanTrigger(plan, zone), utc("2026-10-03T12:00"), 5)
+    got = fires(Timetable(plan, zone), utc("2026-10-03T12:00"), 5)
     assert [f.astimezone(zone).strftime("%H:%M") for f in got] == [
         "01:30", "02:30", "03:00", "03:30", "04:00"]  # 02:00 did not exist: jump instant
 
@@ -157,7 +157,7 @@ def test_interval_window_over_midnight_belongs_to_its_start_day():
     zone = ZoneInfo("Europe/Berlin")
     plan = IntervalPlan(parse_window("22:00-02:00"), timedelta(hours=1),
                         frozenset({4}))  # Friday night shift only
-    got = fires(PlanTrigger(plan, zone), utc("2026-11-23T00:00"), 5)
+    got = fires(Timetable(plan, zone), utc("2026-11-23T00:00"), 5)
     assert [f.astimezone(zone).strftime("%a %H:%M") for f in got] == [
         "Fri 23:00", "Sat 00:00", "Sat 01:00", "Sat 02:00", "Fri 23:00"]
 
@@ -193,7 +193,7 @@ def schedule(**fields) -> Schedule:
 ])
 def test_anchor_and_day_rules(fields, expected):
     zone = ZoneInfo("Europe/Berlin")
-    trigger = PlanTrigger(plan_for(schedule(**fields), ANCHORS), zone)
+    trigger = Timetable(plan_for(schedule(**fields), ANCHORS), zone)
     start = datetime(2026, 11, 23, 0, 30, tzinfo=zone)  # a Monday
     got = fires(trigger, start, len(expected))
     assert [f.astimezone(zone).strftime("%a %H:%M") for f in got] == expected
@@ -204,8 +204,8 @@ def test_anchor_and_day_rules(fields, expected):
 def test_weekdays_and_weekends():
     zone = ZoneInfo("Europe/Berlin")
     start = datetime(2026, 11, 23, tzinfo=zone)
-    weekdays = fires(PlanTrigger(at_plan("09:00", days=DAY_SETS["weekdays"]), zone), start, 7)
-    weekends = fires(PlanTrigger(at_plan("09:00", days=DAY_SETS["weekends"]), zone), start, 4)
+    weekdays = fires(Timetable(at_plan("09:00", days=DAY_SETS["weekdays"]), zone), start, 7)
+    weekends = fires(Timetable(at_plan("09:00", days=DAY_SETS["weekends"]), zone), start, 4)
     assert [f.astimezone(zone).strftime("%a") for f in weekdays] == [
         "Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]
     assert [f.astimezone(zone).strftime("%a %d") for f in weekends] == [
@@ -224,16 +224,16 @@ def test_describe_shows_resolved_times():
 def test_quiet_hours_hold_back_and_the_daemon_skips_them():
     zone = ZoneInfo("Europe/Berlin")
     quiet = parse_window("22:00-07:00")
-    trigger = PlanTrigger(at_plan("06:30", "21:45", "22:15"), zone, quiet)
+    trigger = Timetable(at_plan("06:30", "21:45", "22:15"), zone, quiet)
     start = datetime(2026, 11, 23, tzinfo=zone)
     firings = list(zip(range(4), trigger.firings(start), strict=False))
     assert [(f.at.astimezone(zone).strftime("%H:%M"), f.held) for _, f in firings] == [
         ("06:30", True), ("21:45", False), ("22:15", True), ("06:30", True)]
     # the scheduler's view skips held firings
-    assert trigger.get_next_fire_time(None, start) == datetime(2026, 11, 23, 21, 45,
+    assert trigger.next_fire(None, start) == datetime(2026, 11, 23, 21, 45,
                                                                tzinfo=zone)
-    ignoring = PlanTrigger(at_plan("22:15"), zone, None)
-    assert ignoring.get_next_fire_time(None, start).astimezone(zone).strftime("%H:%M") == "22:15"
+    ignoring = Timetable(at_plan("22:15"), zone, None)
+    assert ignoring.next_fire(None, start).astimezone(zone).strftime("%H:%M") == "22:15"
 
 
 def test_quiet_hours_edges_are_start_inclusive_end_exclusive():
@@ -246,15 +246,15 @@ def test_quiet_hours_edges_are_start_inclusive_end_exclusive():
 
 def test_always_quiet_routine_never_fires_but_terminates():
     zone = ZoneInfo("UTC")
-    trigger = PlanTrigger(at_plan("03:00"), zone, parse_window("02:00-04:00"))
-    assert trigger.get_next_fire_time(None, utc("2026-11-23T00:00")) is None
+    trigger = Timetable(at_plan("03:00"), zone, parse_window("02:00-04:00"))
+    assert trigger.next_fire(None, utc("2026-11-23T00:00")) is None
 
 
 # --- cron ---------------------------------------------------------------------------------
 
 def cron_fires(expr: str, zone: str, start: str, count: int) -> list[str]:
     z = ZoneInfo(zone)
-    got = fires(PlanTrigger(CronPlan(parse_cron(expr)), z), utc(start), count)
+    got = fires(Timetable(CronPlan(parse_cron(expr)), z), utc(start), count)
     return [f.astimezone(z).strftime("%a %Y-%m-%d %H:%M %z") for f in got]
 
 
@@ -304,3 +304,23 @@ def test_cron_leap_day_is_found_years_ahead():
 def test_cron_errors_name_the_field(expr, message):
     with pytest.raises(ValueError, match=message):
         parse_cron(expr)
+
+
+# --- next_wall / last_wall: "the next (last) time the clock shows HH:MM" ------------------
+
+
+@pytest.mark.parametrize(("now", "at", "want_next", "want_last"), [
+    # an ordinary day in Berlin (UTC+1)
+    ("2026-11-23T19:00", "21:00", "2026-11-23T20:00", "2026-11-22T20:00"),
+    # the clock shows 21:00 right now: that is the last time, the next is tomorrow
+    ("2026-11-23T20:00", "21:00", "2026-11-24T20:00", "2026-11-23T20:00"),
+    # 02:30 does not exist on 29 March 2026: the next one is the jump, 03:00 CEST (01:00Z)
+    ("2026-03-28T23:00", "02:30", "2026-03-29T01:00", "2026-03-28T01:30"),
+    # 02:30 happens twice on 25 October 2026: the first one (00:30Z) counts
+    ("2026-10-24T22:00", "02:30", "2026-10-25T00:30", "2026-10-24T00:30"),
+])
+def test_next_and_last_wall_across_dst(now: str, at: str, want_next: str, want_last: str) -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    moment = utc(now)
+    assert next_wall(time.fromisoformat(at), moment, zone) == utc(want_next)
+    assert last_wall(time.fromisoformat(at), moment, zone) == utc(want_last)

@@ -1,5 +1,9 @@
-"""The daemon's main loop: APScheduler 3's blocking scheduler, with one wait that also
-notices wall-clock jumps, and an inline executor that owns the catch-up rule.
+"""The daemon's timer engine: APScheduler 3's blocking scheduler behind a small interface.
+
+The only module that imports APScheduler. A routine's pure ``Timetable`` becomes a job
+through ``TimetableTrigger``; the one-off timers (a snooze, the end of a pause) are date
+jobs. Due routine jobs are handed to ``on_due`` with every run time APScheduler collected
+(the reminders' state machine applies the catch-up rule to them).
 
 APScheduler sleeps on a monotonic timeout, which stops during suspend and ignores clock
 steps, so after a resume it would wake at its old deadline. The loop therefore caps each
@@ -12,68 +16,59 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
+from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.job import Job
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
 
-from scheduler import clock
+from scheduler.timing.plans import Timetable
 
 #: Longest sleep between clock checks: a jump is noticed within this many seconds, at the
 #: cost of that many wakeups (6 a minute at 10 s).
 CLOCK_CHECK = 10.0
 #: A change in the wall/monotonic gap beyond this is a jump, not drift or NTP slewing.
 JUMP_THRESHOLD = 2.0
+#: One-off timers run inline on their own executor; ":" never occurs in a routine id.
+_TIMERS = "timers"
 
-Deliver = Callable[[str, datetime], None]
-Missed = Callable[[str, datetime, str], None]
-
-
-def catch_up(run_times: list[datetime], now: datetime,
-             grace_seconds: float | None) -> tuple[list[tuple[datetime, str]], datetime | None]:
-    """The catch-up rule: of the due run times, only the latest may be delivered, and only
-    if it is at most ``grace_seconds`` late; the others are missed (with why)."""
-    if not run_times:
-        return [], None
-    *older, latest = run_times
-    missed = [(run_time, "superseded by a later one") for run_time in older]
-    late = now - latest
-    grace = timedelta(seconds=grace_seconds or 0)
-    if late > grace:
-        missed.append((latest, f"{int(late.total_seconds())}s late, catch_up is "
-                               f"{int(grace.total_seconds())}s"))
-        return missed, None
-    return missed, latest
+#: (routine id, the due run times in order, catch_up in seconds)
+OnDue = Callable[[str, list[datetime], float], None]
 
 
-def settle(job_id: str, run_times: list[datetime], grace_seconds: float | None,
-           deliver: Deliver, missed: Missed) -> None:
-    """Apply ``catch_up`` to a routine's due run times: report the missed ones, deliver
-    the one that may still be. Shared by the executor and a restarted daemon."""
-    late, latest = catch_up(run_times, clock.now(), grace_seconds)
-    for run_time, why in late:
-        missed(job_id, run_time, why)
-    if latest is not None:
-        deliver(job_id, latest)
+class TimetableTrigger(BaseTrigger):
+    """APScheduler's view of a pure timetable."""
+
+    def __init__(self, timetable: Timetable):
+        self.timetable = timetable
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        return self.timetable.next_fire(previous_fire_time, now)
+
+    def __str__(self) -> str:
+        return str(self.timetable)
 
 
-class CatchUpExecutor(BaseExecutor):
-    """Runs reminders inline in the loop (no worker threads to wake) and applies the
-    catch-up rule: of the run times handed over, only the latest may be delivered, and
-    only if it is at most the job's ``misfire_grace_time`` late; all others are missed."""
+class _DueExecutor(BaseExecutor):
+    """Runs routine jobs inline in the loop (no worker threads to wake) and hands their
+    run times to ``on_due``; APScheduler's own coalescing would drop the older ones
+    unseen, and the journal records each."""
 
-    def __init__(self, deliver: Deliver, missed: Missed):
+    def __init__(self, on_due: OnDue):
         super().__init__()
-        self._deliver = deliver
-        self._missed = missed
+        self._on_due = on_due
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         try:
-            settle(job.id, run_times, job.misfire_grace_time, self._deliver, self._missed)
+            self._on_due(job.id, run_times, float(job.misfire_grace_time or 0))
         except Exception as exc:  # a bug in delivery must not stop the other reminders
             self._logger.exception("delivering %s failed", job.id)
             self._run_job_error(job.id, exc, exc.__traceback__)
@@ -97,12 +92,12 @@ class ClockWatch:
         return delta if abs(delta) > JUMP_THRESHOLD else 0.0
 
 
-class ReminderScheduler(BlockingScheduler):
+class _Loop(BlockingScheduler):
     """``BlockingScheduler`` whose wait is also bounded by ``next_wait`` and which calls
     ``on_wake`` before every round of due jobs."""
 
     def __init__(self, on_wake: Callable[[], None], next_wait: Callable[[], float],
-                 **options):  # type: ignore[no-untyped-def]
+                 **options: Any):
         super().__init__(**options)
         self._on_wake = on_wake
         self._next_wait = next_wait
@@ -120,13 +115,103 @@ class ReminderScheduler(BlockingScheduler):
             wait_seconds = self._process_jobs()
 
 
-def make_scheduler(*, zone, on_wake: Callable[[], None], next_wait: Callable[[], float],
-                   deliver: Deliver, missed: Missed,
-                   internal: str) -> ReminderScheduler:  # type: ignore[no-untyped-def]
-    """Routine jobs go to the catch-up executor; the daemon's own one-off jobs (a snooze,
-    the end of a pause) run inline under ``internal``."""
-    scheduler = ReminderScheduler(on_wake, next_wait, timezone=zone)
-    scheduler.add_executor(CatchUpExecutor(deliver, missed), "default")
-    scheduler.add_executor(DebugExecutor(), internal)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    return scheduler
+class Engine:
+    """One job per routine, planned from its timetable, and named one-off timers."""
+
+    def __init__(self, *, zone: tzinfo, on_wake: Callable[[], None],
+                 next_wait: Callable[[], float], on_due: OnDue):
+        self._scheduler = _Loop(on_wake, next_wait, timezone=zone)
+        self._scheduler.add_executor(_DueExecutor(on_due), "default")
+        self._scheduler.add_executor(DebugExecutor(), _TIMERS)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self, on_started: Callable[[], None]) -> None:
+        """Block in the loop until ``stop``; ``on_started`` runs once every job has been
+        planned from the real "now"."""
+        self._scheduler.add_listener(lambda event: on_started(), EVENT_SCHEDULER_STARTED)
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+
+    def wakeup(self) -> None:
+        """From any thread: end the current wait now."""
+        self._scheduler.wakeup()
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
+
+    # --- routines ------------------------------------------------------------------------
+
+    def plan(self, routine_id: str, title: str, timetable: Timetable,
+             catch_up: timedelta) -> datetime | None:
+        """(Re)plan a routine; returns its next time (None before the loop runs)."""
+        job = self._scheduler.add_job(
+            _noop, trigger=TimetableTrigger(timetable), id=routine_id, name=title,
+            replace_existing=True, coalesce=False, max_instances=1,
+            misfire_grace_time=max(1, int(catch_up.total_seconds())))
+        return getattr(job, "next_run_time", None)
+
+    def drop(self, routine_id: str) -> None:
+        self._scheduler.remove_job(routine_id)
+
+    def planned(self) -> list[tuple[str, str, datetime | None]]:
+        """(id, title, next time) of every routine job."""
+        return [(job.id, job.name, job.next_run_time) for job in self._scheduler.get_jobs()
+                if job.executor != _TIMERS]
+
+    def timetable(self, routine_id: str) -> Timetable | None:
+        job = self._scheduler.get_job(routine_id)
+        return job.trigger.timetable if job is not None else None
+
+    def next_time(self, routine_id: str) -> datetime | None:
+        job = self._scheduler.get_job(routine_id)
+        return job.next_run_time if job is not None else None
+
+    def catch_up(self, routine_id: str) -> float:
+        job = self._scheduler.get_job(routine_id)
+        return float(job.misfire_grace_time or 0) if job is not None else 0.0
+
+    def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None:
+        """Drop a routine's next firing: (the dropped time, the one after), or None when
+        nothing is ahead."""
+        job = self._scheduler.get_job(routine_id)
+        if job is None or job.next_run_time is None:
+            return None
+        dropped = job.next_run_time
+        following = job.trigger.get_next_fire_time(dropped, dropped)
+        if following is None:
+            job.remove()
+        else:
+            job.modify(next_run_time=following)
+        return dropped, following
+
+    def replan(self, now: datetime) -> None:
+        """Plan every routine from ``now`` (after the clock stepped back: otherwise the next
+        reminders would wait until the old future instant comes round again)."""
+        for job in self._scheduler.get_jobs():
+            if job.executor != _TIMERS:
+                job.modify(next_run_time=job.trigger.get_next_fire_time(None, now))
+
+    # --- one-off timers ------------------------------------------------------------------
+
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
+             grace: timedelta | None) -> None:
+        """Run ``fn(*args)`` on the loop at ``when`` (replacing a timer of the same key);
+        at most ``grace`` late, or however late with None."""
+        self._scheduler.add_job(
+            fn, DateTrigger(when), args=list(args), id=key, replace_existing=True,
+            executor=_TIMERS,
+            misfire_grace_time=None if grace is None else max(1, int(grace.total_seconds())))
+
+    def cancel(self, key: str) -> None:
+        """Remove a timer that has not run yet (one that is running removes itself)."""
+        if self._scheduler.get_job(key) is not None:
+            self._scheduler.remove_job(key)
+
+
+def _noop() -> None:
+    """Routine jobs carry only their id; the executor hands their run times to on_due."""

@@ -1,24 +1,37 @@
 """The daemon's side of the control commands: one JSON request in, one JSON reply out.
 
-Checks each request's arguments and calls the daemon; runs on the loop thread (the control
-server's thread hands requests over), so it sees a consistent state.
+Checks each request's arguments and calls the service; runs on the loop thread (the control
+server's thread hands requests over), so it sees a consistent state. A new control command
+is one handler here, one parser entry and one printer in the CLI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from scheduler.config import defaults
+from scheduler.config.loader import RoutineSet
+from scheduler.daemon.reminders import Reminders
 from scheduler.errors import CrampguardError
 
-if TYPE_CHECKING:
-    from scheduler.daemon.service import Daemon
 
-Handler = Callable[["Daemon", dict[str, Any]], dict[str, Any]]
+class Service(Protocol):
+    """What the handlers need of the running daemon (``service.Daemon`` implements it)."""
+
+    reminders: Reminders
+    routines: RoutineSet
+
+    def status(self) -> dict[str, Any]: ...
+
+    def reload(self) -> None: ...
 
 
-def handle(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+Handler = Callable[[Service, dict[str, Any]], dict[str, Any]]
+
+
+def handle(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     handler = COMMANDS.get(str(request.get("cmd")))
     if handler is None:
         return {"ok": False, "error": f"unknown command {request.get('cmd')!r}; known: "
@@ -56,38 +69,36 @@ def _seconds(request: dict[str, Any], key: str, default: timedelta) -> timedelta
     return timedelta(seconds=value)
 
 
-def _status(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _status(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.status()
 
 
-def _pause(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _pause(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.pause(_instant(request, "until"))
 
 
-def _resume(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _resume(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.resume()
 
 
-def _snooze(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
-    from scheduler.daemon.reminders import DEFAULT_SNOOZE
-
+def _snooze(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.snooze(_routine_id(request),
-                                   _seconds(request, "seconds", DEFAULT_SNOOZE))
+                                   _seconds(request, "seconds", defaults.SNOOZE))
 
 
-def _skip(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _skip(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.skip(_routine_id(request))
 
 
-def _done(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _done(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.done(_routine_id(request))
 
 
-def _trigger(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.trigger(_routine_id(request))
 
 
-def _reload(daemon: Daemon, request: dict[str, Any]) -> dict[str, Any]:
+def _reload(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     daemon.reload()
     return {"routines": len(daemon.routines.enabled), "problems": daemon.routines.problems}
 

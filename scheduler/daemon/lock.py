@@ -31,21 +31,6 @@ class InstanceLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
-    def running_pid(self) -> int | None:
-        """The pid of the running daemon, if one holds the lock."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = os.read(fd, 32).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else None
-        finally:
-            os.close(fd)
-        return None
-
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

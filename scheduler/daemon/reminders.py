@@ -1,8 +1,9 @@
 """What happens to a reminder once it falls due, and to the user's answers to it.
 
-Delivered, missed, skipped by a pause, done, snoozed, skipped, triggered: each decision is
-made here, written to the journal, and shared by the notification buttons and the control
-commands. Runs on the daemon's loop thread only.
+Delivered, missed (the catch-up rule), skipped by a pause, done, snoozed, skipped,
+triggered: each decision is made here, written to the journal, and shared by the
+notification buttons and the control commands. Runs on the daemon's loop thread only.
+Timers come from a small ``Timers`` interface (the engine, or a fake in tests).
 """
 
 from __future__ import annotations
@@ -12,38 +13,52 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.triggers.date import DateTrigger
+from typing import Any, Protocol
 
 from scheduler import clock
+from scheduler.config import defaults
 from scheduler.config.routine import Routine
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice, NotifyError
+from scheduler.planning import notices
 from scheduler.timing import grammar
 
 log = logging.getLogger("crampguard")
 
-#: Internal jobs run by APScheduler's inline executor; ":" never occurs in a routine id.
-PAUSE_JOB = "crampguard:pause-end"
-SNOOZE_JOB = "crampguard:snooze:"
-INTERNAL_EXECUTOR = "internal"
-DEFAULT_SNOOZE = timedelta(minutes=10)
+#: Timer keys; ":" never occurs in a routine id.
+PAUSE_TIMER = "crampguard:pause-end"
+SNOOZE_TIMER = "crampguard:snooze:"
 #: notification ids remembered for their buttons (a day of reminders, comfortably)
 _SENT_MEMORY = 500
 
 
-def notice_for(routine: Routine) -> Notice:
-    timeout = routine.notify.timeout
-    return Notice(
-        title=routine.title, body=routine.message, urgency=routine.notify.urgency,
-        timeout_s=timeout.total_seconds() if timeout is not None else None,
-        icon=routine.notify.icon,
-        actions=tuple((a.key, a.label) for a in routine.notify.actions),
-        hint_command=f"crampguard done {routine.id}",
-    )
+class Timers(Protocol):
+    """What the state machine needs from the engine."""
+
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
+             grace: timedelta | None) -> None: ...
+
+    def cancel(self, key: str) -> None: ...
+
+    def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None: ...
+
+
+def catch_up(run_times: list[datetime], now: datetime,
+             grace_seconds: float | None) -> tuple[list[tuple[datetime, str]], datetime | None]:
+    """The catch-up rule: of the due run times, only the latest may be delivered, and only
+    if it is at most ``grace_seconds`` late; the others are missed (with why)."""
+    if not run_times:
+        return [], None
+    *older, latest = run_times
+    missed = [(run_time, "superseded by a later one") for run_time in older]
+    late = now - latest
+    grace = timedelta(seconds=grace_seconds or 0)
+    if late > grace:
+        missed.append((latest, f"{int(late.total_seconds())}s late, catch_up is "
+                               f"{int(grace.total_seconds())}s"))
+        return missed, None
+    return missed, latest
 
 
 @dataclass(frozen=True)
@@ -55,11 +70,11 @@ class LastDelivery:
 
 
 class Reminders:
-    def __init__(self, *, journal: Journal, scheduler: BaseScheduler,
+    def __init__(self, *, journal: Journal, timers: Timers,
                  routine: Callable[[str], Routine | None], send: Callable[[Notice], Delivery],
                  withdraw: Callable[[str, int], None], zone: Callable[[], Any]):
         self.journal = journal
-        self.scheduler = scheduler
+        self.timers = timers
         self._routine = routine
         self._send = send
         self._withdraw = withdraw
@@ -71,6 +86,16 @@ class Reminders:
         self._restore_pause()
 
     # --- firing --------------------------------------------------------------------------
+
+    def settle(self, routine_id: str, run_times: list[datetime], grace_seconds: float, *,
+               why_missed: str = "") -> None:
+        """A routine's due run times (from the engine, or found after a restart): the
+        missed ones are recorded, the one that may still be is delivered."""
+        late, latest = catch_up(run_times, clock.now(), grace_seconds)
+        for run_time, why in late:
+            self.missed(routine_id, run_time, why + why_missed)
+        if latest is not None:
+            self.fire(routine_id, latest)
 
     def fire(self, routine_id: str, due: datetime) -> None:
         """A routine's firing came due (the executor calls this within catch_up)."""
@@ -101,7 +126,7 @@ class Reminders:
 
     def _show(self, routine: Routine, due: datetime, now: datetime, **detail: Any) -> None:
         try:
-            delivery = self._send(notice_for(routine))
+            delivery = self._send(notices.reminder(routine))
         except NotifyError as exc:  # the console backend makes this next to impossible
             self.journal.record("failed", routine.id, at=now, due=due,
                                 detail={"error": str(exc), **detail})
@@ -153,7 +178,7 @@ class Reminders:
         log.info("done: %s (due %s)", routine_id, self._local(due))
         return {"routine": routine_id, "due": self._iso(due), "already": False}
 
-    def snooze(self, routine_id: str, wait: timedelta = DEFAULT_SNOOZE, *,
+    def snooze(self, routine_id: str, wait: timedelta = defaults.SNOOZE, *,
                due: datetime | None = None) -> dict[str, Any]:
         routine = self._require(routine_id)
         due = due or self._last_due(routine_id)
@@ -162,10 +187,8 @@ class Reminders:
         self.journal.record("snoozed", routine_id, at=now, due=due,
                             detail={"until": until.isoformat(),
                                     "seconds": int(wait.total_seconds())})
-        self.scheduler.add_job(
-            self._snoozed_again, DateTrigger(until), args=[routine.id, due],
-            id=SNOOZE_JOB + routine.id, replace_existing=True, executor=INTERNAL_EXECUTOR,
-            misfire_grace_time=int(routine.schedule.catch_up.total_seconds()) or 1)
+        self.timers.once(SNOOZE_TIMER + routine.id, until, self._snoozed_again, routine.id, due,
+                         grace=routine.schedule.catch_up)
         log.info("snoozed %s until %s", routine_id, self._local(until))
         return {"routine": routine_id, "until": self._iso(until)}
 
@@ -180,15 +203,10 @@ class Reminders:
     def skip(self, routine_id: str) -> dict[str, Any]:
         """Drop the routine's next firing."""
         self._require(routine_id)
-        job = self.scheduler.get_job(routine_id)
-        if job is None or job.next_run_time is None:
+        skipped = self.timers.skip_next(routine_id)
+        if skipped is None:
             raise CrampguardError(f"{routine_id} has no firing ahead to skip")
-        dropped = job.next_run_time
-        following = job.trigger.get_next_fire_time(dropped, dropped)
-        if following is None:
-            job.remove()
-        else:
-            job.modify(next_run_time=following)
+        dropped, following = skipped
         self.journal.record("skipped", routine_id, at=clock.now(), due=dropped,
                             detail={"reason": "skip"})
         log.info("skipped the next %s (due %s)", routine_id, self._local(dropped))
@@ -221,18 +239,16 @@ class Reminders:
         was = self.paused_until
         self.paused_until = None
         self.journal.set_state("paused_until", None)
-        # The pause-end job removes itself once it has run: APScheduler insists.
-        if not from_job and self.scheduler.get_job(PAUSE_JOB) is not None:
-            self.scheduler.remove_job(PAUSE_JOB)
+        # The pause-end timer removes itself once it has run: APScheduler insists.
+        if not from_job:
+            self.timers.cancel(PAUSE_TIMER)
         if was is not None:
             self.journal.record("resumed", None, at=clock.now(), detail={"reason": reason})
             log.info("resumed (%s)", reason)
         return {"was_paused_until": self._iso(was)}
 
     def _end_pause_at(self, until: datetime) -> None:
-        self.scheduler.add_job(self._pause_ended, DateTrigger(until), id=PAUSE_JOB,
-                               replace_existing=True, executor=INTERNAL_EXECUTOR,
-                               misfire_grace_time=None)
+        self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
 
     def _pause_ended(self) -> None:
         self.resume("the pause ended", from_job=True)

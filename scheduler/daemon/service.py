@@ -14,28 +14,26 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.events import EVENT_SCHEDULER_STARTED
-from apscheduler.job import Job
-
 from scheduler import clock
-from scheduler.config.context import App
+from scheduler.config.context import Context
 from scheduler.config.loader import RoutineSet, load_set
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings, load_settings
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers
-from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, make_scheduler, settle
+from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
 from scheduler.daemon.lock import InstanceLock
-from scheduler.daemon.reminders import INTERNAL_EXECUTOR, Reminders
+from scheduler.daemon.reminders import Reminders
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
-from scheduler.notify import Notice, NotifyError, build_chain
-from scheduler.planning.schedule import describe, trigger_for
+from scheduler.notify import NotifyError, build_chain
+from scheduler.planning import notices
+from scheduler.planning.schedule import describe, timetable_for
 from scheduler.timing import grammar
 
 #: Editors write a file in several steps; wait this long after the last event.
@@ -61,9 +59,9 @@ def _release_startup_memory() -> None:
 
 
 class Daemon:
-    def __init__(self, app: App):
-        self.app = app
-        self.settings: Settings = app.settings  # a broken config.toml stops the start here
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.settings: Settings = ctx.settings  # a broken config.toml stops the start here
         self.routines = RoutineSet()
         self.last_good: dict[Path, Routine] = {}
         self._reported: set[str] = set()
@@ -74,13 +72,11 @@ class Daemon:
             queue.SimpleQueue()
         self.started_at = clock.now()
         self.chain = self._chain(self.settings.notifier)
-        self.scheduler = make_scheduler(
+        self.engine = Engine(
             zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
-            deliver=lambda rid, due: self.reminders.fire(rid, due),
-            missed=lambda rid, due, why: self.reminders.missed(rid, due, why),
-            internal=INTERNAL_EXECUTOR)
+            on_due=lambda rid, run_times, grace: self.reminders.settle(rid, run_times, grace))
         self.watcher = Watcher(self.request_reload)
-        self.control = ControlServer(app.paths.control_socket, self._handle_request,
+        self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
 
@@ -91,11 +87,11 @@ class Daemon:
     # --- running ------------------------------------------------------------------------
 
     def run(self) -> int:
-        lock = InstanceLock(self.app.paths.runtime_dir)
+        lock = InstanceLock(self.ctx.paths.runtime_dir)
         lock.acquire()
-        journal = Journal.open(self.app.paths.journal)
+        journal = Journal.open(self.ctx.paths.journal)
         self.reminders = Reminders(
-            journal=journal, scheduler=self.scheduler, routine=self._enabled_routine,
+            journal=journal, timers=self.engine, routine=self._enabled_routine,
             send=lambda notice: self.chain.send(notice),
             withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
             zone=lambda: self.settings.zone)
@@ -108,8 +104,7 @@ class Daemon:
             except OSError as exc:  # e.g. the inotify watch limit; SIGHUP still reloads
                 log.warning("live edits are off (%s); send SIGHUP to reload", exc)
             self._apply(self._load_routines(self.settings), self.settings, [], starting=True)
-            self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
-            self.scheduler.start()  # blocks in the loop until stop()
+            self.engine.run(on_started=self._started)  # blocks in the loop until stop()
         finally:
             self._stop_requested = True
             self._run_calls(stopping=True)
@@ -126,12 +121,12 @@ class Daemon:
     def _install_signals(self) -> dict[int, Any]:
         def stop(signum: int, frame: Any) -> None:
             self._stop_requested = True
-            self.scheduler.wakeup()
+            self.engine.wakeup()
 
         def hup(signum: int, frame: Any) -> None:
             log.info("SIGHUP: reloading")
             self._reload_at = time.monotonic()
-            self.scheduler.wakeup()
+            self.engine.wakeup()
 
         handlers: dict[int, Callable[[int, Any], None]] = {
             signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hup}
@@ -140,7 +135,7 @@ class Daemon:
     def request_reload(self) -> None:
         """From the watcher's thread: reload once the files have settled."""
         self._reload_at = time.monotonic() + DEBOUNCE
-        self.scheduler.wakeup()
+        self.engine.wakeup()
 
     def _next_wait(self) -> float:
         if self._reload_at is not None:
@@ -150,7 +145,7 @@ class Daemon:
     def _post(self, fn: Callable[[], Any]) -> None:
         """From another thread: run ``fn`` on the loop, without waiting for it."""
         self._calls.put((fn, None))
-        self.scheduler.wakeup()
+        self.engine.wakeup()
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """From another thread: run ``fn`` on the loop and return its result."""
@@ -158,7 +153,7 @@ class Daemon:
             return {"ok": False, "error": "crampguard is stopping"}
         future: Future[Any] = Future()
         self._calls.put((fn, future))
-        self.scheduler.wakeup()
+        self.engine.wakeup()
         return future.result(timeout=CALL_TIMEOUT)
 
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +187,7 @@ class Daemon:
 
     def _on_wake(self) -> None:
         if self._stop_requested:
-            self.scheduler.shutdown(wait=False)
+            self.engine.stop()
             return
         self._run_calls()
         jumped = self._clock.jump()
@@ -208,14 +203,12 @@ class Daemon:
             return  # what fell due meanwhile is handled now, under each catch_up rule
         # Back in time: plan from the new "now", or the next reminders would wait until
         # the old future instant comes round again.
-        now = clock.now()
-        for job in self.scheduler.get_jobs():
-            job.modify(next_run_time=job.trigger.get_next_fire_time(None, now))
+        self.engine.replan(clock.now())
 
     # --- loading and re-planning ---------------------------------------------------------
 
     def _load_routines(self, settings: Settings) -> RoutineSet:
-        routines = load_set(self.app.paths.routine_dirs, settings, self.app.catalog,
+        routines = load_set(self.ctx.paths.routine_dirs, settings, self.ctx.catalog,
                             last_good=self.last_good)
         self.last_good.update({p: r for p, r in routines.files.items() if r is not None})
         for path in [p for p in self.last_good if p not in routines.files]:
@@ -225,7 +218,7 @@ class Daemon:
     def reload(self) -> None:
         settings, problems = self.settings, []
         try:
-            settings = load_settings(self.app.paths.config_file, self.app.flags, self.app.env)
+            settings = load_settings(self.ctx.paths.config_file, self.ctx.flags, self.ctx.env)
         except CrampguardError as exc:
             problems = exc.problems
         routines = self._load_routines(settings)
@@ -234,7 +227,7 @@ class Daemon:
             self.watcher.refresh(self._watch_targets())
         except OSError as exc:
             log.warning("could not watch the folders (%s); send SIGHUP to reload", exc)
-        log.info("reloaded: %d routine(s) scheduled", len(self.scheduler.get_jobs()))
+        log.info("reloaded: %d routine(s) scheduled", len(self.engine.planned()))
 
     def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
                *, starting: bool = False) -> None:
@@ -248,7 +241,7 @@ class Daemon:
         new = {r.id: r for r in routines.enabled}
         self.routines = routines
         for gone in old.keys() - new.keys():
-            self.scheduler.remove_job(gone)
+            self.engine.drop(gone)
             log.info("unscheduled %s", gone)
         for routine_id, routine in new.items():
             if not replan_all and old.get(routine_id) == routine:
@@ -256,60 +249,53 @@ class Daemon:
             self._schedule(routine)
 
     def _schedule(self, routine: Routine) -> None:
-        job = self.scheduler.add_job(
-            self._noop, trigger=trigger_for(routine, self.settings), id=routine.id,
-            name=routine.title, replace_existing=True, coalesce=False, max_instances=1,
-            misfire_grace_time=max(1, int(routine.schedule.catch_up.total_seconds())),
-        )
-        if self.scheduler.running:  # at start-up, _started logs them with their next time
-            self._log_scheduled(job)
+        self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),
+                         routine.schedule.catch_up)
+        if self.engine.running:  # at start-up, _started logs them with their next time
+            self._log_scheduled(routine.id)
 
-    def _log_scheduled(self, job: Job) -> None:
-        routine = self.routines.routines[job.id]
-        when = grammar.format_instant(job.next_run_time, self.settings.zone) \
-            if job.next_run_time else "never"
-        log.info("scheduled %s: %s; next %s", job.id,
+    def _log_scheduled(self, routine_id: str) -> None:
+        routine = self.routines.routines[routine_id]
+        next_time = self.engine.next_time(routine_id)
+        when = grammar.format_instant(next_time, self.settings.zone) if next_time else "never"
+        log.info("scheduled %s: %s; next %s", routine_id,
                  describe(routine.schedule, self.settings.anchors), when)
 
-    def _routine_jobs(self) -> list[Job]:
-        return [j for j in self.scheduler.get_jobs() if j.id in self.routines.routines]
+    def _routine_plans(self) -> list[tuple[str, str, datetime | None]]:
+        return [p for p in self.engine.planned() if p[0] in self.routines.routines]
 
-    def _started(self, event: Any) -> None:
-        """Once the scheduler has planned every job from the real "now"."""
-        jobs = self._routine_jobs()
-        for job in jobs:
-            self._log_scheduled(job)
-        self._catch_up_after_restart(jobs)
+    def _started(self) -> None:
+        """Once the engine has planned every routine from the real "now"."""
+        plans = self._routine_plans()
+        for routine_id, _, _ in plans:
+            self._log_scheduled(routine_id)
+        self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
-                 len(jobs), self.settings.zone, "+".join(self.chain.names))
+                 len(plans), self.settings.zone, "+".join(self.chain.names))
         _release_startup_memory()
 
-    def _catch_up_after_restart(self, jobs: list[Job]) -> None:
+    def _catch_up_after_restart(self, routine_ids: list[str]) -> None:
         """Reminders that fell due while the daemon was down, since each routine's last
         firing in the journal: the latest is delivered if within catch_up, the rest are
         recorded as missed."""
         now = clock.now()
-        for job in jobs:
-            last = self.reminders.journal.last(job.id, ["due"])
-            if last is None or last.due is None:
+        for routine_id in routine_ids:
+            last = self.reminders.journal.last(routine_id, ["due"])
+            timetable = self.engine.timetable(routine_id)
+            if last is None or last.due is None or timetable is None:
                 continue  # never fired here before: nothing was missed
             since = max(last.due, now - timedelta(days=RESTART_LOOKBACK))
             run_times = []
-            for firing in job.trigger.firings(since, inclusive=False):
+            for firing in timetable.firings(since, inclusive=False):
                 if firing.at > now:
                     break
                 if not firing.held:
                     run_times.append(firing.at)
-            settle(job.id, run_times, job.misfire_grace_time, self.reminders.fire,
-                   lambda rid, due, why: self.reminders.missed(
-                       rid, due, why + " (crampguard was not running)"))
-
-    @staticmethod
-    def _noop() -> None:
-        """Jobs carry only their id; the executor calls ``deliver`` with the due time."""
+            self.reminders.settle(routine_id, run_times, self.engine.catch_up(routine_id),
+                                  why_missed=" (crampguard was not running)")
 
     def _watch_targets(self) -> list[Path]:
-        paths = self.app.paths
+        paths = self.ctx.paths
         return [paths.config_file, paths.only_routines or paths.user_routines]
 
     def _report(self, problems: list[str]) -> None:
@@ -324,15 +310,9 @@ class Daemon:
                                       detail={"problems": sorted(new)})
         first = sorted(new)[0]
         what = "the settings file" if first.startswith(
-            (str(self.app.paths.config_file), "environment")) else "a routine file"
-        notice = Notice(
-            title=f"crampguard: {what} is broken",
-            body=f"{first}\nThe last good version keeps running. "
-                 f"Run `crampguard check` for every problem.",
-            urgency="normal", hint_command="crampguard check",
-        )
+            (str(self.ctx.paths.config_file), "environment")) else "a routine file"
         try:
-            self.chain.send(notice)
+            self.chain.send(notices.broken_file(what, first))
         except NotifyError as exc:  # the console backend makes this next to impossible
             log.error("could not show the config error: %s", exc)
 
@@ -353,11 +333,10 @@ class Daemon:
             "zone": str(zone),
             "notifiers": list(self.chain.names),
             "routines": [
-                {"id": job.id, "title": job.name,
-                 "next": job.next_run_time.astimezone(zone).isoformat()
-                 if job.next_run_time else None}
-                for job in sorted(self._routine_jobs(),
-                                  key=lambda j: (j.next_run_time is None, j.next_run_time))
+                {"id": routine_id, "title": title,
+                 "next": next_time.astimezone(zone).isoformat() if next_time else None}
+                for routine_id, title, next_time in sorted(
+                    self._routine_plans(), key=lambda p: (p[2] is None, p[2]))
             ],
             "last_delivery": None if last is None else {
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),

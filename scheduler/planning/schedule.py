@@ -1,4 +1,4 @@
-"""Routine + settings → plan and trigger; the one place anchors are resolved.
+"""Routine + settings → plan and timetable; the one place anchors are resolved.
 
 Also says a schedule in words for `crampguard list`, from the same resolved plan so the
 words cannot disagree with what fires.
@@ -12,7 +12,7 @@ from scheduler.config.routine import Routine, Schedule
 from scheduler.config.settings import Anchors, Settings
 from scheduler.timing import grammar
 from scheduler.timing.grammar import AnchorRef, Window
-from scheduler.timing.plans import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan, PlanTrigger
+from scheduler.timing.plans import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan, Timetable
 
 DAILY = grammar.DAY_SETS["daily"]
 
@@ -31,9 +31,9 @@ def plan_for(schedule: Schedule, anchors: Anchors) -> Plan:
     return AtPlan(tuple(entries))
 
 
-def trigger_for(routine: Routine, settings: Settings) -> PlanTrigger:
+def timetable_for(routine: Routine, settings: Settings) -> Timetable:
     quiet = settings.quiet_hours if routine.schedule.quiet_hours == "respect" else None
-    return PlanTrigger(plan_for(routine.schedule, settings.anchors), settings.zone, quiet)
+    return Timetable(plan_for(routine.schedule, settings.anchors), settings.zone, quiet)
 
 
 def _window(between: Window | str | None, anchors: Anchors) -> tuple[Window, frozenset[int]]:
@@ -59,17 +59,6 @@ def _at_entries(item: time | AnchorRef,
     if name == "work-end":
         return [(anchors.work.between.end, offset, anchors.work.days)]
     raise AssertionError(f"unknown anchor {name}")  # grammar.parse_at rejects these
-
-
-def interval_problem(schedule: Schedule, anchors: Anchors) -> str | None:
-    """An interval longer than the work window it runs in (known only with the settings)."""
-    if schedule.every is None or schedule.between != "work":
-        return None
-    window = anchors.work.between
-    if schedule.every <= window.length:
-        return None
-    return (f"the interval {grammar.format_duration(schedule.every)} is longer than the "
-            f"work window {window}; shorten \"every\" or widen anchors.work.between")
 
 
 def describe(schedule: Schedule, anchors: Anchors) -> str:

@@ -1,5 +1,5 @@
 """The next firings across a set of routines, in time order: what `crampguard next` shows
-and, through the same triggers, what the daemon fires."""
+and, through the same timetables, what the daemon fires."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings
-from scheduler.planning.schedule import trigger_for
+from scheduler.planning.schedule import timetable_for
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,6 @@ def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
 
 
 def _stream(routine: Routine, settings: Settings, start: datetime) -> Iterator[Upcoming]:
-    trigger = trigger_for(routine, settings)
-    for firing in trigger.firings(start):
-        yield Upcoming(routine, firing.at, firing.at.astimezone(trigger.zone), firing.held)
+    timetable = timetable_for(routine, settings)
+    for firing in timetable.firings(start):
+        yield Upcoming(routine, firing.at, firing.at.astimezone(timetable.zone), firing.held)

@@ -140,6 +140,14 @@ class Window:
         return f"{format_clock(self.start)}-{format_clock(self.end)}"
 
 
+def interval_problem(every: timedelta, window: Window, which: str, widen: str) -> str | None:
+    """An interval longer than the window it runs in can never fire."""
+    if every <= window.length:
+        return None
+    return (f"the interval {format_duration(every)} is longer than {which} {window}; "
+            f"shorten \"every\" or widen {widen}")
+
+
 def parse_window(text: str) -> Window:
     """``"09:00-17:30"`` → ``Window``."""
     parts = text.split("-")

@@ -1,8 +1,9 @@
 """When reminders fire: pure functions of (plan, zone, now), shared by `next` and the daemon.
 
-A *plan* says which local wall-clock times a calendar day asks for; ``resolve`` turns a wall
-time into an instant under the DST contract; ``PlanTrigger`` walks the days in order and is
-an APScheduler trigger, so what the preview shows is what the daemon fires.
+A *plan* says which local wall-clock times a calendar day asks for; ``Timetable`` walks the
+days in order and resolves each wall time under the DST contract (``wallclock.resolve``).
+The daemon's engine wraps a timetable in an APScheduler trigger, so what the preview shows
+is what the daemon fires.
 
 The DST contract (design.md, "Time semantics"):
 - a wall time that does not exist (spring forward) fires once, at the instant the clock
@@ -22,49 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from apscheduler.triggers.base import BaseTrigger
-
 from scheduler.timing.cron import Cron
 from scheduler.timing.grammar import Window
+from scheduler.timing.wallclock import DAY, offset_swing, resolve
 
-DAY = timedelta(days=1)
 #: How far ahead a trigger looks before it says "never" (a cron for 29 February, with
 #: a weekday, recurs within 28 years; nothing a reminder needs goes further than 8).
 HORIZON_DAYS = 366 * 8
 # DST moves an instant by at most a few hours against its wall time.
 _DST_MARGIN = timedelta(hours=3)
-
-
-def resolve(wall: datetime, zone: tzinfo) -> datetime:
-    """The instant (in UTC) a naive local wall time stands for, under the DST contract.
-
-    Instants are kept in UTC throughout: Python compares two datetimes of one zone by wall
-    time, ignoring fold, and never finds an ambiguous local time equal to anything in
-    another zone, so local datetimes would misorder the repeated hour.
-    """
-    first = wall.replace(tzinfo=zone, fold=0)
-    utc = first.astimezone(UTC)
-    if utc.astimezone(zone).replace(tzinfo=None) == wall:
-        return utc  # exists; fold=0 is the first of two when it is ambiguous
-    # In a gap: fold 0 and 1 use the offsets before and after the jump, bracketing it.
-    other = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    low, high = sorted((utc, other))
-    lo, hi = 0, int((high - low).total_seconds())
-    while lo < hi:  # smallest instant whose wall clock has passed `wall`
-        mid = (lo + hi) // 2
-        if (low + timedelta(seconds=mid)).astimezone(zone).replace(tzinfo=None) > wall:
-            hi = mid
-        else:
-            lo = mid + 1
-    return low + timedelta(seconds=lo)
-
-
-def _offset_swing(instant: datetime, zone: tzinfo) -> timedelta:
-    """How far wall time and instant can drift apart around ``instant``: the largest change
-    of the zone's UTC offset within two days either side, plus a minute."""
-    offsets = [(instant + d * DAY).astimezone(zone).utcoffset() or timedelta()
-               for d in (-2, 0, 2)]
-    return max(offsets) - min(offsets) + timedelta(minutes=1)
 
 
 class Plan(Protocol):
@@ -154,8 +121,8 @@ class Firing:
     held: bool = False
 
 
-class PlanTrigger(BaseTrigger):
-    """An APScheduler trigger over a plan; also the preview's source of firings."""
+class Timetable:
+    """A plan in a zone, with the quiet hours it respects: the firings, in order."""
 
     def __init__(self, plan: Plan, zone: tzinfo, quiet: Window | None = None):
         self.plan = plan
@@ -171,8 +138,7 @@ class PlanTrigger(BaseTrigger):
         start = start.astimezone(UTC)
         low, _ = self.plan.span
         # Wall times before this cannot resolve to an instant at or after ``start``.
-        floor = start.astimezone(self.zone).replace(tzinfo=None) - _offset_swing(start,
-                                                                                 self.zone)
+        floor = start.astimezone(self.zone).replace(tzinfo=None) - offset_swing(start, self.zone)
         day = floor.date() - 2 * DAY
         last_day = day + HORIZON_DAYS * DAY
         pending: list[tuple[datetime, int, Iterator[datetime]]] = []
@@ -206,13 +172,14 @@ class PlanTrigger(BaseTrigger):
         return self.quiet is not None and self.quiet.contains(
             at.astimezone(self.zone).time().replace(microsecond=0))
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime | None:
-        if previous_fire_time is None:
+    def next_fire(self, previous: datetime | None, now: datetime) -> datetime | None:
+        """The first firing not held back: at or after ``now`` when there was none before,
+        else the one after ``previous`` (APScheduler's ``get_next_fire_time`` contract)."""
+        if previous is None:
             firings = self.firings(now, inclusive=True)
         else:
-            firings = self.firings(previous_fire_time, inclusive=False)
+            firings = self.firings(previous, inclusive=False)
         return next((f.at for f in firings if not f.held), None)
 
     def __str__(self) -> str:
-        return f"PlanTrigger({self.plan})"
+        return f"Timetable({self.plan})"

@@ -1,0 +1,34 @@
+"""What the user sees on screen: every ``Notice`` crampguard shows is built here."""
+
+from __future__ import annotations
+
+from scheduler.config.routine import Routine
+from scheduler.notify.base import Notice
+
+
+def reminder(routine: Routine) -> Notice:
+    """A routine's reminder, with its buttons (or, where none show, the command to type)."""
+    timeout = routine.notify.timeout
+    return Notice(
+        title=routine.title, body=routine.message, urgency=routine.notify.urgency,
+        timeout_s=timeout.total_seconds() if timeout is not None else None,
+        icon=routine.notify.icon,
+        actions=tuple((a.key, a.label) for a in routine.notify.actions),
+        hint_command=f"crampguard done {routine.id}",
+    )
+
+
+def broken_file(what: str, first_problem: str) -> Notice:
+    """A settings or routine file the daemon could not read; the last good one runs on."""
+    return Notice(
+        title=f"crampguard: {what} is broken",
+        body=f"{first_problem}\nThe last good version keeps running. "
+             f"Run `crampguard check` for every problem.",
+        urgency="normal", hint_command="crampguard check",
+    )
+
+
+def test() -> Notice:
+    """`crampguard notify-test`: no buttons, since nothing listens for them there."""
+    return Notice(title="crampguard test", urgency="normal", timeout_s=10,
+                  body="Reminders will look like this. Nothing to do.")
