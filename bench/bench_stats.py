@@ -33,7 +33,8 @@ from zoneinfo import ZoneInfo
 
 from scheduler import clock
 from scheduler.journal import stats
-from scheduler.journal.store import Journal, default_path
+from scheduler.journal.store import Journal
+from scheduler.paths import JOURNAL_FILE
 
 # An installed crampguard has compiled bytecode (pip writes it); a sandbox that forbids
 # writing it would make every run recompile, which is not what users meet.
@@ -159,7 +160,7 @@ def main() -> int:
     now = clock.now().replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="crampguard-bench-") as tmp:
         base = Path(tmp)
-        path = default_path(base / "state")
+        path = base / "state" / JOURNAL_FILE
         started = time.perf_counter()
         with Journal.open(path) as j:
             written = build(j, now, args.days, args.routines, args.seed)

@@ -1,8 +1,10 @@
-"""The one user-facing error type, caught only at the CLI edge (and the daemon's reload)."""
+"""One error hierarchy. ``CrampguardError`` is what the user reads: caught at the CLI edge
+(printed, exit 1), and in the daemon where one bad input must not stop the others."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class CrampguardError(Exception):
@@ -15,3 +17,15 @@ class CrampguardError(Exception):
     def __init__(self, problems: str | Iterable[str]):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class NotRunning(CrampguardError):
+    """Nothing listens on the control socket: the daemon is not running."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"crampguard is not running (no daemon listens on {path})")
+
+
+class NotifyError(CrampguardError):
+    """A notification backend could not deliver a notice; the chain moves on to the next."""

@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from scheduler.control.server import ControlServer, NotRunning, request
-from scheduler.errors import CrampguardError
+from scheduler.control.client import request
+from scheduler.control.server import ControlServer
+from scheduler.errors import CrampguardError, NotRunning
 
 log = logging.getLogger("crampguard.test-control")
 NOBODY = 65534

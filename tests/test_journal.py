@@ -20,8 +20,10 @@ import pytest
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
 from scheduler.journal import store as journal_module
-from scheduler.journal.store import KINDS, Event, Journal, default_path
-from tests.conftest import ROOT, Dirs
+from scheduler.journal.events import KINDS, Event
+from scheduler.journal.store import Journal
+from scheduler.paths import JOURNAL_FILE
+from tests.support.fixtures import ROOT, Dirs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 23, 21, 45, tzinfo=BERLIN)  # 20:45 UTC
@@ -29,7 +31,7 @@ T0 = datetime(2026, 11, 23, 21, 45, tzinfo=BERLIN)  # 20:45 UTC
 
 @pytest.fixture
 def path(isolated: Dirs) -> Path:
-    return default_path(isolated.state)
+    return isolated.state / JOURNAL_FILE
 
 
 @pytest.fixture
@@ -281,7 +283,7 @@ def test_a_folder_in_the_way_is_reported(path: Path) -> None:
 def test_a_state_folder_that_cannot_exist_is_reported(isolated: Dirs) -> None:
     isolated.state.parent.mkdir(parents=True, exist_ok=True)
     isolated.state.write_text("a file where the state folder should be")
-    path = default_path(isolated.state)
+    path = isolated.state / JOURNAL_FILE
     with pytest.raises(CrampguardError) as caught:
         Journal.open(path)
     assert str(caught.value).startswith(f"{path}: cannot create the journal")

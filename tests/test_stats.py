@@ -15,8 +15,9 @@ import pytest
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
 from scheduler.journal.stats import CrampRelation, RoutineStats
-from scheduler.journal.store import Journal, default_path
-from tests.conftest import Dirs
+from scheduler.journal.store import Journal
+from scheduler.paths import JOURNAL_FILE
+from tests.support.fixtures import Dirs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Summer time ends on Sunday 2026-10-25: 03:00 CEST (+02:00) becomes 02:00 CET (+01:00).
@@ -55,7 +56,7 @@ NOW = berlin(10, 28, 20)
 
 @pytest.fixture
 def week(isolated: Dirs):
-    with Journal.open(default_path(isolated.state)) as j:
+    with Journal.open(isolated.state / JOURNAL_FILE) as j:
         m = timedelta(minutes=1)
 
         # foot-soak, 21:45 daily
@@ -154,7 +155,7 @@ def test_routine_stats_match_the_hand_count(week: Journal) -> None:
 
 
 def test_a_day_with_only_a_missed_reminder_ends_the_streak(isolated: Dirs) -> None:
-    with Journal.open(default_path(isolated.state)) as j:
+    with Journal.open(isolated.state / JOURNAL_FILE) as j:
         reminder(j, "warm-up", berlin(10, 26, 18), ("done", berlin(10, 26, 18, 30)))
         j.record("missed", "warm-up", at=berlin(10, 27, 19), due=berlin(10, 27, 18))
         reminder(j, "warm-up", berlin(10, 28, 18), ("done", berlin(10, 28, 18, 30)))
@@ -250,7 +251,7 @@ CALF_STRETCH_DONE = {0, 1, 2, 3, 4, 5, 6, 7}  # due on nights 0-11 only; not don
 
 @pytest.fixture
 def nights(isolated: Dirs):
-    with Journal.open(default_path(isolated.state)) as j:
+    with Journal.open(isolated.state / JOURNAL_FILE) as j:
         twenty = timedelta(minutes=20)
         # The night before the window: recorded before it starts, so never counted.
         reminder(j, "foot-soak", evening(-1, 21, 45))
@@ -350,7 +351,7 @@ def test_no_verdict_claims_a_cause() -> None:
 
 def test_a_cramp_without_a_readable_time_counts_when_it_was_logged(
         isolated: Dirs) -> None:
-    with Journal.open(default_path(isolated.state)) as j:
+    with Journal.open(isolated.state / JOURNAL_FILE) as j:
         j.record("cramp", at=berlin(10, 20, 7), detail={"when": "last night"})
         j.record("cramp", at=berlin(10, 21, 7))
         times = [stats.cramp_time(e) for e in j.events()]

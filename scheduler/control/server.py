@@ -1,9 +1,4 @@
-"""The control channel: a Unix socket the daemon serves and the CLI talks to.
-
-One JSON object per line each way, one request per connection::
-
-    client → {"cmd": "status", ...}\\n
-    server → {"ok": true, ...}\\n   or   {"ok": false, "error": "message"}\\n   (then close)
+"""The daemon's end of the control channel (the wire format is in ``wire``).
 
 The server is one background thread around a ``selectors`` loop on non-blocking sockets.
 It sleeps with no timeout while nobody is connected (the daemon's idle budget is a few
@@ -24,126 +19,21 @@ import selectors
 import socket
 import stat
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scheduler.control import wire
 from scheduler.errors import CrampguardError
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
-#: ``sun_path`` is 108 bytes on Linux and 104 on the BSDs and macOS, NUL included.
-MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
-#: Bytes read per ``recv``; a request never grows the buffer past ``max_request + 1``.
-_CHUNK = 16 * 1024
-#: A reply bigger than this is not from crampguard (status replies are a few KiB).
-_MAX_REPLY = 4 * 1024 * 1024
 _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 # Python ignores SIGPIPE, but a host program may not; where the flag exists, a client that
 # hung up costs an EPIPE, never the daemon.
 _NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
-
-
-class NotRunning(CrampguardError):
-    """Nothing listens on the control socket: the daemon is not running."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        super().__init__(f"crampguard is not running (no daemon listens on {path})")
-
-
-def _line(reply: dict[str, Any]) -> bytes:
-    # json.dumps escapes newlines inside strings, so the reply is exactly one line.
-    return json.dumps(reply, ensure_ascii=False).encode() + b"\n"
-
-
-def _error(message: str) -> bytes:
-    return _line({"ok": False, "error": message})
-
-
-def _check_path_length(path: Path) -> None:
-    size = len(os.fsencode(path))
-    if size > MAX_SOCKET_PATH:
-        raise CrampguardError(
-            f"{path}: the control socket path is {size} bytes, longer than the "
-            f"{MAX_SOCKET_PATH} a Unix socket allows; set CRAMPGUARD_RUNTIME_DIR to a "
-            f"shorter folder")
-
-
-# --- the client ---------------------------------------------------------------------------
-
-
-def request(path: Path, message: dict[str, Any], *, timeout: float = 5.0) -> dict[str, Any]:
-    """Send one request to the running daemon and return its reply.
-
-    Raises ``NotRunning`` when nothing listens at ``path``, and ``CrampguardError`` when
-    the daemon does not answer within ``timeout`` seconds (in all) or answers garbage.
-    An ``{"ok": false}`` reply is returned, not raised: the caller words the failure.
-    """
-    _check_path_length(path)
-    data = json.dumps(message).encode() + b"\n"
-    deadline = time.monotonic() + timeout
-
-    def remaining() -> float:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        return left
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.settimeout(remaining())
-            sock.connect(os.fspath(path))
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise NotRunning(path) from None
-        except TimeoutError:
-            raise CrampguardError(f"{path}: the daemon did not accept the connection within "
-                                  f"{timeout:g}s") from None
-        except OSError as exc:
-            raise CrampguardError(f"{path}: cannot connect: {exc.strerror or exc}") from None
-        try:
-            try:
-                sock.settimeout(remaining())
-                sock.sendall(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server refused early ("busy", "permission denied"): read why
-            reply = bytearray()
-            while b"\n" not in reply:
-                sock.settimeout(remaining())
-                try:
-                    chunk = sock.recv(_CHUNK)
-                except ConnectionResetError:
-                    chunk = b""  # closed with our request unread; what arrived still counts
-                if not chunk:
-                    raise CrampguardError(f"{path}: the daemon closed the connection "
-                                          f"without a reply")
-                reply += chunk
-                if len(reply) > _MAX_REPLY:
-                    raise CrampguardError(f"{path}: the daemon's reply is too large")
-        except TimeoutError:
-            raise CrampguardError(f"{path}: the daemon did not answer within "
-                                  f"{timeout:g}s") from None
-        except OSError as exc:
-            raise CrampguardError(f"{path}: talking to the daemon failed: "
-                                  f"{exc.strerror or exc}") from None
-    return _parse_reply(path, bytes(reply.split(b"\n", 1)[0]))
-
-
-def _parse_reply(path: Path, line: bytes) -> dict[str, Any]:
-    try:
-        reply = json.loads(line)
-    except (ValueError, RecursionError):
-        reply = None
-    if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
-        raise CrampguardError(f"{path}: malformed reply from the daemon: "
-                              f"{line[:200].decode(errors='replace')!r}")
-    return reply
-
-
-# --- the server ---------------------------------------------------------------------------
 
 
 class _Client:
@@ -193,7 +83,7 @@ class ControlServer:
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        _check_path_length(self.path)
+        wire.check_path_length(self.path)
         self._private_dir(self.path.parent)
         self._remove_stale_socket()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -394,7 +284,7 @@ class ControlServer:
     def _read(self, client: _Client) -> None:
         room = self.max_request + 1 - len(client.inbox)
         try:
-            chunk = client.sock.recv(min(_CHUNK, room))
+            chunk = client.sock.recv(min(wire.CHUNK, room))
         except (BlockingIOError, InterruptedError):
             return
         if not chunk:  # hung up mid-request: nobody to answer
@@ -410,7 +300,7 @@ class ControlServer:
         elif len(client.inbox) > self.max_request:
             self._log.warning("control socket: %s sent more than %d bytes without a newline",
                               client.peer, self.max_request)
-            self._respond(client, _error("request too large"), drain=True)
+            self._respond(client, wire.error("request too large"), drain=True)
 
     def _respond(self, client: _Client, reply: bytes, *, drain: bool = False) -> None:
         """Start writing the reply; it gets a fresh deadline (``handle`` may have been slow)."""
@@ -440,7 +330,7 @@ class ControlServer:
 
     def _drain(self, client: _Client) -> None:
         try:
-            chunk = client.sock.recv(_CHUNK)
+            chunk = client.sock.recv(wire.CHUNK)
         except (BlockingIOError, InterruptedError):
             return
         if not chunk:
@@ -450,23 +340,23 @@ class ControlServer:
         try:
             message = json.loads(line)
         except json.JSONDecodeError as exc:
-            return _error(f"bad request: not JSON ({exc.msg} at column {exc.colno})")
+            return wire.error(f"bad request: not JSON ({exc.msg} at column {exc.colno})")
         except UnicodeDecodeError:
-            return _error("bad request: not JSON (not UTF-8 text)")
+            return wire.error("bad request: not JSON (not UTF-8 text)")
         except (ValueError, RecursionError):
-            return _error("bad request: not JSON (nested too deeply)")
+            return wire.error("bad request: not JSON (nested too deeply)")
         if not isinstance(message, dict):
-            return _error("bad request: expected a JSON object")
+            return wire.error("bad request: expected a JSON object")
         if not isinstance(message.get("cmd"), str):
-            return _error('bad request: "cmd" must be a string')
+            return wire.error('bad request: "cmd" must be a string')
         try:
             reply = self._handle(message)
             if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
                 raise TypeError(f"the handler returned {reply!r}, not a dict with a bool 'ok'")
-            return _line(reply)
+            return wire.line(reply)
         except Exception:
             self._log.exception("control command %r failed", message.get("cmd"))
-            return _error("internal error")
+            return wire.error("internal error")
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -506,7 +396,7 @@ def _reject(sock: socket.socket, message: str) -> None:
     cannot be sent, the client just sees the connection close.
     """
     try:
-        sock.send(_error(message), _NOSIGNAL)
+        sock.send(wire.error(message), _NOSIGNAL)
     except OSError:
         pass
     finally:

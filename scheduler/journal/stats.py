@@ -39,12 +39,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from scheduler.errors import CrampguardError
-
-if TYPE_CHECKING:
-    from scheduler.journal.store import Event
+from scheduler.journal.events import Event
 
 #: The kinds the statistics count, in RoutineStats' order.
 COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")

@@ -22,21 +22,23 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
-from scheduler.paths import JOURNAL_FILE
-
-FILENAME = JOURNAL_FILE  # one name, kept in paths so light commands need no sqlite3
-
-KINDS = ("due", "delivered", "failed", "missed", "done", "snoozed", "skipped",
-         "paused", "resumed", "config_error", "cramp")
+from scheduler.journal.events import (
+    KINDS,
+    MICROSECOND,
+    Event,
+    event_from_row,
+    future_problem,
+    json_value,
+    severity_problem,
+    to_us,
+)
 
 #: How long a writer waits for the other one (the daemon, the CLI) before giving up.
 BUSY_TIMEOUT_MS = 5000
@@ -62,34 +64,15 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def default_path(state_dir: Path) -> Path:
-    """Where the journal lives inside the state folder."""
-    return state_dir / FILENAME
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    at: datetime  # when it was recorded, aware UTC
-    kind: str
-    routine: str | None
-    due: datetime | None  # the reminder's due instant (aware UTC) where it applies
-    backend: str | None  # delivered: dbus | plyer | console
-    detail: dict[str, Any] = field(default_factory=dict)  # reason, duration, leg, when ...
-
-
 class Journal:
-    """One connection to the journal file. The daemon shares one instance between its
-    threads (the scheduler's executor, the D-Bus action listener): a lock serialises them."""
+    """One connection to the journal file, used by one thread at a time, so it needs no
+    lock: the daemon touches it only on its loop (buttons and control commands are handed
+    over to the loop), the CLI on its main thread. It may be opened on one thread and used
+    on another, hence ``check_same_thread=False``."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self._db = connection
-        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path) -> Journal:
@@ -132,8 +115,7 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -145,10 +127,10 @@ class Journal:
             raise ValueError(f"unknown event kind {kind!r}; known kinds: {', '.join(KINDS)}")
         if kind == "cramp" and routine is not None:
             raise ValueError("a cramp belongs to no routine")  # Journal.tally relies on it
-        row = (_to_us(at, "at"), kind, routine, None if due is None else _to_us(due, "due"),
-               backend, json.dumps(detail, sort_keys=True, default=_json_value)
+        row = (to_us(at, "at"), kind, routine, None if due is None else to_us(due, "due"),
+               backend, json.dumps(detail, sort_keys=True, default=json_value)
                if detail else None)
-        with self._lock, self._errors():
+        with self._errors():
             cursor = self._db.execute(
                 "INSERT INTO events (at, kind, routine, due, backend, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)", row)
@@ -158,20 +140,17 @@ class Journal:
     def log_cramp(self, *, when: datetime, at: datetime, leg: str | None = None,
                   severity: int | None = None, note: str | None = None) -> int:
         """A cramp the user had at ``when``, logged at ``at`` (often the next morning)."""
-        if _to_us(when, "when") > _to_us(at, "at"):
-            raise CrampguardError(
-                f"a cramp at {when.isoformat(timespec='minutes')} is in the future; "
-                "give the time it happened")
-        if severity is not None and not 1 <= severity <= 5:
-            raise CrampguardError(
-                f"severity {severity} is out of range; use 1 (mild) to 5 (worst)")
+        for field, problem in (("severity", severity_problem(severity)),
+                               ("when", future_problem(when, at))):
+            if problem:
+                raise CrampguardError(f"{field}: {problem}")
         return self.record("cramp", at=at, detail={
             "when": when.astimezone(UTC).isoformat(), "leg": leg, "severity": severity,
             "note": note})
 
     def set_state(self, key: str, value: str | None) -> None:
         """Keep a small value (``paused_until``) across restarts; ``None`` removes it."""
-        with self._lock, self._errors():
+        with self._errors():
             if value is None:
                 self._db.execute("DELETE FROM state WHERE key = ?", (key,))
             else:
@@ -188,7 +167,7 @@ class Journal:
         params: list[object] = []
         if since is not None:
             where.append("at >= ?")
-            params.append(_to_us(since, "since"))
+            params.append(to_us(since, "since"))
         if routine is not None:
             where.append("routine = ?")
             params.append(routine)
@@ -211,9 +190,9 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             params = [*params, limit]
-        with self._lock, self._errors():
+        with self._errors():
             rows = self._db.execute(sql, params).fetchall()
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def last(self, routine: str, kinds: Iterable[str]) -> Event | None:
         """The newest event of ``routine`` among ``kinds``."""
@@ -233,10 +212,10 @@ class Journal:
             ["CASE", *["WHEN m >= ? THEN ?"] * (len(pieces) - 1), "ELSE ? END"])
         params: list[object] = []
         for since, offset in reversed(pieces[1:]):
-            params += [_to_us(since, "since"), offset // _MICROSECOND]
-        params.append(pieces[0][1] // _MICROSECOND)
-        params += [_to_us(window.start, "start"), *stats.COUNTED,
-                   _to_us(window.start, "start"), _to_us(window.end, "end")]
+            params += [to_us(since, "since"), offset // MICROSECOND]
+        params.append(pieces[0][1] // MICROSECOND)
+        params += [to_us(window.start, "start"), *stats.COUNTED,
+                   to_us(window.start, "start"), to_us(window.end, "end")]
         # One row per routine and local half-day, a column per counted kind; "done"
         # counts distinct reminders (stats.Count). Grouping by kind as well would sort
         # three times as many groups.
@@ -245,7 +224,7 @@ class Journal:
             " + SUM(kind = 'done' AND due IS NULL)" if kind == "done" else f"SUM(kind = '{kind}')"
             for kind in stats.COUNTED)
         sql = f"""
-            SELECT routine, (m + {offset_sql}) / {stats.HALF_DAY // _MICROSECOND} AS half,
+            SELECT routine, (m + {offset_sql}) / {stats.HALF_DAY // MICROSECOND} AS half,
                    {columns}
             FROM (SELECT routine, kind, due, COALESCE(due, at) AS m
                   FROM events INDEXED BY events_at  -- not (routine, due): all years
@@ -253,18 +232,18 @@ class Journal:
                         AND routine IS NOT NULL)
             WHERE m BETWEEN ? AND ?
             GROUP BY routine, half"""
-        with self._lock, self._errors():
+        with self._errors():
             rows = self._db.execute(sql, params).fetchall()
         counts = tuple(sorted(stats.Count(*row) for row in rows))
         # Cramps belong to no routine: `routine IS NULL` walks the (routine, due) index
         # to the few such events instead of every event of the year.
         found = self._select(["routine IS NULL", "kind = 'cramp'", "at >= ?"],
-                             [_to_us(window.start, "start")])
+                             [to_us(window.start, "start")])
         cramps = sorted(stats.cramp_time(e) for e in found)
         return stats.Tally(window, counts, tuple(cramps))
 
     def get_state(self, key: str) -> str | None:
-        with self._lock, self._errors():
+        with self._errors():
             row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
@@ -364,26 +343,3 @@ def _kinds(kinds: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown event kind(s) {unknown}; known kinds: {', '.join(KINDS)}")
     return wanted
-
-
-def _to_us(moment: datetime, name: str) -> int:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        # A naive time would be read in whatever zone the machine has today.
-        raise ValueError(f"{name} must be an aware datetime, got {moment!r}")
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def _from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in an event's detail")
-
-
-def _event(row: tuple[Any, ...]) -> Event:
-    id_, at, kind, routine, due, backend, detail = row
-    return Event(id_, _from_us(at), kind, routine, None if due is None else _from_us(due),
-                 backend, json.loads(detail) if detail else {})

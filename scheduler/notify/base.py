@@ -6,6 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from scheduler.errors import NotifyError
+
+__all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifyError"]
+
 URGENCIES = ("low", "normal", "critical")
 DEFAULT_ICON = "dialog-information"
 
@@ -60,10 +64,6 @@ class Delivery:
 #: It may be called for ids the caller does not know (a server that broadcasts its signals
 #: reports other programs' buttons too): those are to be ignored.
 ActionCallback = Callable[[int, str], None]
-
-
-class NotifyError(Exception):
-    """A backend could not deliver a notice; the chain moves on to the next one."""
 
 
 class Notifier(Protocol):

@@ -1,0 +1,64 @@
+"""The journal's vocabulary: the event kinds, one event as read back, and how instants
+are stored. A leaf module (standard library only): the store and the statistics build on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+KINDS = ("due", "delivered", "failed", "missed", "done", "snoozed", "skipped",
+         "paused", "resumed", "config_error", "cramp")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    at: datetime  # when it was recorded, aware UTC
+    kind: str
+    routine: str | None
+    due: datetime | None  # the reminder's due instant (aware UTC) where it applies
+    backend: str | None  # delivered: dbus | plyer | console
+    detail: dict[str, Any] = field(default_factory=dict)  # reason, duration, leg, when ...
+
+
+def to_us(moment: datetime, name: str) -> int:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        # A naive time would be read in whatever zone the machine has today.
+        raise ValueError(f"{name} must be an aware datetime, got {moment!r}")
+    return (moment - _EPOCH) // MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an event's detail")
+
+
+def event_from_row(row: tuple[Any, ...]) -> Event:
+    id_, at, kind, routine, due, backend, detail = row
+    return Event(id_, from_us(at), kind, routine, None if due is None else from_us(due),
+                 backend, json.loads(detail) if detail else {})
+
+
+def severity_problem(severity: int | None) -> str | None:
+    """What is wrong with a cramp's severity (1 mild … 5 worst), if anything."""
+    if severity is not None and not 1 <= severity <= 5:
+        return f"give 1 (mild) to 5 (worst) (got {severity})"
+    return None
+
+
+def future_problem(when: datetime, at: datetime) -> str | None:
+    """A cramp logged at ``at`` cannot have happened after it."""
+    if to_us(when, "when") > to_us(at, "at"):
+        return "a cramp cannot be logged in the future; give the time it happened"
+    return None
