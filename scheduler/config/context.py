@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class App:
+class Context:
     paths: Paths
     #: command-line overrides of settings (highest precedence)
     flags: dict[str, Any] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from scheduler.config.catalog import Catalog
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
-from scheduler.planning.schedule import interval_problem
+from scheduler.timing.grammar import interval_problem
 
 
 def load_file(path: Path, settings: Settings, catalog: Catalog) -> Routine:
@@ -50,8 +50,10 @@ def _cross_problems(routine: Routine, settings: Settings,
         elif step.kind != "routine":
             problems.append((("seed",), f"step {step_id!r} is advice only, not a routine: "
                                         f"{step.reason}"))
-    interval = interval_problem(routine.schedule, settings.anchors)
-    if interval:
+    schedule = routine.schedule
+    if schedule.every is not None and schedule.between == "work" and (
+            interval := interval_problem(schedule.every, settings.anchors.work.between,
+                                         "the work window", "anchors.work.between")):
         problems.append((("schedule", "every"), interval))
     return problems
 

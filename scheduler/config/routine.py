@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
+from scheduler.config import defaults
 from scheduler.timing import grammar
 from scheduler.timing.cron import Cron, parse_cron
 from scheduler.timing.grammar import AnchorRef, Window
 
-SCHEMA_VERSION = 1
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -55,11 +55,16 @@ def _at(value: Any) -> tuple[time | AnchorRef, ...]:
     return tuple(v if isinstance(v, time) else grammar.parse_at(_text(v, "a time")) for v in items)
 
 
+def parse_window_value(value: Any) -> Window:
+    if isinstance(value, Window):  # already parsed (defaults, models built in code)
+        return value
+    return grammar.parse_window(_text(value, "a window"))
+
+
 def _window_or_anchor(value: Any) -> Window | Literal["work"]:
-    text = _text(value, "a window")
-    if text.strip().lower() == "work":
+    if isinstance(value, str) and value.strip().lower() == "work":
         return "work"
-    return grammar.parse_window(text)
+    return parse_window_value(value)
 
 
 def _cron(value: Any) -> Cron:
@@ -90,12 +95,15 @@ def _action(value: Any) -> Action:
     if not m:
         raise ValueError('unknown action; use "done", "skip" or "snooze 10m"')
     if m[1].startswith("snooze"):
-        wait = grammar.parse_duration(m[2]) if m[2] else timedelta(minutes=10)
-        minutes = int(wait.total_seconds() // 60)
-        label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
-            f"Snooze {grammar.format_duration(wait)}"
-        return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
+        return snooze_action(grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE)
     return Action(key=m[1], label=m[1].capitalize())
+
+
+def snooze_action(wait: timedelta) -> Action:
+    minutes = int(wait.total_seconds() // 60)
+    label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
+        f"Snooze {grammar.format_duration(wait)}"
+    return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
 
 
 class Schedule(Strict):
@@ -104,7 +112,7 @@ class Schedule(Strict):
     every: Duration | None = None
     between: Annotated[Window | Literal["work"], PlainValidator(_window_or_anchor)] | None = None
     cron: Annotated[Cron, PlainValidator(_cron)] | None = None
-    catch_up: Annotated[timedelta, PlainValidator(_duration_or_zero)] = timedelta(minutes=30)
+    catch_up: Annotated[timedelta, PlainValidator(_duration_or_zero)] = defaults.CATCH_UP
     quiet_hours: Literal["respect", "ignore"] = "respect"
 
     @model_validator(mode="after")
@@ -121,12 +129,10 @@ class Schedule(Strict):
             raise ValueError('"between" goes with "every", e.g. every = "50m"')
         if self.cron is not None and self.days is not None:
             raise ValueError('"cron" has its own day fields; remove "days"')
-        if isinstance(self.between, Window) and self.every is not None \
-                and self.every > self.between.length:
-            raise ValueError(
-                f"the interval {grammar.format_duration(self.every)} is longer than its "
-                f"window {self.between}; shorten \"every\" or widen \"between\""
-            )
+        if isinstance(self.between, Window) and self.every is not None and (
+                problem := grammar.interval_problem(self.every, self.between, "its window",
+                                                    '"between"')):
+            raise ValueError(problem)
         return self
 
 
@@ -134,7 +140,7 @@ class Notify(Strict):
     urgency: Literal["low", "normal", "critical"] = "normal"
     timeout: Annotated[timedelta, PlainValidator(_duration_or_zero)] | None = None
     actions: tuple[Annotated[Action, PlainValidator(_action)], ...] = (
-        Action(key="done", label="Done"), Action(key="snooze:10m", label="Snooze 10 min"),
+        Action(key="done", label="Done"), snooze_action(defaults.SNOOZE),
     )
     icon: str = ""
 

@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 from scheduler.config import tomlfile
-from scheduler.config.routine import Clock, Strict, parse_days_value
+from scheduler.config.routine import Clock, Strict, parse_days_value, parse_window_value
 from scheduler.errors import CrampguardError
 from scheduler.timing import grammar
 from scheduler.timing.grammar import Window
@@ -30,18 +30,10 @@ from scheduler.timing.grammar import Window
 ENV_PREFIX = "CRAMPGUARD_"
 
 
-def _window(value: Any) -> Window:
-    if isinstance(value, Window):
-        return value
-    if not isinstance(value, str):
-        raise ValueError('a window is a string like "09:00-17:30"')
-    return grammar.parse_window(value)
-
-
 def _quiet(value: Any) -> Window | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off", "none")):
         return None
-    return _window(value)
+    return parse_window_value(value)
 
 
 def _clocks(value: Any) -> tuple[time, ...]:
@@ -61,7 +53,7 @@ def _days(value: Any) -> frozenset[int]:
 
 # NoDecode: CRAMPGUARD_ANCHORS__WORK__BETWEEN=09:00-17:30 is the value itself, not JSON
 # (pydantic-settings would json.loads it and fail, as these types count as "complex").
-WindowField = Annotated[Window, PlainValidator(_window), NoDecode]
+WindowField = Annotated[Window, PlainValidator(parse_window_value), NoDecode]
 AnchorDays = Annotated[frozenset[int], PlainValidator(_days), NoDecode]
 Clocks = Annotated[tuple[time, ...], PlainValidator(_clocks), NoDecode]
 

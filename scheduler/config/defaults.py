@@ -1,0 +1,13 @@
+"""Defaults a user meets in more than one place (a routine file, a button, the command
+line), each written once. Standard library only, so the CLI's help can quote them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+#: A snooze without a duration: the shipped "Snooze" button, `crampguard snooze ID`.
+SNOOZE = timedelta(minutes=10)
+#: `crampguard pause` without a duration.
+PAUSE = timedelta(hours=1)
+#: How late a missed reminder may still be delivered, unless the routine says.
+CATCH_UP = timedelta(minutes=30)
