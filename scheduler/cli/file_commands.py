@@ -3,96 +3,72 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from scheduler import clock
+from scheduler.cli.results import (
+    CheckReport,
+    InitReport,
+    Listing,
+    NextReport,
+    NotifyTestReport,
+    RoutineRow,
+)
 from scheduler.cli.times import parse_instant
-from scheduler.config.context import App
+from scheduler.config.context import Context
 from scheduler.config.loader import load_file, routine_files
 from scheduler.config.settings import load_zone
 from scheduler.errors import CrampguardError
 from scheduler.planning.schedule import describe
-from scheduler.planning.upcoming import Upcoming, upcoming
+from scheduler.planning.upcoming import upcoming
 
 
-@dataclass(frozen=True)
-class CheckReport:
-    files: int
-    routines: int
-    enabled: int
-    config: Path | None
-
-
-def check(app: App, targets: list[Path]) -> CheckReport:
+def check(ctx: Context, targets: list[Path]) -> CheckReport:
     """Validate the given files (or folders), or the whole active set and config.toml."""
-    settings = app.settings
+    settings = ctx.settings
     if targets:
         files = [p for t in targets for p in (routine_files(t) if t.is_dir() else [t])]
         problems, routines = [], []
         for path in files:
             try:
-                routines.append(load_file(path, settings, app.catalog))
+                routines.append(load_file(path, settings, ctx.catalog))
             except CrampguardError as exc:
                 problems.extend(exc.problems)
         if problems:
             raise CrampguardError(problems)
         return CheckReport(len(files), len(routines), sum(r.enabled for r in routines), None)
-    active = app.load_routines()
+    active = ctx.load_routines()
     if active.problems:
         raise CrampguardError(active.problems)
-    config = app.paths.config_file if app.paths.config_file.exists() else None
+    config = ctx.paths.config_file if ctx.paths.config_file.exists() else None
     return CheckReport(len(active.files), len(active.routines), len(active.enabled), config)
 
 
-@dataclass(frozen=True)
-class RoutineRow:
-    id: str
-    enabled: bool
-    title: str
-    schedule: str
-    seed: tuple[str, ...]
-    source: Path
-
-
-@dataclass(frozen=True)
-class Listing:
-    rows: list[RoutineRow]
-    warnings: list[str] = field(default_factory=list)
-
-
-def list_routines(app: App) -> Listing:
-    active = app.load_routines()
+def list_routines(ctx: Context) -> Listing:
+    active = ctx.load_routines()
     rows = [
-        RoutineRow(r.id, r.enabled, r.title, describe(r.schedule, app.settings.anchors),
+        RoutineRow(r.id, r.enabled, r.title, describe(r.schedule, ctx.settings.anchors),
                    r.seed, active.sources[r.id])
         for r in sorted(active.routines.values(), key=lambda r: r.id)
     ]
     return Listing(rows, active.problems)
 
 
-@dataclass(frozen=True)
-class NextReport:
-    items: list[Upcoming]
-    zone: str
-    warnings: list[str] = field(default_factory=list)
-
-
-def next_firings(app: App, *, count: int, start: str | None = None,
+def next_firings(ctx: Context, *, count: int, start: str | None = None,
                  routine_id: str | None = None) -> NextReport:
     if count < 1:
         raise CrampguardError("--count: give a number of firings of 1 or more")
-    zone = app.settings.zone
+    zone = ctx.settings.zone
     begin = parse_instant(start, zone, "--from") if start else clock.now(zone)
-    active = app.load_routines()
+    active = ctx.load_routines()
     chosen = active.enabled
     if routine_id is not None:
         if routine_id not in active.routines:
             known = ", ".join(sorted(active.routines)) or "none"
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
-    return NextReport(upcoming(chosen, app.settings, begin, count), str(zone), active.problems)
+    return NextReport(upcoming(chosen, ctx.settings, begin, count), str(zone), active.problems)
 
 
 def zone_flag(name: str) -> str:
@@ -103,20 +79,14 @@ def zone_flag(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class InitReport:
-    created: list[Path]
-    kept: list[Path]
-
-
-def init(app: App) -> InitReport:
+def init(ctx: Context) -> InitReport:
     """Copy the shipped routines and a commented config.toml for editing; never overwrite."""
-    target_dir = app.paths.only_routines or app.paths.user_routines
+    target_dir = ctx.paths.only_routines or ctx.paths.user_routines
     created: list[Path] = []
     kept: list[Path] = []
-    copies = [(p, target_dir / p.name) for p in routine_files(app.paths.shipped_routines)]
+    copies = [(p, target_dir / p.name) for p in routine_files(ctx.paths.shipped_routines)]
     template = Path(str(resources.files("scheduler") / "templates" / "config.toml"))
-    copies.append((template, app.paths.config_file))
+    copies.append((template, ctx.paths.config_file))
     for source, target in copies:
         (created if _copy_new(source, target) else kept).append(target)
     return InitReport(created, kept)
@@ -136,28 +106,15 @@ def _copy_new(source: Path, target: Path) -> bool:
         raise CrampguardError(f"{target}: cannot write: {exc.strerror}") from None
 
 
-@dataclass(frozen=True)
-class NotifyTestReport:
-    backend: str
-    id: int | None
-    actions_shown: bool
-    chain: tuple[str, ...]
-
-
-def notify_test(app: App) -> NotifyTestReport:
+def notify_test(ctx: Context) -> NotifyTestReport:
     import logging
 
-    from scheduler.notify import Notice, NotifyError, build_chain
+    from scheduler.notify import build_chain
+    from scheduler.planning import notices
 
-    chain = build_chain(app.settings.notifier, logging.getLogger("crampguard"))
-    notice = Notice(
-        title="crampguard test", urgency="normal", timeout_s=10,
-        body="Reminders will look like this. Nothing to do.",
-    )
+    chain = build_chain(ctx.settings.notifier, logging.getLogger("crampguard"))
     try:
-        delivery = chain.send(notice)
-    except NotifyError as exc:
-        raise CrampguardError(str(exc)) from None
+        delivery = chain.send(notices.test())  # a NotifyError is a CrampguardError
     finally:
         chain.close()
     return NotifyTestReport(delivery.backend, delivery.id, delivery.actions_shown, chain.names)

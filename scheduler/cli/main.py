@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from scheduler.config import defaults
+from scheduler.timing.grammar import format_duration
 
 DESCRIPTION = """\
 Desktop reminders for the documented leg-cramp prevention routine: a warm foot soak and
@@ -104,16 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
                 "Running since, paused until, each routine's next firing, the last "
                 "delivery." + live_help)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p = command("pause", _pause, "hold all reminders for a while (default 1 hour)",
-                "Hold all reminders: `pause` (1 hour), `pause 30m`, `pause until 21:00` or "
+    pause_default = _in_words(defaults.PAUSE)
+    p = command("pause", _pause, f"hold all reminders for a while (default {pause_default})",
+                f"Hold all reminders: `pause` ({pause_default}), `pause 30m`, "
+                "`pause until 21:00` or "
                 "`pause until 2026-11-23T21:00`. A pause always ends by itself; reminders "
                 "due during it are recorded as skipped, not delivered later." + live_help)
     p.add_argument("when", nargs="*", metavar="DURATION | until TIME")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("resume", _live("resume"), "end a pause now", "End a pause now." + live_help)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p = command("snooze", _snooze, "remind again later (default 10 minutes)",
-                "Deliver the routine's last reminder again after DURATION (default 10m)."
+    p = command("snooze", _snooze,
+                f"remind again later (default {_in_words(defaults.SNOOZE)})",
+                "Deliver the routine's last reminder again after DURATION (default "
+                f"{format_duration(defaults.SNOOZE)})."
                 + live_help)
     p.add_argument("id", metavar="ID")
     p.add_argument("duration", nargs="?", metavar="DURATION", help="e.g. 10m, 1h")
@@ -158,38 +166,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _in_words(span: timedelta) -> str:
+    """60 minutes reads "1 hour", 10 minutes "10 minutes"."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def _version() -> str:
     from scheduler import __version__
 
     return f"crampguard {__version__}"
 
 
-def _app(args: argparse.Namespace, **flags: Any) -> Any:
-    from scheduler.config.context import App
+def _context(args: argparse.Namespace, **flags: Any) -> Any:
+    from scheduler.config.context import Context
     from scheduler.paths import resolve_paths
 
     paths = resolve_paths(config=args.config, routines=args.routines)
-    return App(paths, {k: v for k, v in flags.items() if v is not None})
+    return Context(paths, {k: v for k, v in flags.items() if v is not None})
 
 
 def _check(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
-    return file_commands.check(_app(args), args.paths)
+    return file_commands.check(_context(args), args.paths)
 
 
 def _list(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
-    return file_commands.list_routines(_app(args))
+    return file_commands.list_routines(_context(args))
 
 
 def _next(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
     tz = file_commands.zone_flag(args.tz) if args.tz else None
-    return file_commands.next_firings(_app(args, timezone=tz), count=args.count, start=args.start,
-                                 routine_id=args.routine)
+    return file_commands.next_firings(_context(args, timezone=tz), count=args.count,
+                                      start=args.start, routine_id=args.routine)
 
 
 def _run(args: argparse.Namespace) -> Any:
@@ -205,14 +222,14 @@ def _run(args: argparse.Namespace) -> Any:
         format="%(asctime)s %(levelname)s %(message)s")
     from scheduler.daemon.service import Daemon
 
-    Daemon(_app(args, notifier=args.notifier)).run()
+    Daemon(_context(args, notifier=args.notifier)).run()
     return None
 
 
 def _notify_test(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
-    return file_commands.notify_test(_app(args, notifier=args.notifier))
+    return file_commands.notify_test(_context(args, notifier=args.notifier))
 
 
 def _live(command: str, *, with_id: bool = False) -> Callable[[argparse.Namespace], Any]:
@@ -220,7 +237,7 @@ def _live(command: str, *, with_id: bool = False) -> Callable[[argparse.Namespac
         from scheduler.cli import daemon_commands
 
         extra = {"id": args.id} if with_id else {}
-        return daemon_commands.call(_app(args), command, **extra)
+        return daemon_commands.call(_context(args), command, **extra)
 
     return handler
 
@@ -228,38 +245,38 @@ def _live(command: str, *, with_id: bool = False) -> Callable[[argparse.Namespac
 def _pause(args: argparse.Namespace) -> Any:
     from scheduler.cli import daemon_commands
 
-    return daemon_commands.pause(_app(args), args.when)
+    return daemon_commands.pause(_context(args), args.when)
 
 
 def _snooze(args: argparse.Namespace) -> Any:
     from scheduler.cli import daemon_commands
 
-    return daemon_commands.snooze(_app(args), args.id, args.duration)
+    return daemon_commands.snooze(_context(args), args.id, args.duration)
 
 
 def _history(args: argparse.Namespace) -> Any:
     from scheduler.cli import journal_commands
 
-    return journal_commands.history(_app(args), days=args.days, routine=args.routine)
+    return journal_commands.history(_context(args), days=args.days, routine=args.routine)
 
 
 def _stats(args: argparse.Namespace) -> Any:
     from scheduler.cli import journal_commands
 
-    return journal_commands.stats(_app(args), days=args.days)
+    return journal_commands.stats(_context(args), days=args.days)
 
 
 def _log_cramp(args: argparse.Namespace) -> Any:
     from scheduler.cli import journal_commands
 
-    return journal_commands.log_cramp(_app(args), when=args.when, leg=args.leg,
+    return journal_commands.log_cramp(_context(args), when=args.when, leg=args.leg,
                              severity=args.severity, note=args.note)
 
 
 def _init(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
-    return file_commands.init(_app(args))
+    return file_commands.init(_context(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
+from scheduler.cli import results
 from scheduler.timing.grammar import format_instant
 
 
@@ -31,11 +32,9 @@ def to_text(result: Any) -> str:
     return _form(_TEXT, result, "text")(result)
 
 
-def _form(table: dict[str, Any], result: Any, what: str) -> Any:
-    # Dispatch on the class name, so printing a result imports nothing it does not need
-    # (`crampguard status` must not import the routine loader to print a reply).
+def _form(table: dict[type, Any], result: Any, what: str) -> Any:
     try:
-        return table[type(result).__name__]
+        return table[type(result)]
     except KeyError:
         raise TypeError(f"no {what} form for {type(result).__name__}") from None
 
@@ -52,29 +51,29 @@ def _clock(text: str | None) -> str:
     return format_instant(datetime.fromisoformat(text) if text else None)
 
 
-_JSON: dict[str, Any] = {
-    "LiveReply": lambda r: r.data,
-    "HistoryReport": lambda r: [_event_json(e, r.zone) for e in r.events],
-    "StatsReport": lambda r: {
+_JSON: dict[type, Any] = {
+    **{reply: lambda r: r.data for reply in results.REPLIES.values()},
+    results.HistoryReport: lambda r: [_event_json(e, r.zone) for e in r.events],
+    results.StatsReport: lambda r: {
         "days": r.days, "cramps": r.cramp_count,
         "routines": [dataclasses.asdict(x) for x in r.routines],
         "evening_routines_and_cramps": [dataclasses.asdict(c) for c in r.cramps]},
-    "CrampReport": lambda r: {
+    results.CrampReport: lambda r: {
         "id": r.id, "when": r.when.astimezone(r.zone).isoformat(), "leg": r.leg,
         "severity": r.severity, "note": r.note},
-    "NextReport": lambda r: [
+    results.NextReport: lambda r: [
         {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
          "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
         for u in r.items],
-    "Listing": lambda r: [
+    results.Listing: lambda r: [
         {"id": x.id, "enabled": x.enabled, "title": x.title, "schedule": x.schedule,
          "seed": list(x.seed), "source": str(x.source)} for x in r.rows],
-    "CheckReport": lambda r: {
+    results.CheckReport: lambda r: {
         "ok": True, "files": r.files, "routines": r.routines, "enabled": r.enabled,
         "config": str(r.config) if r.config else None},
-    "InitReport": lambda r: {"created": [str(p) for p in r.created],
+    results.InitReport: lambda r: {"created": [str(p) for p in r.created],
                              "kept": [str(p) for p in r.kept]},
-    "NotifyTestReport": lambda r: {"backend": r.backend, "id": r.id,
+    results.NotifyTestReport: lambda r: {"backend": r.backend, "id": r.id,
                                    "actions_shown": r.actions_shown, "chain": list(r.chain)},
 }
 
@@ -119,53 +118,61 @@ def _cramp_text(r: Any) -> str:
     return f"logged a cramp at {r.when.astimezone(r.zone):%a %Y-%m-%d %H:%M}{extra}"
 
 
-_TEXT: dict[str, Any] = {
-    "LiveReply": lambda r: _live_text(r.command, r.data),
-    "HistoryReport": lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
+_TEXT: dict[type, Any] = {
+    results.HistoryReport: lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
     or "nothing in the journal for that period",
-    "StatsReport": lambda r: _stats_text(r),
-    "CrampReport": _cramp_text,
-    "NextReport": _next_text,
-    "Listing": _listing_text,
-    "CheckReport": _check_text,
-    "InitReport": _init_text,
-    "NotifyTestReport": _notify_test_text,
+    results.StatsReport: lambda r: _stats_text(r),
+    results.CrampReport: _cramp_text,
+    results.NextReport: _next_text,
+    results.Listing: _listing_text,
+    results.CheckReport: _check_text,
+    results.InitReport: _init_text,
+    results.NotifyTestReport: _notify_test_text,
 }
 
 
-def _live_text(command: str, data: dict[str, Any]) -> str:
-    if command == "status":
-        lines = [f"crampguard is running (pid {data['pid']}) since "
-                 f"{_clock(data['running_since'])}, zone {data['zone']}, notifiers "
-                 f"{' > '.join(data['notifiers'])}"]
-        lines.append(f"paused until {_clock(data['paused_until'])}" if data["paused_until"]
-                     else "not paused")
-        last = data.get("last_delivery")
-        lines.append(f"last delivery: {last['routine']} at {_clock(last['at'])} via "
-                     f"{last['backend']}" if last else "last delivery: none yet")
-        lines.append("next:")
-        lines += [f"  {_clock(r['next'])}  {r['id']:<22} {r['title']}"
-                  for r in data["routines"]] or ["  nothing scheduled"]
-        lines += [f"problem: {p}" for p in data.get("problems", [])]
-        return "\n".join(lines)
-    if command == "pause":
-        return f"paused until {_clock(data['paused_until'])}"
-    if command == "resume":
-        return "resumed" if data.get("was_paused_until") else "was not paused"
-    if command == "snooze":
-        return f"snoozed {data['routine']} until {_clock(data['until'])}"
-    if command == "skip":
-        following = f"; next {_clock(data['next'])}" if data.get("next") else "; none after it"
-        return f"skipped {data['routine']} due {_clock(data['skipped'])}{following}"
-    if command == "done":
-        state = "was already recorded as done" if data.get("already") else "recorded as done"
-        return f"{data['routine']} (due {_clock(data['due'])}) {state}"
-    if command == "trigger":
-        return f"delivered {data['routine']} now"
-    if command == "reload":
-        problems = "".join(f"\nproblem: {p}" for p in data.get("problems", []))
-        return f"reloaded: {data['routines']} routine(s) enabled{problems}"
-    return json.dumps(data)
+def _status_text(data: dict[str, Any]) -> str:
+    lines = [f"crampguard is running (pid {data['pid']}) since "
+             f"{_clock(data['running_since'])}, zone {data['zone']}, notifiers "
+             f"{' > '.join(data['notifiers'])}"]
+    lines.append(f"paused until {_clock(data['paused_until'])}" if data["paused_until"]
+                 else "not paused")
+    last = data.get("last_delivery")
+    lines.append(f"last delivery: {last['routine']} at {_clock(last['at'])} via "
+                 f"{last['backend']}" if last else "last delivery: none yet")
+    lines.append("next:")
+    lines += [f"  {_clock(r['next'])}  {r['id']:<22} {r['title']}"
+              for r in data["routines"]] or ["  nothing scheduled"]
+    lines += [f"problem: {p}" for p in data.get("problems", [])]
+    return "\n".join(lines)
+
+
+def _skip_text(data: dict[str, Any]) -> str:
+    following = f"; next {_clock(data['next'])}" if data.get("next") else "; none after it"
+    return f"skipped {data['routine']} due {_clock(data['skipped'])}{following}"
+
+
+def _done_text(data: dict[str, Any]) -> str:
+    state = "was already recorded as done" if data.get("already") else "recorded as done"
+    return f"{data['routine']} (due {_clock(data['due'])}) {state}"
+
+
+def _reload_text(data: dict[str, Any]) -> str:
+    problems = "".join(f"\nproblem: {p}" for p in data.get("problems", []))
+    return f"reloaded: {data['routines']} routine(s) enabled{problems}"
+
+
+_TEXT.update({
+    results.StatusReply: lambda r: _status_text(r.data),
+    results.PauseReply: lambda r: f"paused until {_clock(r.data['paused_until'])}",
+    results.ResumeReply: lambda r: "resumed" if r.data.get("was_paused_until")
+    else "was not paused",
+    results.SnoozeReply: lambda r: f"snoozed {r.data['routine']} until {_clock(r.data['until'])}",
+    results.SkipReply: lambda r: _skip_text(r.data),
+    results.DoneReply: lambda r: _done_text(r.data),
+    results.TriggerReply: lambda r: f"delivered {r.data['routine']} now",
+    results.ReloadReply: lambda r: _reload_text(r.data),
+})
 
 
 def _event_text(event: Any, zone: Any) -> str:
