@@ -115,7 +115,7 @@ def _cramp_text(r: Any) -> str:
     parts = [p for p in (f"{r.leg} leg" if r.leg else "",
                          f"severity {r.severity}" if r.severity else "", r.note or "") if p]
     extra = f" ({', '.join(parts)})" if parts else ""
-    return f"logged a cramp at {r.when.astimezone(r.zone):%a %Y-%m-%d %H:%M}{extra}"
+    return f"logged a cramp at {format_instant(r.when, r.zone, 'minutes')}{extra}"
 
 
 _TEXT: dict[type, Any] = {
@@ -179,12 +179,12 @@ def _event_text(event: Any, zone: Any) -> str:
     detail = dict(event.detail or {})
     bits = []
     if event.due is not None:
-        bits.append(f"due {event.due.astimezone(zone):%a %H:%M:%S}")
+        bits.append(f"due {format_instant(event.due, zone, 'weekday')}")
     if event.backend:
         bits.append(f"via {event.backend}")
     bits += [f"{k} {v}" for k, v in detail.items() if k != "problems"]
     bits += detail.get("problems", [])
-    return (f"{event.at.astimezone(zone):%a %Y-%m-%d %H:%M:%S}  {event.kind:<12} "
+    return (f"{format_instant(event.at, zone, 'local')}  {event.kind:<12} "
             f"{event.routine or '':<22} {'; '.join(str(b) for b in bits)}").rstrip()
 
 

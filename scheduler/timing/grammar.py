@@ -46,12 +46,22 @@ def format_clock(t: time) -> str:
     return t.strftime("%H:%M:%S" if t.second else "%H:%M")
 
 
-def format_instant(at: datetime | None, zone: tzinfo | None = None) -> str:
-    """An instant as the user reads it in logs and replies: "Mon 2026-11-23 21:45:00 +0100"
-    (in ``zone``, or in the offset it carries)."""
+#: How an instant reads: in logs and replies (the default), in the history's columns, in
+#: a short confirmation, and as a time of day next to its date.
+INSTANT_FORMATS = {
+    "full": "%a %Y-%m-%d %H:%M:%S %z",  # Mon 2026-11-23 21:45:00 +0100
+    "local": "%a %Y-%m-%d %H:%M:%S",  # Mon 2026-11-23 21:45:00
+    "minutes": "%a %Y-%m-%d %H:%M",  # Mon 2026-11-23 21:45
+    "weekday": "%a %H:%M:%S",  # Mon 21:45:00
+}
+
+
+def format_instant(at: datetime | None, zone: tzinfo | None = None, form: str = "full") -> str:
+    """An instant as the user reads it, in ``zone`` (or in the offset it carries); "-" for
+    none. The one formatter of instants: ``form`` picks one of ``INSTANT_FORMATS``."""
     if at is None:
         return "-"
-    return f"{at.astimezone(zone) if zone else at:%a %Y-%m-%d %H:%M:%S %z}"
+    return (at.astimezone(zone) if zone else at).strftime(INSTANT_FORMATS[form])
 
 
 def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
