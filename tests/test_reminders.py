@@ -80,21 +80,21 @@ class Machine:
     notifier: RecordingNotifier
     journal: Journal
     clock: Any
+    routines: dict[str, Routine | None]
 
     def kinds(self, routine_id: str = "foot-soak") -> list[str]:
         return [e.kind for e in reversed(self.journal.events(routine=routine_id))]
 
     def restart(self) -> Machine:
         """A new state machine on the same journal, as after a restart of the daemon."""
-        return build(self.journal, self.clock, {r: self.reminders._routine(r)
-                                                for r in ("foot-soak",)})
+        return build(self.journal, self.clock, self.routines)
 
 
 def build(journal: Journal, traveller: Any, routines: dict[str, Routine | None]) -> Machine:
     timers, notifier = FakeTimers(), RecordingNotifier()
     reminders = Reminders(journal=journal, timers=timers, routine=routines.get,
                           send=notifier.send, withdraw=notifier.withdraw, zone=lambda: ZONE)
-    return Machine(reminders, timers, notifier, journal, traveller)
+    return Machine(reminders, timers, notifier, journal, traveller, routines)
 
 
 @pytest.fixture

@@ -147,13 +147,13 @@ class Engine:
     # --- routines ------------------------------------------------------------------------
 
     def plan(self, routine_id: str, title: str, timetable: Timetable,
-             catch_up: timedelta) -> datetime | None:
-        """(Re)plan a routine; returns its next time (None before the loop runs)."""
-        job = self._scheduler.add_job(
+             catch_up: timedelta) -> None:
+        """(Re)plan a routine: before the loop runs, it is planned from the real "now" at
+        start."""
+        self._scheduler.add_job(
             _noop, trigger=TimetableTrigger(timetable), id=routine_id, name=title,
             replace_existing=True, coalesce=False, max_instances=1,
             misfire_grace_time=max(1, int(catch_up.total_seconds())))
-        return getattr(job, "next_run_time", None)
 
     def drop(self, routine_id: str) -> None:
         self._scheduler.remove_job(routine_id)

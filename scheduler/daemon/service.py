@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -261,12 +261,9 @@ class Daemon:
         log.info("scheduled %s: %s; next %s", routine_id,
                  describe(routine.schedule, self.settings.anchors), when)
 
-    def _routine_plans(self) -> list[tuple[str, str, datetime | None]]:
-        return [p for p in self.engine.planned() if p[0] in self.routines.routines]
-
     def _started(self) -> None:
         """Once the engine has planned every routine from the real "now"."""
-        plans = self._routine_plans()
+        plans = self.engine.planned()
         for routine_id, _, _ in plans:
             self._log_scheduled(routine_id)
         self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
@@ -336,7 +333,7 @@ class Daemon:
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
                 for routine_id, title, next_time in sorted(
-                    self._routine_plans(), key=lambda p: (p[2] is None, p[2]))
+                    self.engine.planned(), key=lambda p: (p[2] is None, p[2]))
             ],
             "last_delivery": None if last is None else {
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
