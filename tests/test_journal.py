@@ -214,11 +214,12 @@ def test_opening_again_changes_nothing(path: Path) -> None:
             assert [e.kind for e in j.events()] == ["due"]
     with raw(path) as db:
         assert db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(journal_module.MIGRATIONS)
 
 
-def test_a_version_1_file_is_upgraded_by_the_next_migration(
+def test_a_current_file_is_upgraded_by_the_next_migration(
         path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    known = len(journal_module.MIGRATIONS)
     with Journal.open(path) as j:
         old = j.record("done", "foot-soak", at=T0, due=T0)
     v2 = "ALTER TABLE events ADD COLUMN source TEXT;\n" \
@@ -229,16 +230,17 @@ def test_a_version_1_file_is_upgraded_by_the_next_migration(
         new = j.record("due", "foot-soak", at=T0 + timedelta(days=1))
         assert [e.id for e in j.events()] == [new, old]
     with raw(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == known + 1
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         assert columns[-1] == "source"
     # A fresh file runs both in one go.
     with Journal.open(path.with_name("fresh.sqlite3")) as j, raw(j.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == known + 1
 
 
 def test_a_failing_migration_leaves_the_file_as_it_was(
         path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    known = len(journal_module.MIGRATIONS)
     with Journal.open(path) as j:
         j.record("due", "foot-soak", at=T0)
     broken = "CREATE TABLE halfway (x);\nINSERT INTO no_such_table VALUES (1);"
@@ -246,7 +248,7 @@ def test_a_failing_migration_leaves_the_file_as_it_was(
     with pytest.raises(CrampguardError, match="no such table"):
         Journal.open(path)
     with raw(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == known
         assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'halfway'"
                           ).fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
@@ -261,7 +263,9 @@ def test_a_file_from_a_newer_crampguard_is_refused(path: Path) -> None:
         Journal.open(path)
     message = str(caught.value)
     assert str(path) in message and "newer crampguard" in message
-    assert "schema version 7; this one knows up to 1" in message and "upgrade" in message
+    known = len(journal_module.MIGRATIONS)
+    assert f"schema version 7; this one knows up to {known}" in message
+    assert "upgrade" in message
 
 
 def test_a_damaged_file_names_the_path_and_the_way_out(path: Path) -> None:
@@ -437,3 +441,21 @@ def test_kill_9_mid_write_loses_nothing_committed(path: Path) -> None:
         missing = committed - present
         assert not missing, f"lost committed ids {sorted(missing)[:10]} (seed {seed})"
     assert len(committed) > kills  # the kills really happened mid-stream
+
+
+def test_a_version_1_journal_counts_its_past_reminders_as_settled(path: Path) -> None:
+    """The upgrade to reminder rows: a reminder delivered before it is not shown again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        for statement in journal_module._statements(journal_module.MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO events (at, kind, routine, due) VALUES (1, 'due', 'soak', 5),"
+                   " (2, 'delivered', 'soak', 5), (3, 'missed', 'soak', 9)")
+    db.close()
+    with Journal.open(path) as j:
+        from scheduler.journal.events import from_us
+
+        assert j.reminder("soak", from_us(5)).state == "delivered"  # type: ignore[union-attr]
+        assert j.reminder("soak", from_us(9)).state == "missed"  # type: ignore[union-attr]
+        assert [e.kind for e in j.events()] == ["missed", "delivered", "due"]

@@ -1,6 +1,7 @@
 """The reminder state machine in process: a fake engine (timers the test runs by hand), a
-recording notifier, the real journal, and a clock moved by time-machine. Fast, so each
-rule and the combinations that matter are pinned without a real daemon."""
+recording notifier, the real journal behind the real ledger (or one that fails), and a
+clock moved by time-machine. Fast, so each rule and the combinations that matter are
+pinned without a real daemon."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import pytest
 import time_machine
 
 from scheduler.config.routine import Routine
-from scheduler.daemon.reminders import PAUSE_TIMER, SNOOZE_TIMER, Reminders, catch_up
+from scheduler.daemon.ledger import Ledger
+from scheduler.daemon.reminders import PAUSE_TIMER, Reminders, catch_up
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice
+from scheduler.planning.schedule import timetable_for
+from scheduler.timing.plans import Timetable
 
 ZONE = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 23, 20, 45, tzinfo=UTC)  # 21:45 in Berlin
@@ -32,6 +36,7 @@ class FakeTimers:
     timers: dict[str, tuple[datetime, Callable[..., None], tuple[Any, ...]]] = \
         field(default_factory=dict)
     ahead: dict[str, list[datetime]] = field(default_factory=dict)
+    tables: dict[str, Timetable] = field(default_factory=dict)
 
     def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
              grace: timedelta | None) -> None:
@@ -47,6 +52,13 @@ class FakeTimers:
         dropped = upcoming.pop(0)
         return dropped, upcoming[0] if upcoming else None
 
+    def timetable(self, routine_id: str) -> Timetable | None:
+        return self.tables.get(routine_id)
+
+    def key(self, prefix: str) -> str:
+        (found,) = [k for k in self.timers if k.startswith(prefix)]
+        return found
+
     def run(self, key: str, traveller: Any) -> None:
         """Move the clock to the timer and run it, as the engine would."""
         when, fn, args = self.timers.pop(key)
@@ -61,7 +73,7 @@ class RecordingNotifier:
 
     def send(self, notice: Notice) -> Delivery:
         self.sent.append(notice)
-        return Delivery("fake", id=len(self.sent), actions_shown=True)
+        return Delivery("dbus", id=len(self.sent), actions_shown=True)
 
     def withdraw(self, backend: str, notification_id: int) -> None:
         self.withdrawn.append(notification_id)
@@ -70,7 +82,22 @@ class RecordingNotifier:
 def routine(routine_id: str = "foot-soak", **schedule: Any) -> Routine:
     return Routine.model_validate({
         "schema_version": 1, "id": routine_id, "title": "Warm foot soak",
-        "message": "Soak your feet.", "schedule": {"at": "21:45", **schedule}})
+        "message": "Soak your feet.", "schedule": {"at": "21:45", **schedule},
+        "notify": {"actions": ["done", "snooze 10m", "skip"]}})
+
+
+class FlakyJournal:
+    """Opens the real journal, or fails as a full disk would while ``broken``."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.opened = 0
+
+    def open(self, path: Path) -> Journal:
+        if self.broken:
+            raise CrampguardError(f"{path}: the disk is full (database or disk is full)")
+        self.opened += 1
+        return Journal.open(path)
 
 
 @dataclass
@@ -78,37 +105,74 @@ class Machine:
     reminders: Reminders
     timers: FakeTimers
     notifier: RecordingNotifier
-    journal: Journal
+    ledger: Ledger
+    path: Path
     clock: Any
     routines: dict[str, Routine | None]
+    troubles: list[str]
+
+    @property
+    def journal(self) -> Journal:
+        return Journal.open(self.path)
 
     def kinds(self, routine_id: str = "foot-soak") -> list[str]:
-        return [e.kind for e in reversed(self.journal.events(routine=routine_id))]
+        with self.journal as j:
+            return [e.kind for e in reversed(j.events(routine=routine_id))]
+
+    def events(self, kind: str) -> list[Any]:
+        with self.journal as j:
+            return j.events(kinds=[kind])
 
     def restart(self) -> Machine:
         """A new state machine on the same journal, as after a restart of the daemon."""
-        return build(self.journal, self.clock, self.routines)
+        self.ledger.close()
+        return build(self.path, self.clock, self.routines)
+
+    def fire(self, due: datetime, routine_id: str = "foot-soak") -> None:
+        self.reminders.settle(routine_id, [due], 30 * 60)
 
 
-def build(journal: Journal, traveller: Any, routines: dict[str, Routine | None]) -> Machine:
-    timers, notifier = FakeTimers(), RecordingNotifier()
-    reminders = Reminders(journal=journal, timers=timers, routine=routines.get,
+def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
+          opener: FlakyJournal | None = None) -> Machine:
+    timers, notifier, troubles = FakeTimers(), RecordingNotifier(), []
+    settings = _settings()
+    for rid, r in routines.items():
+        if r is not None:
+            timers.tables[rid] = timetable_for(r, settings)
+    opener = opener or FlakyJournal()
+    ledger = Ledger(path, opener.open, on_trouble=troubles.append,
+                    on_recovered=lambda problem: troubles.append("recovered"))
+    try:
+        ledger.attach(opener.open(path))
+    except CrampguardError as exc:
+        ledger.trouble = str(exc)
+    reminders = Reminders(ledger=ledger, timers=timers, routine=routines.get,
                           send=notifier.send, withdraw=notifier.withdraw, zone=lambda: ZONE)
-    return Machine(reminders, timers, notifier, journal, traveller, routines)
+    return Machine(reminders, timers, notifier, ledger, path, traveller, routines, troubles)
+
+
+def _settings() -> Any:
+    from scheduler.config.settings import load_settings
+
+    return load_settings(Path("/nonexistent/config.toml"), {"timezone": "Europe/Berlin",
+                                                            "quiet_hours": "23:00-07:00"}, {})
 
 
 @pytest.fixture
 def machine(tmp_path: Path) -> Iterator[Machine]:
-    with time_machine.travel(T0, tick=False) as traveller, \
-            Journal.open(tmp_path / "journal.sqlite3") as journal:
-        yield build(journal, traveller, {"foot-soak": routine()})
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "journal.sqlite3", traveller, {"foot-soak": routine()})
+        yield m
+        m.ledger.close()
 
+
+# --- delivery and the catch-up rule ---------------------------------------------------------
 
 def test_a_due_reminder_is_delivered_with_its_buttons(machine: Machine) -> None:
-    machine.reminders.fire("foot-soak", T0)
+    machine.fire(T0)
     (notice,) = machine.notifier.sent
     assert notice.title == "Warm foot soak"
-    assert [key for key, _ in notice.actions] == ["done", "snooze:10m"]
+    assert [key for key, _ in notice.actions] == ["done", "snooze:10m", "skip"]
     assert machine.kinds() == ["due", "delivered"]
 
 
@@ -122,9 +186,9 @@ def test_catch_up_delivers_the_latest_within_its_window_and_misses_the_rest(
 
 def test_catch_up_past_its_window_delivers_nothing(machine: Machine) -> None:
     machine.clock.move_to(T0 + timedelta(minutes=31))
-    machine.reminders.settle("foot-soak", [T0], 30 * 60)
+    machine.fire(T0)
     assert machine.notifier.sent == []
-    (missed,) = machine.journal.events(kinds=["missed"])
+    (missed,) = machine.events("missed")
     assert missed.detail["reason"] == "1860s late, catch_up is 1800s"
 
 
@@ -135,18 +199,96 @@ def test_the_catch_up_rule_alone() -> None:
     assert latest == T0 + timedelta(hours=1)
 
 
-def test_a_reminder_due_during_a_pause_is_skipped_and_the_pause_ends_itself(
+# --- at most once ----------------------------------------------------------------------------
+
+def test_a_reminder_is_delivered_at_most_once_however_often_it_comes_due(
+        machine: Machine) -> None:
+    machine.fire(T0)
+    machine.clock.move_to(T0 - timedelta(minutes=10))  # the clock stepped back
+    machine.fire(T0)
+    machine.clock.move_to(T0 + timedelta(minutes=1))
+    machine.reminders.settle("foot-soak", [T0], 30 * 60)
+    assert len(machine.notifier.sent) == 1
+    restarted = machine.restart()
+    restarted.fire(T0)
+    assert restarted.notifier.sent == [] and machine.kinds() == ["due", "delivered"]
+
+
+def test_at_most_once_holds_while_the_journal_cannot_be_written(tmp_path: Path) -> None:
+    opener = FlakyJournal()
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"foot-soak": routine()}, opener)
+        opener.broken = True
+        (tmp_path / "j.sqlite3").unlink()  # gone: the ledger must reopen, and cannot
+        m.fire(T0)
+        m.fire(T0)
+        assert len(m.notifier.sent) == 1, "delivery does not wait for the journal"
+        assert len(m.troubles) == 1 and "disk is full" in m.troubles[0]
+        assert m.ledger.pending == 3  # the row, "due", "delivered": kept in order
+        m.reminders.done("foot-soak")  # answers work from memory meanwhile
+        opener.broken = False
+        assert m.ledger.flush()
+        assert m.troubles[-1] == "recovered" and m.ledger.pending == 0
+        assert m.kinds() == ["due", "delivered", "done"]
+        with Journal.open(tmp_path / "j.sqlite3") as j:
+            assert j.reminder("foot-soak", T0).answer == "done"  # type: ignore[union-attr]
+        m.ledger.close()
+
+
+def test_a_journal_replaced_under_the_daemon_is_reopened(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.path.rename(machine.path.with_suffix(".old"))
+    Journal.open(machine.path).close()  # someone put a fresh file there
+    machine.fire(T0 + timedelta(days=1))
+    with machine.journal as j:
+        assert [e.kind for e in reversed(j.events())] == ["due", "delivered"]
+        assert j.reminder("foot-soak", T0 + timedelta(days=1)) is not None
+
+
+# --- held: pauses and quiet hours, decided on the due instant -----------------------------------
+
+def test_a_reminder_due_during_a_pause_is_held_and_the_pause_ends_itself(
         machine: Machine) -> None:
     machine.reminders.pause(T0 + timedelta(hours=1))
     assert PAUSE_TIMER in machine.timers.timers
-    machine.reminders.fire("foot-soak", T0)
+    machine.fire(T0)
     assert machine.notifier.sent == []
-    (skipped,) = machine.journal.events(kinds=["skipped"])
-    assert skipped.detail == {"reason": "paused"}
+    (held,) = machine.events("held")
+    assert held.detail["reason"].startswith("paused until")
     machine.timers.run(PAUSE_TIMER, machine.clock)
     assert machine.reminders.paused_until is None
-    assert [e.detail["reason"] for e in machine.journal.events(kinds=["resumed"])] == [
-        "the pause ended"]
+    assert [e.detail["reason"] for e in machine.events("resumed")] == ["the pause ended"]
+
+
+def test_a_reminder_due_in_a_pause_is_held_even_when_handled_after_it(
+        machine: Machine) -> None:
+    """pause 1h, then the lid closes for 90 minutes: on resume, the pause is over, but the
+    reminder fell due inside it."""
+    machine.reminders.pause(T0 + timedelta(hours=1))
+    machine.clock.move_to(T0 + timedelta(minutes=90))
+    machine.timers.run(PAUSE_TIMER, machine.clock)  # the engine runs late timers first or last
+    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=30)], 3 * 3600)
+    assert machine.notifier.sent == []
+    restarted = machine.restart()  # the same after a restart: pauses are remembered
+    restarted.reminders.settle("foot-soak", [T0 + timedelta(minutes=45)], 3 * 3600)
+    assert restarted.notifier.sent == []
+    assert machine.kinds() == ["held", "held"]
+
+
+def test_a_reminder_due_before_a_pause_began_is_still_delivered(machine: Machine) -> None:
+    machine.clock.move_to(T0 + timedelta(minutes=5))
+    machine.reminders.pause(T0 + timedelta(hours=1))  # paused after it fell due
+    machine.fire(T0)  # handled late (a busy loop, a resume)
+    assert len(machine.notifier.sent) == 1
+
+
+def test_a_reminder_in_quiet_hours_is_held_with_the_reason(machine: Machine) -> None:
+    night = datetime(2026, 11, 23, 23, 30, tzinfo=ZONE)
+    machine.clock.move_to(night)
+    machine.fire(night)
+    assert machine.notifier.sent == []
+    (held,) = machine.events("held")
+    assert held.detail == {"reason": "quiet hours"}
 
 
 def test_a_pause_must_end_in_the_future(machine: Machine) -> None:
@@ -154,25 +296,86 @@ def test_a_pause_must_end_in_the_future(machine: Machine) -> None:
         machine.reminders.pause(T0 - timedelta(minutes=1))
 
 
+def test_a_pause_survives_a_restart_and_still_ends_itself(machine: Machine) -> None:
+    machine.reminders.pause(T0 + timedelta(hours=1))
+    restarted = machine.restart()
+    assert restarted.reminders.paused_until == T0 + timedelta(hours=1)
+    restarted.fire(T0 + timedelta(minutes=5))
+    assert restarted.notifier.sent == []
+    assert PAUSE_TIMER in restarted.timers.timers
+
+
+def test_a_pause_that_ended_while_stopped_is_over_at_restart(machine: Machine) -> None:
+    machine.reminders.pause(T0 + timedelta(hours=1))
+    machine.clock.move_to(T0 + timedelta(minutes=70))
+    restarted = machine.restart()
+    assert restarted.reminders.paused_until is None
+    restarted.fire(T0 + timedelta(minutes=70))
+    assert len(restarted.notifier.sent) == 1
+
+
+def test_resume_ends_the_pause_now_and_later_reminders_are_delivered(
+        machine: Machine) -> None:
+    machine.reminders.pause(T0 + timedelta(hours=2))
+    machine.clock.move_to(T0 + timedelta(minutes=30))
+    machine.reminders.resume()
+    machine.fire(T0 + timedelta(minutes=40))
+    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=20)], 3600)
+    assert len(machine.notifier.sent) == 1  # 20 min was inside the pause, 40 min was not
+    assert machine.kinds() == ["due", "delivered", "held"]
+
+
+# --- snooze -------------------------------------------------------------------------------------
+
 def test_a_snooze_delivers_the_same_reminder_again(machine: Machine) -> None:
-    machine.reminders.fire("foot-soak", T0)
+    machine.fire(T0)
     reply = machine.reminders.snooze("foot-soak")
     assert reply["until"] == (T0 + timedelta(minutes=10)).astimezone(ZONE).isoformat()
-    machine.timers.run(SNOOZE_TIMER + "foot-soak", machine.clock)
+    machine.timers.run(machine.timers.key("crampguard:snooze:"), machine.clock)
     assert len(machine.notifier.sent) == 2
-    again = machine.journal.events(kinds=["delivered"])[0]
+    again = machine.events("delivered")[0]
     assert again.due == T0 and again.detail == {"snoozed": True}
 
 
-def test_a_snooze_that_returns_during_a_pause_is_skipped(machine: Machine) -> None:
-    machine.reminders.fire("foot-soak", T0)
+def test_a_snooze_survives_a_restart(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.snooze("foot-soak")
+    restarted = machine.restart()
+    restarted.timers.run(restarted.timers.key("crampguard:snooze:"), machine.clock)
+    assert len(restarted.notifier.sent) == 1
+    restarted.reminders.action(1, "done")  # the new notice's button
+    assert machine.kinds() == ["due", "delivered", "snoozed", "delivered", "done"]
+
+
+def test_a_snooze_that_ended_while_stopped_past_catch_up_is_recorded(
+        machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.snooze("foot-soak")
+    machine.clock.move_to(T0 + timedelta(hours=2))
+    restarted = machine.restart()
+    restarted.timers.run(restarted.timers.key("crampguard:snooze:"), machine.clock)
+    assert restarted.notifier.sent == []
+    assert machine.events("missed")[0].detail["reason"].startswith("snoozed: the snooze ended")
+
+
+def test_a_snooze_that_returns_during_a_pause_is_held(machine: Machine) -> None:
+    machine.fire(T0)
     machine.reminders.snooze("foot-soak")
     machine.reminders.pause(T0 + timedelta(hours=1))
-    machine.timers.run(SNOOZE_TIMER + "foot-soak", machine.clock)
+    machine.timers.run(machine.timers.key("crampguard:snooze:"), machine.clock)
     assert len(machine.notifier.sent) == 1
-    (skipped,) = machine.journal.events(kinds=["skipped"])
-    assert skipped.due == T0 and skipped.detail == {"reason": "paused", "snoozed": True}
+    (missed,) = machine.events("missed")
+    assert missed.due == T0 and missed.detail["reason"].startswith("snoozed: paused until")
 
+
+def test_done_after_a_snooze_cancels_its_return(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.snooze("foot-soak")
+    machine.reminders.done("foot-soak")
+    assert not any(k.startswith("crampguard:snooze:") for k in machine.timers.timers)
+
+
+# --- skip -----------------------------------------------------------------------------------
 
 def test_skip_drops_the_next_firing_and_says_which(machine: Machine) -> None:
     tomorrow = T0 + timedelta(days=1)
@@ -180,8 +383,19 @@ def test_skip_drops_the_next_firing_and_says_which(machine: Machine) -> None:
     reply = machine.reminders.skip("foot-soak")
     assert reply["skipped"] == tomorrow.astimezone(ZONE).isoformat()
     assert reply["next"] == (tomorrow + timedelta(days=1)).astimezone(ZONE).isoformat()
-    (skipped,) = machine.journal.events(kinds=["skipped"])
-    assert skipped.due == tomorrow and skipped.detail == {"reason": "skip"}
+    (skipped,) = machine.events("skipped")
+    assert skipped.due == tomorrow and skipped.detail == {"reason": "crampguard skip"}
+
+
+def test_a_skip_survives_a_restart(machine: Machine) -> None:
+    tomorrow = T0 + timedelta(days=1)
+    machine.timers.ahead["foot-soak"] = [tomorrow]
+    machine.reminders.skip("foot-soak")
+    restarted = machine.restart()
+    machine.clock.move_to(tomorrow)
+    restarted.fire(tomorrow)
+    assert restarted.notifier.sent == []
+    assert restarted.reminders.get("foot-soak", tomorrow).state == "skipped"  # type: ignore
 
 
 def test_skip_with_nothing_ahead_is_an_error(machine: Machine) -> None:
@@ -189,18 +403,58 @@ def test_skip_with_nothing_ahead_is_an_error(machine: Machine) -> None:
         machine.reminders.skip("foot-soak")
 
 
-def test_done_credits_the_last_delivered_reminder_once(machine: Machine) -> None:
-    with pytest.raises(CrampguardError, match="has not reminded you yet"):
+def test_the_skip_button_answers_the_notice_it_sits_on(machine: Machine) -> None:
+    tomorrow = T0 + timedelta(days=1)
+    machine.timers.ahead["foot-soak"] = [tomorrow]
+    machine.fire(T0)
+    machine.reminders.action(1, "skip")
+    assert machine.timers.ahead["foot-soak"] == [tomorrow], "tomorrow's is untouched"
+    (skipped,) = machine.events("skipped")
+    assert skipped.due == T0
+    assert machine.notifier.withdrawn == [1]
+
+
+# --- done, buttons, trigger -------------------------------------------------------------------
+
+def test_done_credits_the_last_unanswered_reminder_once(machine: Machine) -> None:
+    with pytest.raises(CrampguardError, match="no reminder from the last day"):
         machine.reminders.done("foot-soak")
-    machine.reminders.fire("foot-soak", T0)
+    machine.fire(T0)
     assert machine.reminders.done("foot-soak")["already"] is False
     assert machine.reminders.done("foot-soak")["already"] is True
-    (done,) = machine.journal.events(kinds=["done"])
+    (done,) = machine.events("done")
     assert done.due == T0
 
 
+def test_done_credits_a_reminder_missed_while_the_laptop_slept(machine: Machine) -> None:
+    machine.clock.move_to(T0 + timedelta(hours=3))
+    machine.fire(T0)  # 3 h late: missed
+    assert machine.notifier.sent == []
+    assert machine.reminders.done("foot-soak")["due"] == T0.astimezone(ZONE).isoformat()
+
+
+def test_done_with_a_due_time_picks_that_reminder(machine: Machine) -> None:
+    yesterday = T0 - timedelta(days=1)
+    machine.clock.move_to(yesterday)
+    machine.fire(yesterday)
+    machine.clock.move_to(T0)
+    machine.fire(T0)
+    reply = machine.reminders.done("foot-soak", due=yesterday + timedelta(seconds=20))
+    assert reply["due"] == yesterday.astimezone(ZONE).isoformat()
+    assert machine.reminders.done("foot-soak")["due"] == T0.astimezone(ZONE).isoformat()
+    with pytest.raises(CrampguardError, match="no reminder due at"):
+        machine.reminders.done("foot-soak", due=T0 - timedelta(hours=5))
+
+
+def test_done_does_not_reach_back_more_than_a_day(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.clock.move_to(T0 + timedelta(days=1, minutes=1))
+    with pytest.raises(CrampguardError, match="--due"):
+        machine.reminders.done("foot-soak")
+
+
 def test_a_button_answers_its_notice_and_takes_it_down(machine: Machine) -> None:
-    machine.reminders.fire("foot-soak", T0)
+    machine.fire(T0)
     machine.reminders.action(1, "done")
     assert machine.notifier.withdrawn == [1]
     assert machine.kinds() == ["due", "delivered", "done"]
@@ -208,34 +462,42 @@ def test_a_button_answers_its_notice_and_takes_it_down(machine: Machine) -> None
     assert machine.kinds() == ["due", "delivered", "done"]
 
 
+def test_a_button_on_a_notice_from_an_earlier_run_still_answers_it(
+        machine: Machine) -> None:
+    machine.fire(T0)
+    restarted = machine.restart()
+    restarted.reminders.action(1, "done")
+    assert machine.kinds() == ["due", "delivered", "done"]
+
+
 def test_a_button_on_someone_elses_notice_is_ignored(machine: Machine) -> None:
     machine.reminders.action(99, "done")
-    assert machine.journal.events() == []
+    assert machine.kinds() == []
 
 
-def test_a_pause_survives_a_restart_and_still_ends_itself(machine: Machine) -> None:
-    machine.reminders.pause(T0 + timedelta(hours=1))
-    restarted = machine.restart()
-    assert restarted.reminders.paused_until == T0 + timedelta(hours=1)
-    restarted.reminders.fire("foot-soak", T0 + timedelta(minutes=5))
-    assert restarted.notifier.sent == []
-    assert PAUSE_TIMER in restarted.timers.timers
+def test_a_triggered_reminder_is_manual_and_adherence_stays_within_100(
+        machine: Machine) -> None:
+    from scheduler.journal import stats
 
-
-def test_a_pause_that_ended_while_stopped_is_over_at_restart(machine: Machine) -> None:
-    machine.reminders.pause(T0 + timedelta(hours=1))
-    machine.clock.move_to(T0 + timedelta(hours=2))
-    restarted = machine.restart()
-    assert restarted.reminders.paused_until is None
-    restarted.reminders.fire("foot-soak", T0 + timedelta(hours=2))
-    assert len(restarted.notifier.sent) == 1
+    machine.fire(T0)
+    machine.reminders.action(1, "done")
+    machine.clock.move_to(T0 + timedelta(minutes=5))
+    machine.reminders.trigger("foot-soak")
+    machine.reminders.action(2, "done")
+    assert machine.kinds() == ["due", "delivered", "done", "triggered", "done"]
+    with machine.journal as j:
+        for source in (j.events(), j.tally(stats.window(now=T0 + timedelta(hours=1),
+                                                         zone=ZONE, days=1))):
+            (row,) = stats.routine_stats(source, now=T0 + timedelta(hours=1), zone=ZONE,
+                                         days=1)
+            assert (row.due, row.done, row.adherence) == (1, 1, 1.0)
 
 
 def test_a_disabled_routine_fires_nothing(tmp_path: Path) -> None:
-    with time_machine.travel(T0, tick=False) as traveller, \
-            Journal.open(tmp_path / "journal.sqlite3") as journal:
-        m = build(journal, traveller, {})
-        m.reminders.fire("foot-soak", T0)
-        assert m.notifier.sent == [] and journal.events() == []
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "journal.sqlite3", traveller, {})
+        m.fire(T0)
+        assert m.notifier.sent == [] and m.kinds() == []
         with pytest.raises(CrampguardError, match="no enabled routine"):
             m.reminders.trigger("foot-soak")
+        m.ledger.close()

@@ -51,7 +51,13 @@ class TimetableTrigger(BaseTrigger):
 
     def get_next_fire_time(self, previous_fire_time: datetime | None,
                            now: datetime) -> datetime | None:
-        return self.timetable.next_fire(previous_fire_time, now)
+        # Every firing, held ones too: the state machine records each as held (quiet
+        # hours are a decision on the due instant, not a gap in the plan).
+        if previous_fire_time is None:
+            firings = self.timetable.firings(now, inclusive=True)
+        else:
+            firings = self.timetable.firings(previous_fire_time, inclusive=False)
+        return next((f.at for f in firings), None)
 
     def __str__(self) -> str:
         return str(self.timetable)

@@ -27,6 +27,8 @@ class Service(Protocol):
 
     def reload(self) -> None: ...
 
+    def problems(self) -> list[str]: ...
+
 
 Handler = Callable[[Service, dict[str, Any]], dict[str, Any]]
 
@@ -91,7 +93,8 @@ def _skip(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _done(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.done(_routine_id(request))
+    due = _instant(request, "due") if request.get("due") is not None else None
+    return daemon.reminders.done(_routine_id(request), due=due)
 
 
 def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +103,7 @@ def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 def _reload(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     daemon.reload()
-    return {"routines": len(daemon.routines.enabled), "problems": daemon.routines.problems}
+    return {"routines": len(daemon.routines.enabled), "problems": daemon.problems()}
 
 
 COMMANDS: dict[str, Handler] = {

@@ -1,36 +1,50 @@
-"""What happens to a reminder once it falls due, and to the user's answers to it.
+"""A reminder's life: the one state machine, and the user's answers to it.
 
-Delivered, missed (the catch-up rule), skipped by a pause, done, snoozed, skipped,
-triggered: each decision is made here, written to the journal, and shared by the
-notification buttons and the control commands. Runs on the daemon's loop thread only.
-Timers come from a small ``Timers`` interface (the engine, or a fake in tests).
+Each firing is one reminder, identified by (routine, due instant), with one state:
+delivered | held (a pause or quiet hours) | missed | skipped | failed, and then an answer:
+done | snoozed | skipped. Every decision is made on the reminder's **due** instant, never on
+"now" (only lateness, the catch-up rule, compares the two). A (routine, due) that has a
+state is never shown again, whatever the clock does and however often the daemon restarts:
+the row in the journal says so, and this run's memory says so while the journal is away.
+
+Showing a notice never waits on the journal: the notice goes first, the record follows
+through the ``Ledger``. Runs on the daemon's loop thread only; timers come from a small
+``Timers`` interface (the engine, or a fake in tests).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.routine import Routine
+from scheduler.daemon.ledger import Ledger
 from scheduler.errors import CrampguardError
-from scheduler.journal.store import Journal
+from scheduler.journal.events import Reminder
 from scheduler.notify import Delivery, Notice, NotifyError
 from scheduler.planning import notices
 from scheduler.timing import grammar
+from scheduler.timing.plans import Timetable
 
 log = logging.getLogger("crampguard")
 
 #: Timer keys; ":" never occurs in a routine id.
 PAUSE_TIMER = "crampguard:pause-end"
 SNOOZE_TIMER = "crampguard:snooze:"
-#: notification ids remembered for their buttons (a day of reminders, comfortably)
-_SENT_MEMORY = 500
+#: How far back `done` looks for the reminder to credit, without --due.
+DONE_LOOKBACK = timedelta(days=1)
+#: How long this run remembers decisions and past pauses (the restart catch-up's reach).
+MEMORY = timedelta(days=8)
+#: `done --due 21:45` names a minute; the reminder due within it is the one.
+DUE_MATCH = timedelta(minutes=1)
+#: Buttons come back from the notification server (the only backend with buttons).
+BUTTONS_BACKEND = "dbus"
 
 
 class Timers(Protocol):
@@ -42,6 +56,8 @@ class Timers(Protocol):
     def cancel(self, key: str) -> None: ...
 
     def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None: ...
+
+    def timetable(self, routine_id: str) -> Timetable | None: ...
 
 
 def catch_up(run_times: list[datetime], now: datetime,
@@ -62,6 +78,15 @@ def catch_up(run_times: list[datetime], now: datetime,
 
 
 @dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True)
 class LastDelivery:
     routine: str
     due: datetime
@@ -70,213 +95,343 @@ class LastDelivery:
 
 
 class Reminders:
-    def __init__(self, *, journal: Journal, timers: Timers,
+    def __init__(self, *, ledger: Ledger, timers: Timers,
                  routine: Callable[[str], Routine | None], send: Callable[[Notice], Delivery],
                  withdraw: Callable[[str, int], None], zone: Callable[[], Any]):
-        self.journal = journal
+        self.ledger = ledger
         self.timers = timers
         self._routine = routine
         self._send = send
         self._withdraw = withdraw
         self._zone = zone
-        self.paused_until: datetime | None = None
         self.last_delivery: LastDelivery | None = None
-        #: notification id -> (routine, due, backend), for the buttons
-        self._sent: OrderedDict[int, tuple[str, datetime, str]] = OrderedDict()
-        self._restore_pause()
+        #: this run's decisions (and what it read back), so "at most once" holds while the
+        #: journal cannot be read
+        self._known: dict[tuple[str, datetime], Reminder] = {}
+        self.pauses: list[Pause] = []
+        self._restore()
 
     # --- firing --------------------------------------------------------------------------
 
     def settle(self, routine_id: str, run_times: list[datetime], grace_seconds: float, *,
                why_missed: str = "") -> None:
-        """A routine's due run times (from the engine, or found after a restart): the
-        missed ones are recorded, the one that may still be is delivered."""
-        late, latest = catch_up(run_times, clock.now(), grace_seconds)
-        for run_time, why in late:
-            self.missed(routine_id, run_time, why + why_missed)
-        if latest is not None:
-            self.fire(routine_id, latest)
-
-    def fire(self, routine_id: str, due: datetime) -> None:
-        """A routine's firing came due (the executor calls this within catch_up)."""
+        """A routine's due run times (from the engine, or found after a restart or a clock
+        step): each is held, missed or delivered at most once, decided on its due instant."""
         routine = self._routine(routine_id)
         if routine is None:
             return
+        open_times = []
+        for due in run_times:
+            known = self.get(routine_id, due)
+            if known is not None:
+                log.info("%s due %s is already %s: not shown again", routine_id,
+                         self._local(due), known.state)
+                continue
+            reason = self._hold_reason(routine_id, due)
+            if reason:
+                self._settle_as(routine_id, due, "held", reason)
+            else:
+                open_times.append(due)
+        late, latest = catch_up(open_times, clock.now(), grace_seconds)
+        for due, why in late:
+            self._settle_as(routine_id, due, "missed", why + why_missed, counts_as_due=True)
+        if latest is not None:
+            self._deliver(routine, due=latest)
+
+    def _hold_reason(self, routine_id: str, due: datetime) -> str | None:
+        """Why a reminder due then is held back, if it is: a pause, or quiet hours."""
+        for pause in self.pauses:
+            if pause.covers(due):
+                return f"paused until {self._local(pause.end)}"
+        timetable = self.timers.timetable(routine_id)
+        if timetable is not None and timetable.is_quiet(due):
+            return "quiet hours"
+        return None
+
+    def _settle_as(self, routine_id: str, due: datetime, state: str, reason: str, *,
+                   counts_as_due: bool = False) -> None:
+        self._put(Reminder(routine_id, due, state))
         now = clock.now()
-        self.journal.record("due", routine_id, at=now, due=due)
-        if not self._held_by_pause(routine_id, due, now):
-            self._show(routine, due, now)
+        if counts_as_due:
+            self._event("due", routine_id, at=now, due=due)
+        self._event(state, routine_id, at=now, due=due, detail={"reason": reason})
+        level = logging.WARNING if state == "missed" else logging.INFO
+        log.log(level, "%s %s due %s: %s", state, routine_id, self._local(due), reason)
 
-    def missed(self, routine_id: str, due: datetime, why: str) -> None:
+    def _deliver(self, routine: Routine, *, due: datetime, manual: bool = False,
+                 again: Reminder | None = None) -> Reminder:
+        """Show the notice, then record it: the record never holds the notice back."""
         now = clock.now()
-        self.journal.record("due", routine_id, at=now, due=due)
-        self.journal.record("missed", routine_id, at=now, due=due, detail={"reason": why})
-        log.warning("missed %s due %s: %s", routine_id, self._local(due), why)
-
-    def _held_by_pause(self, routine_id: str, due: datetime, now: datetime,
-                       **detail: Any) -> bool:
-        """During a pause a reminder is recorded as skipped, and never shown later."""
-        if not self.paused(now):
-            return False
-        self.journal.record("skipped", routine_id, at=now, due=due,
-                            detail={"reason": "paused", **detail})
-        log.info("skipped %s due %s: paused until %s", routine_id, self._local(due),
-                 self._local(self.paused_until))
-        return True
-
-    def _show(self, routine: Routine, due: datetime, now: datetime, **detail: Any) -> None:
         try:
             delivery = self._send(notices.reminder(routine))
         except NotifyError as exc:  # the console backend makes this next to impossible
-            self.journal.record("failed", routine.id, at=now, due=due,
-                                detail={"error": str(exc), **detail})
             log.error("could not deliver %s: %s", routine.id, exc)
-            return
-        self.journal.record("delivered", routine.id, at=clock.now(), due=due,
-                            backend=delivery.backend, detail=detail or None)
+            failed = again or Reminder(routine.id, due, "failed", manual=manual)
+            self._put(replace(failed, until=None))
+            self._event("failed", routine.id, at=now, due=due, detail={"error": str(exc)})
+            return failed
+        notice = f"{delivery.backend}/{delivery.id}" if delivery.id is not None else None
+        if again is not None:
+            shown = replace(again, answer=None, until=None, notice=notice)
+        else:
+            shown = Reminder(routine.id, due, "delivered", notice=notice, manual=manual)
+        self._put(shown)
+        detail = {"manual": True} if manual else {"snoozed": True} if again else None
+        if not manual and again is None:
+            self._event("due", routine.id, at=now, due=due)
+        self._event("triggered" if manual else "delivered", routine.id, at=clock.now(),
+                    due=due, backend=delivery.backend, detail=detail)
         self.last_delivery = LastDelivery(routine.id, due, now, delivery.backend)
-        if delivery.id is not None:
-            self._sent[delivery.id] = (routine.id, due, delivery.backend)
-            while len(self._sent) > _SENT_MEMORY:
-                self._sent.popitem(last=False)
-        shown = f" as #{delivery.id}" if delivery.id is not None else ""
         log.info("delivered %s via %s%s (due %s, %.3fs late)%s", routine.id, delivery.backend,
-                 shown, self._local(due), (now - due).total_seconds(),
-                 f" {detail}" if detail else "")
+                 f" as #{delivery.id}" if delivery.id is not None else "", self._local(due),
+                 (now - due).total_seconds(), f" {detail}" if detail else "")
+        return shown
 
     # --- answers (buttons and control commands) -------------------------------------------
 
     def action(self, notification_id: int, key: str) -> None:
-        """A button pressed on a notification we sent."""
-        sent = self._sent.get(notification_id)
-        if sent is None:
-            return  # someone else's notification, or one from before a restart
-        routine_id, due, backend = sent
+        """A button pressed on a notice: it answers the reminder it sits on, whichever run
+        of the daemon showed it."""
+        notice = f"{BUTTONS_BACKEND}/{notification_id}"
+        shown = next((r for r in self._known.values() if r.notice == notice), None) or \
+            self.ledger.read(lambda j: j.reminder_by_notice(notice), None)
+        if shown is None:
+            return  # another program's notice
         try:
             if key == "done":
-                self.done(routine_id, due=due)
+                self.done(shown.routine, due=shown.due)
             elif key.startswith("snooze:"):
-                self.snooze(routine_id, grammar.parse_duration(key.split(":", 1)[1]),
-                            due=due)
+                self.snooze(shown.routine, grammar.parse_duration(key.split(":", 1)[1]),
+                            due=shown.due)
             elif key == "skip":
-                self.skip(routine_id)
+                self._answer(self._current(shown), "skipped", reason="the Skip button")
             else:
                 return  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
-            log.warning("button %r on %s: %s", key, routine_id, exc)
+            log.warning("button %r on %s: %s", key, shown.routine, exc)
             return
         # Answered: some servers (dunst) leave the notice up after a button; take it down.
-        del self._sent[notification_id]
-        self._withdraw(backend, notification_id)
+        self._withdraw(BUTTONS_BACKEND, notification_id)
 
     def done(self, routine_id: str, *, due: datetime | None = None) -> dict[str, Any]:
-        due = due or self._last_due(routine_id)
-        already = self.journal.events(routine=routine_id, kinds=["done"], limit=1)
-        if already and already[0].due == due:
-            return {"routine": routine_id, "due": self._iso(due), "already": True}
-        self.journal.record("done", routine_id, at=clock.now(), due=due)
-        log.info("done: %s (due %s)", routine_id, self._local(due))
-        return {"routine": routine_id, "due": self._iso(due), "already": False}
+        """Credit the most recent unanswered reminder of the routine (delivered or missed,
+        up to a day back), or the one due at ``due``."""
+        target = self._answerable(routine_id, due)
+        if target.answer == "done":
+            return {"routine": routine_id, "due": self._iso(target.due), "already": True}
+        self._answer(target, "done")
+        return {"routine": routine_id, "due": self._iso(target.due), "already": False}
 
     def snooze(self, routine_id: str, wait: timedelta = defaults.SNOOZE, *,
                due: datetime | None = None) -> dict[str, Any]:
-        routine = self._require(routine_id)
-        due = due or self._last_due(routine_id)
-        now = clock.now()
-        until = now + wait
-        self.journal.record("snoozed", routine_id, at=now, due=due,
-                            detail={"until": until.isoformat(),
-                                    "seconds": int(wait.total_seconds())})
-        self.timers.once(SNOOZE_TIMER + routine.id, until, self._snoozed_again, routine.id, due,
-                         grace=routine.schedule.catch_up)
-        log.info("snoozed %s until %s", routine_id, self._local(until))
-        return {"routine": routine_id, "until": self._iso(until)}
+        target = self._answerable(routine_id, due, states=("delivered",))
+        if target.answer == "done":
+            raise CrampguardError(f"{routine_id} due {self._local(target.due)} is already done")
+        until = clock.now() + wait
+        self._answer(target, "snoozed", until=until,
+                     detail={"until": until.isoformat(), "seconds": int(wait.total_seconds())})
+        return {"routine": routine_id, "until": self._iso(until), "due": self._iso(target.due)}
 
-    def _snoozed_again(self, routine_id: str, due: datetime) -> None:
+    def _answer(self, target: Reminder, answer: str, *, until: datetime | None = None,
+                reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        self._put(replace(target, answer=answer, until=until))
+        detail = dict(detail or {})
+        if reason:
+            detail["reason"] = reason
+        if target.manual:
+            detail["manual"] = True
+        self._event(answer, target.routine, at=clock.now(), due=target.due,
+                    detail=detail or None)
+        key = self._snooze_key(target)
+        if until is None:
+            self.timers.cancel(key)
+        else:
+            self.timers.once(key, until, self._snooze_ended, target.routine, target.due,
+                             grace=None)
+        log.info("%s: %s (due %s)%s", answer, target.routine, self._local(target.due),
+                 f" until {self._local(until)}" if until else "")
+
+    def _snooze_ended(self, routine_id: str, due: datetime) -> None:
+        target = self.get(routine_id, due)
         routine = self._routine(routine_id)
-        if routine is None:
+        if target is None or target.until is None or routine is None:
+            return  # answered since, or the routine is gone
+        late = clock.now() - target.until
+        grace = routine.schedule.catch_up
+        reason = self._hold_reason(routine_id, target.until)
+        if reason is None and late > grace:
+            reason = f"the snooze ended {int(late.total_seconds())}s ago, catch_up is " \
+                     f"{int(grace.total_seconds())}s"
+        if reason:
+            self._put(replace(target, until=None))
+            self._event("missed", routine_id, at=clock.now(), due=due,
+                        detail={"reason": f"snoozed: {reason}"})
+            log.info("%s due %s not shown again after its snooze: %s", routine_id,
+                     self._local(due), reason)
             return
-        now = clock.now()
-        if not self._held_by_pause(routine_id, due, now, snoozed=True):
-            self._show(routine, due, now, snoozed=True)
+        self._deliver(routine, due=due, again=target)
 
     def skip(self, routine_id: str) -> dict[str, Any]:
-        """Drop the routine's next firing."""
+        """Drop the routine's next firing (one that would be shown, not one held anyway)."""
         self._require(routine_id)
-        skipped = self.timers.skip_next(routine_id)
-        if skipped is None:
-            raise CrampguardError(f"{routine_id} has no firing ahead to skip")
-        dropped, following = skipped
-        self.journal.record("skipped", routine_id, at=clock.now(), due=dropped,
-                            detail={"reason": "skip"})
-        log.info("skipped the next %s (due %s)", routine_id, self._local(dropped))
+        while True:
+            skipped = self.timers.skip_next(routine_id)
+            if skipped is None:
+                raise CrampguardError(f"{routine_id} has no firing ahead to skip")
+            dropped, following = skipped
+            reason = self._hold_reason(routine_id, dropped)
+            if reason:  # it would have been held: record that, and skip the next one
+                self._settle_as(routine_id, dropped, "held", reason)
+                continue
+            break
+        self._settle_as(routine_id, dropped, "skipped", "crampguard skip")
         return {"routine": routine_id, "skipped": self._iso(dropped),
                 "next": self._iso(following)}
 
     def trigger(self, routine_id: str) -> dict[str, Any]:
+        """Show a routine's reminder now, recorded as manual: nothing was due."""
         routine = self._require(routine_id)
         now = clock.now()
-        self._show(routine, now, now, manual=True)
+        self._deliver(routine, due=now, manual=True)
         return {"routine": routine_id, "at": self._iso(now)}
+
+    def _answerable(self, routine_id: str, due: datetime | None,
+                    states: tuple[str, ...] = ("delivered", "missed")) -> Reminder:
+        self._require(routine_id)
+        if due is not None:
+            found = [r for r in self._recent(routine_id, due - DUE_MATCH)
+                     if abs(r.due - due) < DUE_MATCH and r.state in states]
+            if not found:
+                raise CrampguardError(
+                    f"{routine_id} had no reminder due at {self._local(due)}; "
+                    f"`crampguard history` lists them")
+            return min(found, key=lambda r: abs(r.due - due))
+        recent = [r for r in self._recent(routine_id, clock.now() - DONE_LOOKBACK)
+                  if r.state in states]
+        unanswered = [r for r in recent if r.answer in (None, "snoozed")]
+        if unanswered:
+            return unanswered[0]
+        if recent:
+            return recent[0]
+        raise CrampguardError(
+            f"{routine_id} has no reminder from the last day to answer; give --due TIME "
+            f"for an older one")
+
+    def _recent(self, routine_id: str, since: datetime) -> list[Reminder]:
+        """The routine's reminders due since ``since``, newest first: the journal's, with
+        this run's memory over them (newer, and there while the journal is away)."""
+        rows = {r.due: r for r in self.ledger.read(
+            lambda j: j.reminders(routine_id, since=since, limit=500), [])}
+        rows.update({due: r for (rid, due), r in self._known.items()
+                     if rid == routine_id and due >= since})
+        return sorted(rows.values(), key=lambda r: r.due, reverse=True)
+
+    def _current(self, reminder: Reminder) -> Reminder:
+        return self.get(reminder.routine, reminder.due) or reminder
 
     # --- pause ---------------------------------------------------------------------------
 
+    @property
+    def paused_until(self) -> datetime | None:
+        now = clock.now()
+        return next((p.end for p in self.pauses if p.covers(now)), None)
+
     def paused(self, now: datetime) -> bool:
-        return self.paused_until is not None and now < self.paused_until
+        return any(p.covers(now) for p in self.pauses)
 
     def pause(self, until: datetime) -> dict[str, Any]:
         now = clock.now()
         if until <= now:
             raise CrampguardError("a pause must end in the future")
-        self.paused_until = until
-        self.journal.set_state("paused_until", until.isoformat())
-        self.journal.record("paused", None, at=now, detail={"until": until.isoformat()})
-        self._end_pause_at(until)
+        self._set_pauses([p for p in self.pauses if not p.covers(now)] + [Pause(now, until)])
+        self._event("paused", None, at=now, detail={"until": until.isoformat()})
+        self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
         log.info("paused until %s", self._local(until))
         return {"paused_until": self._iso(until)}
 
     def resume(self, reason: str = "resume", *, from_job: bool = False) -> dict[str, Any]:
+        now = clock.now()
         was = self.paused_until
-        self.paused_until = None
-        self.journal.set_state("paused_until", None)
         # The pause-end timer removes itself once it has run: APScheduler insists.
         if not from_job:
             self.timers.cancel(PAUSE_TIMER)
         if was is not None:
-            self.journal.record("resumed", None, at=clock.now(), detail={"reason": reason})
+            self._set_pauses([replace(p, end=now) if p.covers(now) else p
+                              for p in self.pauses])
+        if was is not None or from_job:
+            self._event("resumed", None, at=now, detail={"reason": reason})
             log.info("resumed (%s)", reason)
         return {"was_paused_until": self._iso(was)}
-
-    def _end_pause_at(self, until: datetime) -> None:
-        self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
 
     def _pause_ended(self) -> None:
         self.resume("the pause ended", from_job=True)
 
-    def _restore_pause(self) -> None:
-        """A pause survives a restart of the daemon, and still ends by itself."""
-        text = self.journal.get_state("paused_until")
-        until = datetime.fromisoformat(text) if text else None
-        if until is not None and until > clock.now():
-            self.paused_until = until
-            self._end_pause_at(until)
-        elif until is not None:
-            self.resume("the pause ended while crampguard was stopped")
+    def _set_pauses(self, pauses: list[Pause]) -> None:
+        cutoff = clock.now() - MEMORY
+        self.pauses = sorted((p for p in pauses if p.end > cutoff), key=lambda p: p.start)
+        text = json.dumps([[p.start.isoformat(), p.end.isoformat()] for p in self.pauses])
+        self.ledger.write(lambda j: j.set_state("pauses", text))
+
+    # --- restoring after a restart -----------------------------------------------------
+
+    def _restore(self) -> None:
+        """Pauses (past ones too: a reminder due during one is held, however late it is
+        handled) and snoozes survive a restart of the daemon."""
+        now = clock.now()
+        text = self.ledger.read(lambda j: j.get_state("pauses"), None)
+        if text:
+            self.pauses = [Pause(datetime.fromisoformat(a), datetime.fromisoformat(b))
+                           for a, b in json.loads(text)]
+        elif legacy := self.ledger.read(lambda j: j.get_state("paused_until"), None):
+            # Written by an earlier crampguard: the end only; its start is long past.
+            self._set_pauses([Pause(now - MEMORY, datetime.fromisoformat(legacy))])
+            self.ledger.write(lambda j: j.set_state("paused_until", None))
+        active = self.paused_until
+        if active is not None:
+            self.timers.once(PAUSE_TIMER, active, self._pause_ended, grace=None)
+        for target in self.ledger.read(lambda j: j.snoozed(), []):
+            self._known[(target.routine, target.due)] = target
+            assert target.until is not None
+            self.timers.once(self._snooze_key(target), max(target.until, now),
+                             self._snooze_ended, target.routine, target.due, grace=None)
+
+    # --- memory and journal ------------------------------------------------------------
+
+    def get(self, routine_id: str, due: datetime) -> Reminder | None:
+        """The reminder's state: this run's memory, else the journal."""
+        key = (routine_id, due)
+        if key in self._known:
+            return self._known[key]
+        found = self.ledger.read(lambda j: j.reminder(routine_id, due), None)
+        if found is not None:
+            self._known[key] = found
+        return found
+
+    def _put(self, reminder: Reminder) -> None:
+        self._known[(reminder.routine, reminder.due)] = reminder
+        if len(self._known) > 4000:  # a day of a one-minute routine, several times over
+            cutoff = clock.now() - MEMORY
+            self._known = {k: r for k, r in self._known.items()
+                           if r.due > cutoff or r.until is not None}
+        self.ledger.write(lambda j: j.put_reminder(reminder))
+
+    def _event(self, kind: str, routine_id: str | None, *, at: datetime,
+               due: datetime | None = None, backend: str | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        self.ledger.write(lambda j: j.record(kind, routine_id, at=at, due=due,
+                                             backend=backend, detail=detail))
 
     # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _snooze_key(reminder: Reminder) -> str:
+        return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
 
     def _require(self, routine_id: str) -> Routine:
         routine = self._routine(routine_id)
         if routine is None:
             raise CrampguardError(f"no enabled routine {routine_id!r}")
         return routine
-
-    def _last_due(self, routine_id: str) -> datetime:
-        self._require(routine_id)
-        last = self.journal.last(routine_id, ["delivered"])
-        if last is None or last.due is None:
-            raise CrampguardError(f"{routine_id} has not reminded you yet")
-        return last.due
 
     def _iso(self, at: datetime | None) -> str | None:
         """Instants in replies carry the user's wall clock and offset."""

@@ -26,12 +26,14 @@ from scheduler.config.settings import Settings, load_settings
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
+from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
 from scheduler.daemon.reminders import Reminders
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
+from scheduler.journal import recovery
 from scheduler.journal.store import Journal
-from scheduler.notify import NotifyError, build_chain
+from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.planning import notices
 from scheduler.planning.schedule import describe, timetable_for
 from scheduler.timing import grammar
@@ -42,6 +44,9 @@ DEBOUNCE = 0.2
 CALL_TIMEOUT = 5.0
 #: How far back a restarted daemon looks for reminders it missed while it was down.
 RESTART_LOOKBACK = 7
+#: The settings file as it was when it last loaded cleanly, in the state folder: a daemon
+#: started on a broken config.toml runs on it rather than refusing to start.
+LAST_GOOD_CONFIG = "config.last-good.toml"
 log = logging.getLogger("crampguard")
 
 
@@ -61,7 +66,7 @@ def _release_startup_memory() -> None:
 class Daemon:
     def __init__(self, ctx: Context):
         self.ctx = ctx
-        self.settings: Settings = ctx.settings  # a broken config.toml stops the start here
+        self.settings, self._settings_problems = self._first_settings()
         self.routines = RoutineSet()
         self.last_good: dict[Path, Routine] = {}
         self._reported: set[str] = set()
@@ -87,11 +92,18 @@ class Daemon:
     # --- running ------------------------------------------------------------------------
 
     def run(self) -> int:
-        lock = InstanceLock(self.ctx.paths.runtime_dir)
+        lock = InstanceLock(self.ctx.paths)
         lock.acquire()
-        journal = Journal.open(self.ctx.paths.journal)
+        self.ledger = Ledger(self.ctx.paths.journal, self._open_journal,
+                             on_trouble=self._journal_trouble,
+                             on_recovered=self._journal_recovered)
+        try:
+            self.ledger.attach(self._open_journal(self.ctx.paths.journal))
+        except CrampguardError as exc:  # it keeps reminding, and tries again as it goes
+            self.ledger.trouble = str(exc)
+            self._journal_trouble(str(exc))
         self.reminders = Reminders(
-            journal=journal, timers=self.engine, routine=self._enabled_routine,
+            ledger=self.ledger, timers=self.engine, routine=self._enabled_routine,
             send=lambda notice: self.chain.send(notice),
             withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
             zone=lambda: self.settings.zone)
@@ -103,7 +115,8 @@ class Daemon:
                 self.watcher.start(self._watch_targets())
             except OSError as exc:  # e.g. the inotify watch limit; SIGHUP still reloads
                 log.warning("live edits are off (%s); send SIGHUP to reload", exc)
-            self._apply(self._load_routines(self.settings), self.settings, [], starting=True)
+            self._apply(self._load_routines(self.settings), self.settings,
+                        self._settings_problems, starting=True)
             self.engine.run(on_started=self._started)  # blocks in the loop until stop()
         finally:
             self._stop_requested = True
@@ -111,7 +124,7 @@ class Daemon:
             self.control.stop()
             self.watcher.stop()
             self.chain.close()
-            journal.close()
+            self.ledger.close()
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -190,6 +203,8 @@ class Daemon:
             self.engine.stop()
             return
         self._run_calls()
+        if self.ledger.pending:
+            self.ledger.flush()
         jumped = self._clock.jump()
         if jumped:
             self._after_jump(jumped)
@@ -215,12 +230,49 @@ class Daemon:
             del self.last_good[path]  # deleted files are gone, not "last good"
         return routines
 
+    def _first_settings(self) -> tuple[Settings, list[str]]:
+        """The settings to start on: the files', else the last good ones this machine saw,
+        else the defaults, so a broken config.toml never stops the reminders."""
+        try:
+            settings = self.ctx.read_settings()
+        except CrampguardError as exc:
+            last_good = self.ctx.paths.state_dir / LAST_GOOD_CONFIG
+            try:
+                fallback = load_settings(last_good, self.ctx.flags)
+                which = "last good" if last_good.exists() else "default"
+            except CrampguardError:  # the environment or a flag is what is broken
+                # No source at all: not the file, not CRAMPGUARD_*, not the flags.
+                fallback, which = Settings.model_construct(), "default"
+            log.error("running on the %s settings until the problem is fixed", which)
+            return fallback, exc.problems
+        self._keep_good_config()
+        return settings, []
+
+    def _keep_good_config(self) -> None:
+        """Remember the settings file as it loaded cleanly (see LAST_GOOD_CONFIG)."""
+        source, copy = self.ctx.paths.config_file, self.ctx.paths.state_dir / LAST_GOOD_CONFIG
+        try:
+            if not source.exists():
+                copy.unlink(missing_ok=True)  # the defaults are the good settings now
+                return
+            data = source.read_bytes()
+            if not copy.exists() or copy.read_bytes() != data:
+                copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                tmp = copy.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(copy)
+        except OSError as exc:  # a read-only state folder: the reminders matter more
+            log.warning("could not keep a copy of the good settings: %s", exc)
+
     def reload(self) -> None:
         settings, problems = self.settings, []
         try:
-            settings = load_settings(self.ctx.paths.config_file, self.ctx.flags, self.ctx.env)
+            settings = self.ctx.read_settings()
         except CrampguardError as exc:
             problems = exc.problems
+        else:
+            self._keep_good_config()
+        self._settings_problems = problems
         routines = self._load_routines(settings)
         self._apply(routines, settings, problems)
         try:
@@ -251,7 +303,8 @@ class Daemon:
     def _schedule(self, routine: Routine) -> None:
         self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),
                          routine.schedule.catch_up)
-        if self.engine.running:  # at start-up, _started logs them with their next time
+        if self.engine.running:  # at start-up, _started does both once planned from "now"
+            self._skip_settled(routine.id)
             self._log_scheduled(routine.id)
 
     def _log_scheduled(self, routine_id: str) -> None:
@@ -264,32 +317,70 @@ class Daemon:
     def _started(self) -> None:
         """Once the engine has planned every routine from the real "now"."""
         plans = self.engine.planned()
-        for routine_id, _, _ in plans:
-            self._log_scheduled(routine_id)
         self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
+        for routine_id, _, _ in plans:
+            self._skip_settled(routine_id)
+            self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(plans), self.settings.zone, "+".join(self.chain.names))
         _release_startup_memory()
 
     def _catch_up_after_restart(self, routine_ids: list[str]) -> None:
         """Reminders that fell due while the daemon was down, since each routine's last
-        firing in the journal: the latest is delivered if within catch_up, the rest are
-        recorded as missed."""
+        reminder in the journal: held, missed or delivered (the latest, within catch_up)
+        by the same state machine as any other."""
         now = clock.now()
+        since = now - timedelta(days=RESTART_LOOKBACK)
         for routine_id in routine_ids:
-            last = self.reminders.journal.last(routine_id, ["due"])
+            rows = self.ledger.read(
+                lambda j, rid=routine_id: j.reminders(rid, since=since, limit=50), [])
+            last = next((r.due for r in rows if not r.manual), None)
             timetable = self.engine.timetable(routine_id)
-            if last is None or last.due is None or timetable is None:
-                continue  # never fired here before: nothing was missed
-            since = max(last.due, now - timedelta(days=RESTART_LOOKBACK))
+            if last is None or timetable is None:
+                continue  # nothing here before (or not for a week): nothing was missed
             run_times = []
-            for firing in timetable.firings(since, inclusive=False):
+            for firing in timetable.firings(last, inclusive=False):
                 if firing.at > now:
                     break
-                if not firing.held:
-                    run_times.append(firing.at)
+                run_times.append(firing.at)
             self.reminders.settle(routine_id, run_times, self.engine.catch_up(routine_id),
                                   why_missed=" (crampguard was not running)")
+
+    def _skip_settled(self, routine_id: str) -> None:
+        """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
+        the routine's next one."""
+        for _ in range(100):
+            next_time = self.engine.next_time(routine_id)
+            if next_time is None or self.reminders.get(routine_id, next_time) is None:
+                return
+            self.engine.skip_next(routine_id)
+
+    # --- the journal ----------------------------------------------------------------------
+
+    def _open_journal(self, path: Path) -> Journal:
+        """Open the journal; a damaged one is moved aside (never deleted) for a new one."""
+        journal, moved_to = recovery.open_journal(path, clock.now())
+        if moved_to is not None:
+            log.error("the journal %s was damaged: moved it to %s and started a new one",
+                      path, moved_to)
+            self._notify(notices.journal_moved(path, moved_to))
+        return journal
+
+    def _journal_trouble(self, problem: str) -> None:
+        log.error("%s; reminders are still shown, and recorded once the journal works "
+                  "again", problem)
+        self._notify(notices.journal_trouble(problem))
+
+    def _journal_recovered(self, problem: str) -> None:
+        log.info("the journal works again; the events kept meanwhile are written")
+        self.ledger.write(lambda j: j.record("journal_error", None, at=clock.now(),
+                                             detail={"problem": problem, "recovered": True}))
+
+    def _notify(self, notice: Notice) -> None:
+        try:
+            self.chain.send(notice)
+        except NotifyError as exc:  # the console backend makes this next to impossible
+            log.error("could not show %r: %s", notice.title, exc)
 
     def _watch_targets(self) -> list[Path]:
         paths = self.ctx.paths
@@ -303,15 +394,13 @@ class Daemon:
         self._reported = set(problems)  # a fixed problem that comes back is news again
         if not new:
             return
-        self.reminders.journal.record("config_error", None, at=clock.now(),
-                                      detail={"problems": sorted(new)})
+        at = clock.now()
+        self.ledger.write(lambda j: j.record("config_error", None, at=at,
+                                             detail={"problems": sorted(new)}))
         first = sorted(new)[0]
         what = "the settings file" if first.startswith(
             (str(self.ctx.paths.config_file), "environment")) else "a routine file"
-        try:
-            self.chain.send(notices.broken_file(what, first))
-        except NotifyError as exc:  # the console backend makes this next to impossible
-            log.error("could not show the config error: %s", exc)
+        self._notify(notices.broken_file(what, first))
 
     # --- delivering and reporting -----------------------------------------------------------
 
@@ -338,5 +427,11 @@ class Daemon:
             "last_delivery": None if last is None else {
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
                 "at": last.at.astimezone(zone).isoformat(), "backend": last.backend},
-            "problems": self.routines.problems,
+            "problems": self.problems(),
         }
+
+    def problems(self) -> list[str]:
+        """Everything that keeps a reminder from the user: settings, routine files, the
+        journal."""
+        journal = [f"journal: {self.ledger.trouble}"] if self.ledger.trouble else []
+        return [*self._settings_problems, *self.routines.problems, *journal]

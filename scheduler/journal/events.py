@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-KINDS = ("due", "delivered", "failed", "missed", "done", "snoozed", "skipped",
-         "paused", "resumed", "config_error", "cramp")
+KINDS = ("due", "delivered", "failed", "missed", "held", "done", "snoozed", "skipped",
+         "triggered", "paused", "resumed", "config_error", "journal_error", "cramp")
+
+#: What became of a reminder (one per (routine, due)), and how the user answered it.
+STATES = ("delivered", "held", "missed", "skipped", "failed")
+ANSWERS = ("done", "snoozed", "skipped")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -25,6 +29,22 @@ class Event:
     due: datetime | None  # the reminder's due instant (aware UTC) where it applies
     backend: str | None  # delivered: dbus | plyer | console
     detail: dict[str, Any] = field(default_factory=dict)  # reason, duration, leg, when ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One firing of a routine, the row that makes "at most once" hold across restarts."""
+
+    routine: str
+    due: datetime  # aware UTC
+    state: str  # one of STATES
+    answer: str | None = None  # one of ANSWERS, once the user answered
+    #: where the notice is on screen ("<server>/<id>"), so its buttons work after a restart
+    notice: str | None = None
+    #: a snooze's return (aware UTC), until it is shown again
+    until: datetime | None = None
+    #: shown by `crampguard trigger`, not by the schedule: adherence leaves it out
+    manual: bool = False
 
 
 def to_us(moment: datetime, name: str) -> int:

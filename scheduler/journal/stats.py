@@ -17,8 +17,9 @@ Definitions (for the CLI's help too):
   one (a "done" at 00:10 for the 23:50 reminder counts on the day it was due), else when
   it was recorded.
 - **Counts.** due / delivered / snoozed / skipped / missed count events of that kind.
-  done counts reminders: a reminder marked done twice (the button, then the CLI) is one.
-  adherence = done / due.
+  done counts reminders: a reminder marked done twice (the button, then the CLI) is one,
+  and one shown by ``crampguard trigger`` (nothing was due) is not counted.
+  adherence = done / due, so it never passes 100 %.
 - **Streak.** Going back from today over the local days on which the routine had
   something due (a "due" or "missed" event) or done, the number of consecutive such days
   with at least one "done". Days with nothing due (a weekday routine on Sunday, days the
@@ -172,8 +173,8 @@ def tally(events: Iterable[Event], w: Window) -> Tally:
             cramps.append(cramp_time(e))
             continue
         column = _COLUMN.get(e.kind)
-        if column is None or e.routine is None:
-            continue
+        if column is None or e.routine is None or e.detail.get("manual"):
+            continue  # a Done on a `crampguard trigger` notice answers nothing that was due
         moment = e.at if e.due is None else e.due
         if not w.start <= moment <= w.end:
             continue

@@ -33,7 +33,9 @@ from scheduler.journal.events import (
     KINDS,
     MICROSECOND,
     Event,
+    Reminder,
     event_from_row,
+    from_us,
     future_problem,
     json_value,
     severity_problem,
@@ -61,6 +63,28 @@ MIGRATIONS: list[str] = [
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
+    """,
+    # 1 -> 2: one row per reminder, so "at most once" holds across restarts and clock
+    # steps, and answers (a snooze, a skip ahead, the notice's buttons) survive a restart.
+    # Reminders delivered, missed or skipped before the upgrade count as settled.
+    """
+    CREATE TABLE reminders (
+        routine TEXT NOT NULL,
+        due     INTEGER NOT NULL,   -- µs since the epoch (UTC)
+        state   TEXT NOT NULL,      -- delivered | held | missed | skipped | failed
+        answer  TEXT,               -- done | snoozed | skipped
+        notice  TEXT,               -- "<server>/<id>" of the notice on screen
+        until   INTEGER,            -- a snooze's return, until it is shown again
+        manual  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (routine, due)
+    ) WITHOUT ROWID;
+    CREATE INDEX reminders_notice ON reminders (notice) WHERE notice IS NOT NULL;
+    CREATE INDEX reminders_until ON reminders (until) WHERE until IS NOT NULL;
+    INSERT OR IGNORE INTO reminders (routine, due, state)
+        SELECT routine, due, kind FROM events
+        WHERE kind IN ('delivered', 'missed', 'skipped', 'failed')
+              AND routine IS NOT NULL AND due IS NOT NULL
+        ORDER BY id;
     """,
 ]
 
@@ -158,7 +182,48 @@ class Journal:
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                  (key, value))
 
+    def put_reminder(self, reminder: Reminder) -> None:
+        """Write a reminder's whole row (the state machine holds the current one)."""
+        row = (reminder.routine, to_us(reminder.due, "due"), reminder.state, reminder.answer,
+               reminder.notice, None if reminder.until is None else to_us(reminder.until,
+                                                                         "until"),
+               int(reminder.manual))
+        with self._errors():
+            self._db.execute("INSERT OR REPLACE INTO reminders (routine, due, state, answer, "
+                             "notice, until, manual) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
     # -- reading -------------------------------------------------------------------------
+
+    def reminder(self, routine: str, due: datetime) -> Reminder | None:
+        found = self._reminders("routine = ? AND due = ?", [routine, to_us(due, "due")])
+        return found[0] if found else None
+
+    def reminders(self, routine: str, *, since: datetime,
+                  limit: int | None = None) -> list[Reminder]:
+        """A routine's reminders due at or after ``since``, newest first."""
+        return self._reminders("routine = ? AND due >= ?", [routine, to_us(since, "since")],
+                               limit)
+
+    def reminder_by_notice(self, notice: str) -> Reminder | None:
+        found = self._reminders("notice = ?", [notice], 1)
+        return found[0] if found else None
+
+    def snoozed(self) -> list[Reminder]:
+        """Reminders whose snooze has not brought them back yet."""
+        return self._reminders("until IS NOT NULL", [])
+
+    def _reminders(self, where: str, params: list[object],
+                   limit: int | None = None) -> list[Reminder]:
+        sql = ("SELECT routine, due, state, answer, notice, until, manual FROM reminders "
+               f"WHERE {where} ORDER BY due DESC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._errors():
+            rows = self._db.execute(sql, params).fetchall()
+        return [Reminder(routine, from_us(due), state, answer, notice,
+                         None if until is None else from_us(until), bool(manual))
+                for routine, due, state, answer, notice, until, manual in rows]
+
 
     def events(self, *, since: datetime | None = None, routine: str | None = None,
                kinds: Iterable[str] | None = None, limit: int | None = None) -> list[Event]:
@@ -229,7 +294,8 @@ class Journal:
             FROM (SELECT routine, kind, due, COALESCE(due, at) AS m
                   FROM events INDEXED BY events_at  -- not (routine, due): all years
                   WHERE at >= ? AND kind IN ({", ".join("?" * len(stats.COUNTED))})
-                        AND routine IS NOT NULL)
+                        AND routine IS NOT NULL
+                        AND (detail IS NULL OR json_extract(detail, '$.manual') IS NULL))
             WHERE m BETWEEN ? AND ?
             GROUP BY routine, half"""
         with self._errors():

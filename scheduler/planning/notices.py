@@ -32,3 +32,21 @@ def test() -> Notice:
     """`crampguard notify-test`: no buttons, since nothing listens for them there."""
     return Notice(title="crampguard test", urgency="normal", timeout_s=10,
                   body="Reminders will look like this. Nothing to do.")
+
+
+def journal_trouble(problem: str) -> Notice:
+    """The journal stopped taking writes; reminders go on regardless."""
+    return Notice(
+        title="crampguard cannot write its journal",
+        body=f"{problem}\nReminders are still shown; what happens is kept in memory and "
+             f"written once the journal works again.",
+        urgency="normal", hint_command="crampguard status")
+
+
+def journal_moved(old: object, moved_to: object) -> Notice:
+    """A damaged journal was moved aside (never deleted) and a new one started."""
+    return Notice(
+        title="crampguard started a new journal",
+        body=f"The journal {old} was damaged. It was moved to {moved_to} (nothing was "
+             f"deleted) and a new, empty one started.",
+        urgency="normal", hint_command="crampguard history")
