@@ -72,7 +72,8 @@ def test_check_json(run) -> None:
     assert code == 0
     assert json.loads(out) == {"ok": True, "files": len(SHIPPED_IDS),
                                "routines": len(SHIPPED_IDS),
-                               "enabled": len(ENABLED_BY_DEFAULT), "config": None}
+                               "enabled": len(ENABLED_BY_DEFAULT), "config": None,
+                               "warnings": []}
 
 
 # --- list -------------------------------------------------------------------------------
@@ -155,7 +156,8 @@ def test_next_json(run) -> None:
 def test_next_marks_firings_held_back_by_quiet_hours(run, isolated) -> None:
     isolated.config.mkdir(parents=True)
     isolated.config_file.write_text(
-        'schema_version = 1\n[anchors]\nbedtime = "23:30"\n', encoding="utf-8")
+        'schema_version = 1\nquiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "23:30"\n',
+        encoding="utf-8")
     code, out, _ = run("next", "--routine", "warm-calves-at-night", "-n", "1",
                        "--from", MONDAY_8)
     assert code == 0

@@ -17,41 +17,90 @@ from scheduler.cli.results import (
 )
 from scheduler.cli.times import parse_instant
 from scheduler.config.context import Context
-from scheduler.config.loader import load_file, routine_files
-from scheduler.config.settings import load_zone
+from scheduler.config.loader import load_file, load_set, routine_files
+from scheduler.config.routine import Routine
+from scheduler.config.settings import load_settings, load_zone
 from scheduler.errors import CrampguardError
 from scheduler.planning.schedule import describe
 from scheduler.planning.upcoming import upcoming
+from scheduler.planning.warnings import RoutineWarning, routine_warnings
 
 
 def check(ctx: Context, targets: list[Path]) -> CheckReport:
-    """Validate the given files (or folders), or the whole active set and config.toml."""
-    settings = ctx.settings
+    """Validate the given files (or folders), or the whole active set and config.toml.
+
+    A file named config.toml (or the configured settings file) is checked as settings.
+    Enabled routines that will never be shown come back as warnings, not problems.
+    """
     if targets:
-        files = [p for t in targets for p in (routine_files(t) if t.is_dir() else [t])]
-        problems, routines = [], []
-        for path in files:
-            try:
-                routines.append(load_file(path, settings, ctx.catalog))
-            except CrampguardError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise CrampguardError(problems)
-        return CheckReport(len(files), len(routines), sum(r.enabled for r in routines), None)
+        return _check_files(ctx, targets)
     active = ctx.load_routines()
     if active.problems:
         raise CrampguardError(active.problems)
     config = ctx.paths.config_file if ctx.paths.config_file.exists() else None
-    return CheckReport(len(active.files), len(active.routines), len(active.enabled), config)
+    return CheckReport(len(active.files), len(active.routines), len(active.enabled), config,
+                       _warnings(ctx, active.enabled))
+
+
+def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
+    files = [p for t in targets for p in (routine_files(t) if t.is_dir() else [t])]
+    settings_files = [p for p in files if _is_settings_file(ctx, p)]
+    routine_paths = [p for p in files if p not in settings_files]
+    problems: list[str] = []
+    for path in settings_files:
+        if not path.is_file():
+            problems.append(f"{path}: no such file")
+            continue
+        try:
+            load_settings(path, ctx.flags, ctx.env)
+        except CrampguardError as exc:
+            problems.extend(exc.problems)
+    routines: list[Routine] = []
+    if routine_paths:
+        try:
+            settings = ctx.settings
+        except CrampguardError as exc:  # the same file may be among the targets
+            raise CrampguardError(problems + [p for p in exc.problems if p not in problems]) \
+                from None
+        # A file with a shipped routine's id is checked as the change it makes to it.
+        bases = {} if ctx.paths.only_routines is not None else load_set(
+            [ctx.paths.shipped_routines], settings, ctx.catalog).layers
+        for path in routine_paths:
+            try:
+                routines.append(load_file(path, settings, ctx.catalog, bases))
+            except CrampguardError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise CrampguardError(problems)
+    config = settings_files[-1] if settings_files else None
+    return CheckReport(len(routine_paths), len(routines), sum(r.enabled for r in routines),
+                       config, _warnings(ctx, routines) if routines else [])
+
+
+def _is_settings_file(ctx: Context, path: Path) -> bool:
+    configured = ctx.paths.config_file
+    if path.name == "config.toml" or path == configured:
+        return True
+    try:
+        return path.samefile(configured)
+    except OSError:
+        return False
+
+
+def _warnings(ctx: Context, routines: list[Routine]) -> list[RoutineWarning]:
+    return routine_warnings(routines, ctx.settings, clock.now())
 
 
 def list_routines(ctx: Context) -> Listing:
     active = ctx.load_routines()
-    rows = [
-        RoutineRow(r.id, r.enabled, r.title, describe(r.schedule, ctx.settings.anchors),
-                   r.seed, active.sources[r.id])
-        for r in sorted(active.routines.values(), key=lambda r: r.id)
-    ]
+    warned = {w.routine: w for w in _warnings(ctx, active.enabled)}
+    rows = []
+    for r in sorted(active.routines.values(), key=lambda r: r.id):
+        layer = active.layers.get(r.id)
+        origins = {".".join(key): path for key, path in layer.origins.items()} if layer else {}
+        rows.append(RoutineRow(
+            r.id, r.enabled, r.title, describe(r.schedule, ctx.settings.anchors), r.seed,
+            active.sources[r.id], origins, warned.get(r.id)))
     return Listing(rows, active.problems)
 
 

@@ -65,12 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", _check, "validate routine files and config.toml",
                 "Validate the active set (shipped + your routines) and config.toml, or only "
                 "the given files or folders. Prints every problem as PATH:LINE: field: "
-                "message, and exits 1 if there is any.")
+                "message, and exits 1 if there is any. A file named config.toml (or the "
+                "settings file) is checked as settings. An enabled routine that is never "
+                "shown (every firing inside quiet hours, or a schedule that never fires) is "
+                "a warning, printed after the summary: not an error, exit 0.")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                   help="routine files or folders (default: the active set)")
+                   help="routine files or folders, or config.toml (default: the active set)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    p = command("list", _list, "show each routine: id, on/off, schedule, seed step")
+    p = command("list", _list, "show each routine: id, on/off, schedule, seed step",
+                "Show each routine: id, on/off, its schedule with the resolved times, its "
+                "seed step, the file(s) its values came from (a file of yours that changes "
+                "a shipped routine is named with the keys it sets), and a warning if it is "
+                "enabled but never shown.")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("next", _next, "show the next reminders in time order",

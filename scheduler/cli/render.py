@@ -67,10 +67,14 @@ _JSON: dict[type, Any] = {
         for u in r.items],
     results.Listing: lambda r: [
         {"id": x.id, "enabled": x.enabled, "title": x.title, "schedule": x.schedule,
-         "seed": list(x.seed), "source": str(x.source)} for x in r.rows],
+         "seed": list(x.seed), "source": str(x.source),
+         "sources": {key: str(path) for key, path in x.origins.items()},
+         "warnings": _warnings_json([x.never_shown] if x.never_shown else [])}
+        for x in r.rows],
     results.CheckReport: lambda r: {
         "ok": True, "files": r.files, "routines": r.routines, "enabled": r.enabled,
-        "config": str(r.config) if r.config else None},
+        "config": str(r.config) if r.config else None,
+        "warnings": _warnings_json(r.never_shown)},
     results.InitReport: lambda r: {"created": [str(p) for p in r.created],
                              "kept": [str(p) for p in r.kept]},
     results.NotifyTestReport: lambda r: {"backend": r.backend, "id": r.id,
@@ -86,18 +90,40 @@ def _next_text(r: Any) -> str:
         + ("  [held back: quiet hours]" if u.held else "") for u in r.items)
 
 
+def _warnings_json(warnings: list[Any]) -> list[dict[str, str]]:
+    return [{"routine": w.routine, "kind": w.kind, "text": w.text} for w in warnings]
+
+
 def _listing_text(r: Any) -> str:
     lines = []
+    indent = " " * 28
     for row in r.rows:
         state = "on " if row.enabled else "off"
         lines.append(f"{row.id:<22} {state}  {row.schedule}")
-        lines.append(f"{'':<22}      {row.title} — seed: {', '.join(row.seed) or '(none)'}")
+        lines.append(f"{indent}{row.title} — seed: {', '.join(row.seed) or '(none)'}")
+        lines.append(f"{indent}{_origins_text(row)}")
+        if row.never_shown:
+            lines.append(f"{indent}warning: {row.never_shown.text}")
     return "\n".join(lines) or "no routines"
+
+
+def _origins_text(row: Any) -> str:
+    """"from FILE", or for a routine a user's file changes: the file under it, then the
+    user's file and the keys it sets."""
+    changed = [key for key, path in row.origins.items()
+               if path == row.source and key != "schema_version"]
+    under = list(dict.fromkeys(p for p in row.origins.values() if p != row.source))
+    if not under:
+        return f"from {row.source}"
+    return (f"from {', '.join(map(str, under))}; changed by {row.source}: "
+            f"{', '.join(changed)}")
 
 
 def _check_text(r: Any) -> str:
     config = f"; settings from {r.config}" if r.config else ""
-    return f"ok: {r.files} file(s), {r.routines} routine(s), {r.enabled} enabled{config}"
+    summary = (f"ok: {r.files} file(s), {r.routines} routine(s), {r.enabled} enabled{config}"
+               if r.files or not r.config else f"ok: settings {r.config}")
+    return "\n".join([summary] + [f"warning: {w}" for w in r.never_shown])
 
 
 def _init_text(r: Any) -> str:

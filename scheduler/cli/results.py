@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from scheduler.journal.events import Event
     from scheduler.journal.stats import CrampRelation, RoutineStats
     from scheduler.planning.upcoming import Upcoming
+    from scheduler.planning.warnings import RoutineWarning
 
 # --- the files ----------------------------------------------------------------------------
 
@@ -23,6 +24,8 @@ class CheckReport:
     routines: int
     enabled: int
     config: Path | None
+    #: enabled routines that will never be shown, and why (not problems: exit status 0)
+    never_shown: list[RoutineWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,11 @@ class RoutineRow:
     title: str
     schedule: str
     seed: tuple[str, ...]
+    #: the file that laid the routine down last (a user's change, else the shipped one)
     source: Path
+    #: each key set in a file ("schedule.at") and the file it came from
+    origins: dict[str, Path] = field(default_factory=dict)
+    never_shown: RoutineWarning | None = None
 
 
 @dataclass(frozen=True)

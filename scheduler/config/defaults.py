@@ -11,3 +11,6 @@ SNOOZE = timedelta(minutes=10)
 PAUSE = timedelta(hours=1)
 #: How late a missed reminder may still be delivered, unless the routine says.
 CATCH_UP = timedelta(minutes=30)
+#: Quiet hours by default run from this long after bedtime to wake: late enough that the
+#: bedtime routines (``bedtime - 45m`` … ``bedtime``) are shown whatever the bedtime.
+QUIET_AFTER_BEDTIME = timedelta(hours=1)

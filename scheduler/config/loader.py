@@ -1,7 +1,9 @@
 """Find, parse and merge routine files; every problem in every file reported in one go.
 
-The active set is the shipped routines with the user's folder laid over them by id (a user
-file with the same id replaces the shipped one; ``enabled = false`` turns one off).
+The active set is the shipped routines with the user's folder laid over them by id. A user
+file whose id matches a routine of an earlier folder holds only the keys it changes: its
+tables are merged key by key over that routine (``schema_version = 1`` with ``enabled =
+false`` turns one off). A file whose id matches nothing earlier is a whole routine.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,22 +22,94 @@ from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
 from scheduler.timing.grammar import interval_problem
 
+#: A key path in a routine file (``("schedule", "at")``) and the file that set it.
+Origins = dict[tuple[str, ...], Path]
+#: The keys that say when a routine fires; a file that picks another kind of schedule
+#: (``cron`` over an ``at``) replaces them all rather than mixing two kinds.
+_TIMING_KEYS = ("at", "every", "between", "cron", "days")
+_KINDS = ("at", "every", "cron")
 
-def load_file(path: Path, settings: Settings, catalog: Catalog) -> Routine:
-    """One routine file, checked against the schema, the catalog and the anchors."""
-    data, text = tomlfile.read(path)
-    data.setdefault("id", path.stem)
+
+@dataclass(frozen=True)
+class Layer:
+    """A routine as files have built it so far: its merged keys and where each came from."""
+
+    data: Mapping[str, Any]
+    origins: Origins
+
+
+def load_file(path: Path, settings: Settings, catalog: Catalog,
+              bases: Mapping[str, Layer] | None = None) -> Routine:
+    """One routine file, checked against the schema, the catalog and the anchors; laid over
+    the routine in ``bases`` with its id when there is one."""
+    return _load(path, settings, catalog, bases or {})[0]
+
+
+def _load(path: Path, settings: Settings, catalog: Catalog,
+          bases: Mapping[str, Layer]) -> tuple[Routine, Layer]:
+    own, text = tomlfile.read(path)
+    written = _leaves(own)  # before the id the file name gives
+    own.setdefault("id", path.stem)
+    base = bases.get(own["id"]) if isinstance(own["id"], str) else None
+    layer = _over(base, own, dict.fromkeys(written, path)) if base else \
+        Layer(own, dict.fromkeys(written, path))
     try:
-        routine = Routine.model_validate(data)
+        routine = Routine.model_validate(layer.data)
     except ValidationError as exc:
-        raise CrampguardError(tomlfile.validation_problems(path, text, exc, Routine)) from None
+        problems = tomlfile.validation_problems(path, text, exc, Routine)
+        if base is None and bases and any(e["type"] == "missing" for e in exc.errors()):
+            problems.append(_no_base_hint(path, own["id"], bases))
+        raise CrampguardError(problems) from None
     problems = _cross_problems(routine, settings, catalog)
+    if base is not None and "schema_version" not in own:
+        problems.insert(0, (("schema_version",), "required in every file, also one that "
+                                                 "changes a shipped routine; add "
+                                                 "schema_version = 1"))
     if problems:
         lines = tomlfile.key_lines(text)
         raise CrampguardError(
             f"{_where(path, lines, loc)}: {'.'.join(loc)}: {message}" for loc, message in problems
         )
-    return routine
+    return routine, layer
+
+
+def _over(base: Layer, own: Mapping[str, Any], written: Origins) -> Layer:
+    """``own`` laid over ``base``: tables merged key by key, every other value replaced."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in base.data.items()}
+    origins = dict(base.origins)
+    schedule = own.get("schedule")
+    if isinstance(schedule, dict) and isinstance(data.get("schedule"), dict):
+        kind = next((k for k in _KINDS if k in schedule), None)
+        if kind is not None and kind not in data["schedule"]:
+            for key in _TIMING_KEYS:
+                data["schedule"].pop(key, None)
+                origins.pop(("schedule", key), None)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+            origins = {k: v for k, v in origins.items() if k[0] != key}
+    origins.update(written)
+    return Layer(data, origins)
+
+
+def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path that holds a value (a table's keys, not the table)."""
+    found = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            found += _leaves(value, (*prefix, key))
+        else:
+            found.append((*prefix, key))
+    return found
+
+
+def _no_base_hint(path: Path, routine_id: str, bases: Mapping[str, Layer]) -> str:
+    close = tomlfile.close_match(routine_id, sorted(bases))
+    hint = f'; to change the shipped "{close[0]}", use its id' if close else ""
+    return (f"{path}: id: {routine_id!r} matches no shipped routine, so this file must be a "
+            f"whole routine{hint}")
 
 
 def _cross_problems(routine: Routine, settings: Settings,
@@ -75,7 +150,10 @@ class RoutineSet:
     """The active routines by id, where each came from, and every problem found."""
 
     routines: dict[str, Routine] = field(default_factory=dict)
+    #: the file each routine was last laid down by (a user's override, else the shipped)
     sources: dict[str, Path] = field(default_factory=dict)
+    #: per routine, the merged keys and the file each came from
+    layers: dict[str, Layer] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     #: every file read, with its routine, or None when it is broken
     files: dict[Path, Routine | None] = field(default_factory=dict)
@@ -87,17 +165,19 @@ class RoutineSet:
 
 def load_set(folders: Iterable[Path], settings: Settings, catalog: Catalog, *,
              last_good: Mapping[Path, Routine] | None = None) -> RoutineSet:
-    """Load every folder, later folders overriding earlier ones by id.
+    """Load every folder, later folders laid over earlier ones by id.
 
     A broken file keeps its ``last_good`` version where there is one (the running daemon),
     otherwise it is left out; its problems are reported either way.
     """
     result = RoutineSet()
     for folder in folders:
+        bases = dict(result.layers)  # a file is laid over earlier folders, not its own
         in_folder: dict[str, Path] = {}
         for path in routine_files(folder):
+            layer: Layer | None = None
             try:
-                routine: Routine | None = load_file(path, settings, catalog)
+                routine, layer = _load(path, settings, catalog, bases)
             except CrampguardError as exc:
                 result.problems.extend(exc.problems)
                 routine = None
@@ -114,6 +194,10 @@ def load_set(folders: Iterable[Path], settings: Settings, catalog: Catalog, *,
             in_folder[routine.id] = path
             result.routines[routine.id] = routine
             result.sources[routine.id] = path
+            if layer is not None:
+                result.layers[routine.id] = layer
+            else:  # the last good version: where its keys came from is not known now
+                result.layers.pop(routine.id, None)
     return result
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,7 +21,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from scheduler.config import tomlfile
+from scheduler.config import defaults, tomlfile
 from scheduler.config.routine import Clock, Strict, parse_days_value, parse_window_value
 from scheduler.errors import CrampguardError
 from scheduler.timing import grammar
@@ -30,10 +30,30 @@ from scheduler.timing.grammar import Window
 ENV_PREFIX = "CRAMPGUARD_"
 
 
-def _quiet(value: Any) -> Window | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off", "none")):
+def _quiet(value: Any) -> Window | Literal["off", "auto"]:
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word in (None, "", "off", "none"):
+        return "off"
+    if word == "auto":
+        return "auto"
+    try:
+        return parse_window_value(value)
+    except ValueError as exc:
+        raise ValueError(f'{exc}; or "auto" (from bedtime + '
+                         f'{grammar.format_duration(defaults.QUIET_AFTER_BEDTIME)} to wake) '
+                         f'or "off"') from None
+
+
+def quiet_after_bedtime(bedtime: time, wake: time) -> Window | None:
+    """The default quiet hours: from a while after bedtime to wake; none when the night
+    is too short to hold any."""
+    night = grammar.since_midnight(wake) - grammar.since_midnight(bedtime)
+    if night <= timedelta():
+        night += timedelta(days=1)
+    if night <= defaults.QUIET_AFTER_BEDTIME:
         return None
-    return parse_window_value(value)
+    start = datetime.combine(date.min, bedtime) + defaults.QUIET_AFTER_BEDTIME
+    return Window(start.time(), wake)
 
 
 def _clocks(value: Any) -> tuple[time, ...]:
@@ -96,7 +116,8 @@ class Settings(BaseSettings):
 
     schema_version: Literal[1] = 1
     timezone: str | None = Field(default=None, description="IANA zone; default the system's")
-    quiet_hours: Annotated[Window | None, PlainValidator(_quiet)] = Window(time(23), time(7))
+    #: "auto" follows the anchors (``quiet_window`` says what it comes to), "off" has none
+    quiet_hours: Annotated[Window | Literal["off", "auto"], PlainValidator(_quiet)] = "auto"
     notifier: Literal["auto", "dbus", "plyer", "console"] = "auto"
     anchors: Anchors = Anchors()
 
@@ -115,6 +136,15 @@ class Settings(BaseSettings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+    @property
+    def quiet_window(self) -> Window | None:
+        """The quiet hours in force: the one answer every caller uses."""
+        if self.quiet_hours == "off":
+            return None
+        if self.quiet_hours == "auto":
+            return quiet_after_bedtime(self.anchors.bedtime, self.anchors.wake)
+        return self.quiet_hours
 
     @property
     def zone(self) -> tzinfo:

@@ -3,10 +3,15 @@
 
 Editors save by writing a temp file and renaming it over the old one, so created, moved
 and deleted events count as much as modified ones; the daemon debounces them.
+
+A file reached through a symlink (a dotfile manager's ``routines/x.toml ->
+~/dotfiles/x.toml``) is edited where it lives, which its link's folder never hears of; so
+every hop of the link is watched in its own folder too, and re-aimed after each reload.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -47,7 +52,11 @@ class Watcher:
         self._observer.start()
 
     def refresh(self, targets: Iterable[Path]) -> None:
-        self._targets = {Path(t).absolute() for t in targets}
+        given = {Path(t).absolute() for t in targets}
+        files = [t for t in given if t.suffix == ".toml"]
+        files += [p for t in given if t.suffix != ".toml" and t.is_dir()
+                  for p in t.glob("*.toml") if p.is_symlink()]
+        self._targets = given | {hop for f in files for hop in _link_hops(f)}
         folders = {_existing(t if t.suffix != ".toml" else t.parent) for t in self._targets}
         for folder in set(self._watched) - folders:
             self._observer.unschedule(self._watched.pop(folder))
@@ -69,6 +78,19 @@ class Watcher:
     def stop(self) -> None:
         # Daemon threads: no join, which would wait out the dispatch timeout.
         self._observer.stop()
+
+
+def _link_hops(path: Path) -> list[Path]:
+    """Where a symlink leads, one hop after another, up to the file itself (nothing for a
+    file that is no link; a loop or a dangling end stops the walk)."""
+    hops: list[Path] = []
+    while path.is_symlink() and len(hops) < 40:
+        try:
+            path = Path(os.path.normpath(path.parent / os.readlink(path)))
+        except OSError:
+            break
+        hops.append(path)
+    return hops
 
 
 def _existing(path: Path) -> Path:

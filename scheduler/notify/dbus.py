@@ -20,7 +20,6 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from xml.sax.saxutils import escape
 
 from jeepney import (
     DBusAddress,
@@ -62,6 +61,12 @@ def session_bus_address(env: Mapping[str, str] | None = None) -> str | None:
     if runtime_dir and os.path.exists(os.path.join(runtime_dir, "bus")):
         return f"unix:path={runtime_dir}/bus"
     return None
+
+
+def _escape(text: str) -> str:
+    """What ``xml.sax.saxutils.escape`` does, without its import: that pulls urllib and
+    http.client into the daemon, 0.7 MiB of its resident memory."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class _ConnectionBroken(Exception):
@@ -245,7 +250,7 @@ class DbusNotifier:
         body = notice.body if show_actions else body_with_hint(notice)
         if "body-markup" in caps:
             # Such a server parses the body as markup: a bare "&" or "<" would garble it.
-            body = escape(body)
+            body = _escape(body)
         actions = [part for pair in notice.actions for part in pair] if show_actions else []
         hints = {
             "urgency": ("y", _URGENCY_BYTE[notice.urgency]),

@@ -32,7 +32,7 @@ def plan_for(schedule: Schedule, anchors: Anchors) -> Plan:
 
 
 def timetable_for(routine: Routine, settings: Settings) -> Timetable:
-    quiet = settings.quiet_hours if routine.schedule.quiet_hours == "respect" else None
+    quiet = settings.quiet_window if routine.schedule.quiet_hours == "respect" else None
     return Timetable(plan_for(routine.schedule, settings.anchors), settings.zone, quiet)
 
 

@@ -42,6 +42,11 @@ def parse_clock(text: str) -> time:
     return time(hour, minute, second)
 
 
+def since_midnight(t: time) -> timedelta:
+    """A time of day as the span from midnight (seconds; microseconds ignored)."""
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
 def format_clock(t: time) -> str:
     return t.strftime("%H:%M:%S" if t.second else "%H:%M")
 
@@ -136,9 +141,7 @@ class Window:
 
     @property
     def length(self) -> timedelta:
-        start = timedelta(hours=self.start.hour, minutes=self.start.minute,
-                          seconds=self.start.second)
-        end = timedelta(hours=self.end.hour, minutes=self.end.minute, seconds=self.end.second)
+        start, end = since_midnight(self.start), since_midnight(self.end)
         return end - start if end > start else end - start + timedelta(days=1)
 
     def contains(self, t: time) -> bool:

@@ -21,10 +21,11 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import Enum
 from typing import Protocol
 
 from scheduler.timing.cron import Cron
-from scheduler.timing.grammar import Window
+from scheduler.timing.grammar import Window, since_midnight
 from scheduler.timing.wallclock import DAY, offset_swing, resolve
 
 #: How far ahead a trigger looks before it says "never" (a cron for 29 February, with
@@ -62,12 +63,12 @@ class AtPlan:
 
     @property
     def span(self) -> tuple[timedelta, timedelta]:
-        reach = [_since_midnight(e.base) + e.offset for e in self.entries]
+        reach = [since_midnight(e.base) + e.offset for e in self.entries]
         return min(reach), max(reach)
 
     def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
         midnight = datetime.combine(day, time())
-        return sorted(midnight + _since_midnight(e.base) + e.offset
+        return sorted(midnight + since_midnight(e.base) + e.offset
                       for e in self.entries if day.weekday() in e.days)
 
 
@@ -82,7 +83,7 @@ class IntervalPlan:
 
     @property
     def span(self) -> tuple[timedelta, timedelta]:
-        start = _since_midnight(self.window.start)
+        start = since_midnight(self.window.start)
         return start, start + self.window.length
 
     def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
@@ -110,8 +111,14 @@ class CronPlan:
                 yield wall
 
 
-def _since_midnight(t: time) -> timedelta:
-    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+class Outlook(Enum):
+    """What a timetable comes to from some instant on."""
+
+    FIRES = "fires"
+    #: it fires, but every firing falls inside quiet hours
+    HELD = "held"
+    #: no firing at all within ``HORIZON_DAYS``
+    NEVER = "never"
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,26 @@ class Timetable:
                 continue  # before the start, or a second wall time collapsed onto one instant
             last = at
             yield Firing(at, self.is_quiet(at))
+
+    def outlook(self, start: datetime) -> Outlook:
+        """Whether anything at or after ``start`` is ever delivered, or why not.
+
+        Exact but for a daylight-saving gap: a wall time in it fires at the jump, which may
+        fall just outside quiet hours once a year; that does not count as delivered.
+        """
+        first = next(self.firings(start), None)
+        if first is None:
+            return Outlook.NEVER
+        if not first.held:
+            return Outlook.FIRES
+        assert self.quiet is not None  # only quiet hours hold a firing
+        # A plan repeats weekly, and every day a cron matches has the same times, so the
+        # week from the first firing holds every time of day the plan can fire at.
+        day = first.at.astimezone(self.zone).date()
+        quiet = self.quiet
+        week = (wall for n in range(7) for wall in self.plan.walls(day + n * DAY))
+        return Outlook.HELD if all(quiet.contains(wall.time()) for wall in week) \
+            else Outlook.FIRES
 
     def is_quiet(self, at: datetime) -> bool:
         return self.quiet is not None and self.quiet.contains(

@@ -1,0 +1,62 @@
+"""Enabled routines that will never reach the user, and why: what `check`, `list`, `status`
+and the daemon's log warn about, so nothing enabled is silently never shown.
+
+Pure: ``now`` comes in as a parameter; the clock is never read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from scheduler.config import defaults
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings
+from scheduler.planning.schedule import describe, timetable_for
+from scheduler.timing.grammar import format_duration
+from scheduler.timing.plans import HORIZON_DAYS, Outlook
+
+
+@dataclass(frozen=True)
+class RoutineWarning:
+    routine: str
+    #: "held": every firing falls inside quiet hours; "never": the schedule never fires
+    kind: Literal["held", "never"]
+    #: the reason and the fix, without the routine's id
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.routine}: {self.text}"
+
+
+def routine_warnings(routines: Iterable[Routine], settings: Settings,
+                     now: datetime) -> list[RoutineWarning]:
+    """One warning for each enabled routine that is never delivered from ``now`` on."""
+    found = []
+    for routine in routines:
+        if not routine.enabled:
+            continue
+        outlook = timetable_for(routine, settings).outlook(now)
+        if outlook is Outlook.HELD:
+            found.append(RoutineWarning(routine.id, "held", _held_text(routine, settings)))
+        elif outlook is Outlook.NEVER:
+            found.append(RoutineWarning(
+                routine.id, "never",
+                f"can never fire: {describe(routine.schedule, settings.anchors)} matches no "
+                f"day in the next {HORIZON_DAYS // 366} years; fix its [schedule]"))
+    return found
+
+
+def _held_text(routine: Routine, settings: Settings) -> str:
+    if settings.quiet_hours == "auto":
+        origin = (f"the default, from bedtime + "
+                  f"{format_duration(defaults.QUIET_AFTER_BEDTIME)} to wake")
+        change = "change bedtime or wake, give quiet_hours in config.toml"
+    else:
+        origin = "the quiet_hours setting"
+        change = "change quiet_hours in config.toml"
+    return (f"it fires {describe(routine.schedule, settings.anchors)}, always inside quiet "
+            f"hours {settings.quiet_window} ({origin}), so it is never shown; move it, "
+            f'{change}, or set quiet_hours = "ignore" in its [schedule]')
