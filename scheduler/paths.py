@@ -39,6 +39,9 @@ class Paths:
     runtime_dir: Path
     #: ``--routines DIR``: use only this folder, none of the shipped routines
     only_routines: Path | None = None
+    #: What named ``config_file`` ("--config" or "CRAMPGUARD_CONFIG"); None for the default,
+    #: which may be missing (defaults apply), where a named file must exist.
+    config_named_by: str | None = None
 
     @property
     def shipped_routines(self) -> Path:
@@ -77,6 +80,8 @@ def resolve_paths(env: Mapping[str, str] | None = None, *, config: str | None = 
     config_dir = pick("CRAMPGUARD_CONFIG_DIR", platformdirs.user_config_dir(APP))
     config_file = Path(config).expanduser() if config else pick(
         "CRAMPGUARD_CONFIG", str(config_dir / "config.toml"))
+    named_by = "--config" if config else "CRAMPGUARD_CONFIG" if env.get(
+        "CRAMPGUARD_CONFIG") else None
     only = routines or env.get("CRAMPGUARD_ROUTINES")
     return Paths(
         config_dir=config_dir,
@@ -85,6 +90,7 @@ def resolve_paths(env: Mapping[str, str] | None = None, *, config: str | None = 
         state_dir=pick("CRAMPGUARD_STATE_DIR", platformdirs.user_state_dir(APP)),
         runtime_dir=pick("CRAMPGUARD_RUNTIME_DIR", _runtime_default(env)),
         only_routines=Path(only).expanduser() if only else None,
+        config_named_by=named_by,
     )
 
 

@@ -1,13 +1,17 @@
 """Bad input meets a message that names the file, the line and the field, and the fix.
 
 Each case goes through the command line (`crampguard check PATH`): exit status 1, the
-problem on stderr, never a traceback. Then property tests: whatever text or value a user
-writes, loading fails only with ``CrampguardError``.
+problem on stderr, never a traceback. Then the values typed on the command line: each has a
+range, stated in its help and in the error. Then property tests: whatever text or value a
+user writes, loading fails only with ``CrampguardError``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from datetime import date, datetime, time
 from pathlib import Path
@@ -254,6 +258,157 @@ def test_table_variable_that_is_not_json_is_blamed_on_the_variable(
     monkeypatch.setenv(var, value)
     err = check_fails(run)
     assert err.startswith(f"environment {var}:"), err
+
+
+# --- values typed on the command line -------------------------------------------------------
+# (every command and option under arbitrary values: tests/test_cli_fuzz.py)
+
+CRAMPGUARD = Path(sys.executable).with_name("crampguard")
+
+
+def crampguard(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `crampguard` program (the console script of this environment)."""
+    if not CRAMPGUARD.exists():
+        pytest.skip(f"no crampguard program next to {sys.executable} (pip install -e .)")
+    return subprocess.run([str(CRAMPGUARD), *args], capture_output=True, text=True,
+                          timeout=20, env=os.environ)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["pause", "9999999999h"], "pause: 9999999999h is too long; a pause is at most 30 days; "
+                               "for longer, disable the routines (enabled = false)"),
+    (["pause", "999999d"], "pause: 999999d is too long; a pause is at most 30 days"),
+    (["history", "--days", "99999999"], "--days: give a number of days from 1 to 3660 "
+                                        "(got 99999999)"),
+])
+def test_the_issues_examples_are_refused_by_the_program(args: list[str], message: str) -> None:
+    proc = crampguard(*args)
+    assert proc.returncode == 1, proc
+    assert proc.stderr.startswith(message), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stdout == ""
+
+
+def test_text_that_is_not_utf8_is_refused_by_the_program() -> None:
+    proc = subprocess.run([os.fsencode(CRAMPGUARD), b"history", b"--routine", b"\xff"],
+                          capture_output=True, timeout=20, env=os.environ)
+    assert proc.returncode == 1, proc
+    assert proc.stderr.startswith(b"--routine: not UTF-8 text"), proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["pause", "31d"], "pause: 31d is too long; a pause is at most 30 days"),
+    (["pause", "720h1s"], "pause: 720h1s is too long"),
+    (["pause", "0s"], "pause: a duration must be longer than zero"),
+    (["pause", "until", "2020-01-01T00:00"], "pause until: 2020-01-01T00:00 has passed"),
+    (["pause", "until", "8000-01-01"], "pause until: 8000-01-01 is too far ahead; a pause is "
+                                       "at most 30 days"),
+    (["pause", "until", "99999-01-01"], "pause until: not a time"),
+    (["pause", "99999999999999999999999d"], "pause: a duration this long makes no sense"),
+    (["snooze", "x", "1d1s"], "snooze: 1d1s is too long; a snooze is at most 1 day"),
+    (["snooze", "x", "0m"], "snooze: a duration must be longer than zero"),
+    (["history", "--days", "0"], "--days: give a number of days from 1 to 3660 (got 0)"),
+    (["history", "--days", "3661"], "--days: give a number of days from 1 to 3660"),
+    (["stats", "--days", "-7"], "--days: give a number of days from 1 to 3660 (got -7)"),
+    (["stats", "--days", "9" * 40], "--days: give a number of days from 1 to 3660"),
+    (["next", "-n", "10001"], "--count: give a number of firings from 1 to 10000"),
+    (["next", "--count", "0"], "--count: give a number of firings from 1 to 10000"),
+    (["next", "--from", "9001-01-01T00:00"], "--from: give a time between the years 1970 "
+                                             "and 9000"),
+    (["next", "--from", "1969-12-31T23:59"], "--from: give a time between the years 1970"),
+    (["log-cramp", "--when", "0001-01-01T00:00"], "--when: give a time between the years"),
+    (["log-cramp", "--when", "8999-01-01T00:00"], "--when: a cramp cannot be logged in the "
+                                                  "future"),
+    (["log-cramp", "--severity", "6"], "--severity: give 1 (mild) to 5 (worst) (got 6)"),
+    (["log-cramp", "--severity", "0"], "--severity: give 1 (mild) to 5 (worst) (got 0)"),
+])
+def test_each_value_out_of_range_is_refused_with_the_range(run, args: list[str],
+                                                           message: str) -> None:
+    code, out, err = run(*args)
+    assert (code, out) == (1, ""), err
+    assert err.startswith(message), err
+
+
+@pytest.mark.parametrize("args", [
+    ["history", "--days", "3660"], ["stats", "--days", "3660"], ["history", "--days", "1"],
+    ["next", "-n", "10000", "--from", "2026-11-23T08:00"], ["next", "-n", "1"],
+    ["log-cramp", "--when", "1970-01-01T12:00", "--severity", "5"],
+    ["next", "-n", "1", "--from", "9000-12-31T23:00"],
+])
+def test_the_ends_of_each_range_are_accepted(run, args: list[str]) -> None:
+    code, _, err = run(*args)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("args", [["pause", "30d"], ["pause", "720h"], ["snooze", "x", "1d"],
+                                  ["snooze", "x", "24h"], ["snooze", "x", "1s"]])
+def test_the_longest_pause_and_snooze_get_as_far_as_the_daemon(run, args: list[str]) -> None:
+    code, _, err = run(*args)
+    assert code == 1
+    assert err.startswith("crampguard is not running"), err
+
+
+@pytest.mark.parametrize("command, option, numbers", [
+    ("history", "--days", "1 to 3660"), ("stats", "--days", "1 to 3660"),
+    ("next", "--count", "1 to 10000"), ("next", "--from", "1970 to 9000"),
+    ("log-cramp", "--when", "1970 to 9000"), ("log-cramp", "--severity", "1-5"),
+    ("pause", "DURATION", "at most 30 days"), ("snooze", "DURATION", "at most 1 day"),
+])
+def test_each_options_help_states_its_range(run, command: str, option: str,
+                                            numbers: str) -> None:
+    code, out, _ = run(command, "--help")
+    assert code == 0
+    text = " ".join(out.split())  # argparse wraps the help
+    section = text.index("options:" if option.startswith("-") else "positional arguments:")
+    entry = text[text.index(option, section):]
+    assert numbers in entry[:250], entry[:250]
+
+
+# --- a settings file named on the command line or in CRAMPGUARD_CONFIG must exist ---------
+
+#: The commands that read the settings (the others that talk to the daemon only pass an id).
+SETTINGS_COMMANDS = [["check"], ["list"], ["next"], ["history"], ["stats"], ["log-cramp"],
+                     ["notify-test"], ["pause"]]
+
+
+@pytest.mark.parametrize("command", SETTINGS_COMMANDS, ids=lambda c: c[0])
+def test_a_missing_config_file_named_by_the_flag_is_an_error(run, tmp_path: Path,
+                                                             command: list[str]) -> None:
+    missing = tmp_path / "typo.toml"
+    code, out, err = run("--config", missing, *command)
+    assert (code, out) == (1, ""), err
+    assert err == f"no such settings file: {missing}; create it (`init` writes one there) " \
+                  "or leave out --config\n"
+    code, _, err2 = run(*command, "--config", missing)  # after the command name too
+    assert (code, err2) == (1, err)
+
+
+def test_a_missing_config_file_named_by_the_variable_is_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "typo.toml"
+    monkeypatch.setenv("CRAMPGUARD_CONFIG", str(missing))
+    proc = crampguard("list")
+    assert proc.returncode == 1, proc
+    assert proc.stderr == (f"no such settings file: {missing} (from CRAMPGUARD_CONFIG); create "
+                           "it (`init` writes one there) or unset CRAMPGUARD_CONFIG\n")
+
+
+def test_the_default_config_file_may_be_missing(run, isolated) -> None:
+    assert not isolated.config_file.exists()
+    code, out, err = run("check")
+    assert code == 0, err
+    assert "settings from" not in out
+
+
+def test_init_creates_the_named_config_file(run, tmp_path: Path) -> None:
+    named = tmp_path / "mine.toml"
+    code, _, err = run("--config", named, "init")
+    assert code == 0, err
+    assert named.is_file()
+    code, out, err = run("--config", named, "check")
+    assert code == 0, err
+    assert f"settings from {named}" in out
 
 
 # --- property tests: nothing but CrampguardError ---------------------------------------

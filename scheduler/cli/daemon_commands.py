@@ -29,5 +29,5 @@ def pause(ctx: Context, words: list[str]) -> DaemonReply:
 def snooze(ctx: Context, routine_id: str, duration: str | None) -> DaemonReply:
     args: dict[str, Any] = {"id": routine_id}
     if duration:
-        args["seconds"] = times.duration(duration, "snooze")
+        args["seconds"] = times.duration(duration, "snooze", times.SNOOZE_MAX).total_seconds()
     return call(ctx, "snooze", **args)

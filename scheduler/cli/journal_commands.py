@@ -8,7 +8,7 @@ from typing import Any
 
 from scheduler import clock
 from scheduler.cli.results import CrampReport, HistoryReport, StatsReport
-from scheduler.cli.times import parse_when
+from scheduler.cli.times import DAYS, parse_when
 from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
 from scheduler.journal.events import future_problem, severity_problem
@@ -25,7 +25,7 @@ def _journal(ctx: Context) -> Any:
 
 
 def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryReport:
-    _positive(days, "--days")
+    DAYS.check(days, "--days")
     zone = ctx.settings.zone
     with _journal(ctx) as journal:
         events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
@@ -35,7 +35,7 @@ def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryRe
 def stats(ctx: Context, *, days: int) -> StatsReport:
     from scheduler.journal import stats as compute
 
-    _positive(days, "--days")
+    DAYS.check(days, "--days")
     now, zone = clock.now(), ctx.settings.zone
     window = compute.window(now=now, zone=zone, days=days)
     with _journal(ctx) as journal:
@@ -74,8 +74,3 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
     with _journal(ctx) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
     return CrampReport(event_id, at, leg, severity, note, zone)
-
-
-def _positive(value: int, flag: str) -> None:
-    if value < 1:
-        raise CrampguardError(f"{flag}: give a number of days of 1 or more")

@@ -7,12 +7,14 @@ handlers so ``crampguard --help`` starts in a blink.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from scheduler.cli import times
+from scheduler.cli.times import in_words
 from scheduler.config import defaults
 from scheduler.timing.grammar import format_duration
 
@@ -33,7 +35,15 @@ environment:
   CRAMPGUARD_TIMEZONE, CRAMPGUARD_QUIET_HOURS, CRAMPGUARD_NOTIFIER,
   CRAMPGUARD_ANCHORS__BEDTIME, ...  override config.toml keys
 
-exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line."""
+exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line,
+  130 interrupted (Ctrl-C), 141 the output was closed early (`crampguard next | head`)."""
+
+#: An instant typed on the command line: the years it may fall in.
+YEARS_HELP = f"in the years {times.YEARS}"
+
+
+#: The options whose value is a file name, which may be any bytes, UTF-8 or not.
+FILE_OPTIONS = ("config", "routines")
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -84,10 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "Show the next firings across the enabled routines, in time order. "
                 "Firings held back by quiet hours are listed and marked.")
     p.add_argument("--count", "-n", type=int, default=10, metavar="N",
-                   help="how many (default 10)")
+                   help=f"how many, {times.COUNT} (default 10)")
     p.add_argument("--from", dest="start", metavar="TIME",
                    help="start here instead of now: ISO 8601, e.g. 2026-03-29T21:00; "
-                        "without an offset it is a wall time in the chosen zone")
+                        "without an offset it is a wall time in the chosen zone; "
+                        + YEARS_HELP)
     p.add_argument("--tz", metavar="ZONE", help="IANA time zone, overriding the settings")
     p.add_argument("--routine", metavar="ID", help="only this routine (even if disabled)")
     p.add_argument("--json", action="store_true",
@@ -115,23 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
                 "Running since, paused until, each routine's next firing, the last "
                 "delivery." + live_help)
     p.add_argument("--json", action="store_true", help="print JSON")
-    pause_default = _in_words(defaults.PAUSE)
+    pause_default = in_words(defaults.PAUSE)
     p = command("pause", _pause, f"hold all reminders for a while (default {pause_default})",
                 f"Hold all reminders: `pause` ({pause_default}), `pause 30m`, "
                 "`pause until 21:00` or "
                 "`pause until 2026-11-23T21:00`. A pause always ends by itself; reminders "
                 "due during it are recorded as skipped, not delivered later." + live_help)
-    p.add_argument("when", nargs="*", metavar="DURATION | until TIME")
+    p.add_argument("when", nargs="*", metavar="DURATION | until TIME",
+                   help="a duration like 30m, 2h or 3d, or `until` HH:MM or an ISO 8601 "
+                        f"time; {times.PAUSE_RULE}")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("resume", _live("resume"), "end a pause now", "End a pause now." + live_help)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("snooze", _snooze,
-                f"remind again later (default {_in_words(defaults.SNOOZE)})",
+                f"remind again later (default {in_words(defaults.SNOOZE)})",
                 "Deliver the routine's last reminder again after DURATION (default "
                 f"{format_duration(defaults.SNOOZE)})."
                 + live_help)
     p.add_argument("id", metavar="ID")
-    p.add_argument("duration", nargs="?", metavar="DURATION", help="e.g. 10m, 1h")
+    p.add_argument("duration", nargs="?", metavar="DURATION",
+                   help=f"e.g. 10m, 1h; at most {in_words(times.SNOOZE_MAX)}")
     p.add_argument("--json", action="store_true", help="print JSON")
     for name, text in (("skip", "drop the routine's next firing"),
                        ("done", "record the routine's last reminder as done"),
@@ -148,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("history", _history, "show the journal, newest first",
                 "The journal, newest first, in local time: reminders due, delivered, "
                 "missed, done, snoozed, skipped; pauses; config errors; cramps.")
-    p.add_argument("--days", type=int, default=7, metavar="N", help="how far back (default 7)")
+    p.add_argument("--days", type=int, default=7, metavar="N",
+                   help=f"how far back, {times.DAYS} days (default 7)")
     p.add_argument("--routine", metavar="ID", help="only this routine")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("stats", _stats, "how well you kept each routine, and cramp nights",
@@ -156,14 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
                 "(done / due) and the current streak of days done. Then, for each evening "
                 "routine, the cramp rate on nights it was done versus nights it was not, "
                 "with the counts behind each rate (no claim when there are too few nights).")
-    p.add_argument("--days", type=int, default=30, metavar="N", help="how far back (default 30)")
+    p.add_argument("--days", type=int, default=30, metavar="N",
+                   help=f"how far back, {times.DAYS} days (default 30)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("log-cramp", _log_cramp, "record a leg cramp",
                 "Record a leg cramp in the journal (default: now).")
     p.add_argument("--when", metavar="TIME",
-                   help='"last night", "02:30" (the last time the clock showed it), or ISO 8601')
+                   help='"last night", "02:30" (the last time the clock showed it), or ISO '
+                        f"8601 {YEARS_HELP}; not in the future")
     p.add_argument("--leg", choices=("left", "right", "both"))
-    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild … 5 worst")
+    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild to 5 worst")
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -171,15 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
             "Copy the shipped routines into your routines folder and write a commented "
             "config.toml. Existing files are never overwritten.")
     return parser
-
-
-def _in_words(span: timedelta) -> str:
-    """60 minutes reads "1 hour", 10 minutes "10 minutes"."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _version() -> str:
@@ -211,6 +219,7 @@ def _list(args: argparse.Namespace) -> Any:
 def _next(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
+    times.COUNT.check(args.count, "--count")
     tz = file_commands.zone_flag(args.tz) if args.tz else None
     return file_commands.next_firings(_context(args, timezone=tz), count=args.count,
                                       start=args.start, routine_id=args.routine)
@@ -286,20 +295,76 @@ def _init(args: argparse.Namespace) -> Any:
     return file_commands.init(_context(args))
 
 
+#: The exit status of a program whose reader went away (128 + SIGPIPE), as a shell shows it.
+CLOSED_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     from scheduler.errors import CrampguardError
 
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _require_text(parser, args)
         result = args.handler(args)
         if result is not None:
             from scheduler.cli import render
 
             render.emit(result, as_json=getattr(args, "json", False))
+        # Inside the try: with a pipe, the rest of the output leaves here, not in print.
+        sys.stdout.flush()
     except CrampguardError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return CLOSED_PIPE
     return 0
+
+
+def _require_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which a file name may hold
+    but an id, a time or a note may not: they could be neither stored nor printed."""
+    from scheduler.errors import CrampguardError
+
+    for dest, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        bad = next((v for v in values if isinstance(v, str) and _surrogates(v)), None)
+        if bad is not None and dest not in FILE_OPTIONS:
+            raise CrampguardError(f"{_option_name(parser, args.command, dest)}: not UTF-8 text "
+                                  f"(got {bad!r})")
+
+
+def _surrogates(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _option_name(parser: argparse.ArgumentParser, command: str, dest: str) -> str:
+    """How the user wrote the option stored in ``dest``: "--from", or the metavar."""
+    actions = [*parser._actions, *subcommands(parser)[command]._actions]
+    action = next(a for a in actions if a.dest == dest)
+    return action.option_strings[0] if action.option_strings else str(action.metavar or dest)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each command, by name."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def _drop_stdout() -> None:
+    """After the reader of stdout went away (`crampguard next | head -1`): point stdout at
+    /dev/null so that the interpreter's own flush at exit does not fail a second time (see
+    "Note on SIGPIPE" in the documentation of the signal module)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (output captured in process): nothing to do
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

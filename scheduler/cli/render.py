@@ -202,16 +202,30 @@ _TEXT.update({
 
 
 def _event_text(event: Any, zone: Any) -> str:
-    detail = dict(event.detail or {})
+    # An empty field says nothing ("leg None" is noise), so it is left out.
+    detail = {k: v for k, v in (event.detail or {}).items() if v not in (None, "", [], {})}
     bits = []
     if event.due is not None:
         bits.append(f"due {format_instant(event.due, zone, 'weekday')}")
     if event.backend:
         bits.append(f"via {event.backend}")
-    bits += [f"{k} {v}" for k, v in detail.items() if k != "problems"]
+    bits += [f"{k} {_detail_value(v, zone)}" for k, v in detail.items() if k != "problems"]
     bits += detail.get("problems", [])
     return (f"{format_instant(event.at, zone, 'local')}  {event.kind:<12} "
             f"{event.routine or '':<22} {'; '.join(str(b) for b in bits)}").rstrip()
+
+
+def _detail_value(value: Any, zone: Any) -> str:
+    """A detail as the user reads it: an instant (a pause's "until", a cramp's "when") is
+    stored in UTC, ISO 8601, and shown in the user's zone like the other columns."""
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if at.tzinfo is not None:
+            return format_instant(at, zone, "local")
+    return str(value)
 
 
 def _pct(value: float | None) -> str:

@@ -1,19 +1,67 @@
-"""Times and durations typed on the command line (`next --from`, `pause`, `log-cramp
---when`): ISO 8601, where a value without an offset is a wall time in the user's zone,
-clock times, and the words a person types ("until 21:00", "last night")."""
+"""Times, durations and numbers typed on the command line (`next --from`, `pause`,
+`log-cramp --when`, `--days`, `--count`): ISO 8601, where a value without an offset is a
+wall time in the user's zone, clock times, the words a person types ("until 21:00", "last
+night"), and the range each value must fall in."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, tzinfo
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 
 from scheduler.config import defaults
 from scheduler.errors import CrampguardError
 from scheduler.timing import grammar
 from scheduler.timing.wallclock import last_wall, next_wall, resolve
 
+
+@dataclass(frozen=True)
+class Range:
+    """The whole numbers a value may take, both ends included."""
+
+    low: int
+    high: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.low} to {self.high}"
+
+    def check(self, value: int, flag: str) -> int:
+        if not self.low <= value <= self.high:
+            raise CrampguardError(f"{flag}: give {self.what} from {self} (got {value})")
+        return value
+
+
+# --- the ranges: the options' help and the errors both quote these ----------------------
+
+#: `history --days`, `stats --days`: ten years, more than any journal holds.
+DAYS = Range(1, 3660, "a number of days")
+#: `next --count`: past a few years of firings a list stops being useful to read.
+COUNT = Range(1, 10_000, "a number of firings")
+#: Any instant typed on the command line; far enough out for any plan, and well inside
+#: what ``datetime`` can add a day or a zone offset to.
+YEARS = Range(1970, 9000, "a year")
+#: A pause holds every reminder, so a forgotten one must end by itself in reasonable time;
+#: for longer, turning routines off says what is meant.
+PAUSE_MAX = timedelta(days=30)
+#: A snooze brings one reminder back; past a day the next firing has come anyway.
+SNOOZE_MAX = timedelta(days=1)
+
 ISO_HINT = 'write ISO 8601, e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"'
 #: "last night" means this time of the night just gone.
 LAST_NIGHT = time(3)
+
+
+def in_words(span: timedelta) -> str:
+    """1 day reads "1 day", 60 minutes "1 hour", 10 minutes "10 minutes"."""
+    minutes = int(span.total_seconds() // 60)
+    unit, size = next(((u, s) for u, s in (("day", 24 * 60), ("hour", 60))
+                       if minutes and minutes % s == 0), ("minute", 1))
+    count = minutes // size
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+PAUSE_RULE = (f"a pause is at most {in_words(PAUSE_MAX)}; for longer, disable the routines "
+              "(enabled = false)")
 
 
 def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> datetime:
@@ -22,14 +70,15 @@ def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> date
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise CrampguardError(f"{flag}: not a time (got {text!r}); {hint or ISO_HINT}") from None
-    if not 1970 <= value.year <= 9000:
-        raise CrampguardError(f"{flag}: give a time between the years 1970 and 9000 "
-                              f"(got {text!r})")
+    if not YEARS.low <= value.year <= YEARS.high:
+        raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
+                              f"{YEARS.high} (got {text!r})")
     return resolve(value, zone) if value.tzinfo is None else value
 
 
 def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
-    """``[]`` (an hour), ``["30m"]``, ``["until", "21:00"]`` or ``["until", ISO]``."""
+    """``[]`` (an hour), ``["30m"]``, ``["until", "21:00"]`` or ``["until", ISO]``; at most
+    ``PAUSE_MAX`` ahead."""
     if not words:
         return now + defaults.PAUSE
     if words[0] == "until":
@@ -39,13 +88,18 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
         try:
             clock_time = grammar.parse_clock(text)
         except ValueError:
-            return parse_instant(text, zone, "pause until",
-                                 hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
-        return next_wall(clock_time, now, zone)
-    try:
-        return now + grammar.parse_duration(" ".join(words))
-    except ValueError as exc:
-        raise CrampguardError(f'pause: {exc}, or "until 21:00"') from None
+            until = parse_instant(text, zone, "pause until",
+                                  hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
+        else:
+            return next_wall(clock_time, now, zone)
+        if until <= now:
+            raise CrampguardError(f"pause until: {text} has passed; a pause must end in the "
+                                  "future")
+        if until - now > PAUSE_MAX:
+            raise CrampguardError(f"pause until: {text} is too far ahead; {PAUSE_RULE}")
+        return until
+    return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=PAUSE_RULE,
+                          alternative=', or "until 21:00"')
 
 
 def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
@@ -66,9 +120,14 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
                          hint='write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"')
 
 
-def duration(text: str, command: str) -> float:
-    """A duration in seconds, e.g. for `snooze ID 10m`."""
+def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
+             alternative: str = "") -> timedelta:
+    """A duration longer than zero and at most ``longest``, e.g. for `snooze ID 10m`."""
     try:
-        return grammar.parse_duration(text).total_seconds()
+        span = grammar.parse_duration(text)
     except ValueError as exc:
-        raise CrampguardError(f"{command}: {exc}") from None
+        raise CrampguardError(f"{command}: {exc}{alternative}") from None
+    if span > longest:
+        raise CrampguardError(f"{command}: {text.strip()} is too long; "
+                              + (rule or f"a {command} is at most {in_words(longest)}"))
+    return span

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from scheduler.errors import CrampguardError
 from scheduler.paths import Paths
 
 if TYPE_CHECKING:
@@ -27,9 +28,21 @@ class Context:
 
     @cached_property
     def settings(self) -> Settings:
+        return self.read_settings()
+
+    def read_settings(self) -> Settings:
+        """The settings as the files and the environment say now (``settings`` keeps the
+        first read). A settings file named by ``--config`` or CRAMPGUARD_CONFIG must exist:
+        a typo there would otherwise run on the defaults without a word."""
         from scheduler.config.settings import load_settings
 
-        return load_settings(self.paths.config_file, self.flags, self.env)
+        path, named_by = self.paths.config_file, self.paths.config_named_by
+        if named_by and not path.exists():
+            leave_out = "leave out --config" if named_by == "--config" else f"unset {named_by}"
+            source = "" if named_by == "--config" else f" (from {named_by})"
+            raise CrampguardError(f"no such settings file: {path}{source}; create it "
+                                  f"(`init` writes one there) or {leave_out}")
+        return load_settings(path, self.flags, self.env)
 
     @cached_property
     def catalog(self) -> Catalog:
