@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.daemon_proc import Daemon, cli, clock_in, write_atomically
+from tests.support.faketime import faked, needs_faketime
 from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
@@ -156,24 +157,6 @@ def test_sighup_applies_a_change_the_watcher_cannot_see(routines, tmp_path):
 
 # --- clock jumps and catch-up, on the real process under libfaketime ----------------------
 
-FAKETIME_LIB = next((p for p in (
-    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
-    Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),
-) if p.exists()), None)
-needs_faketime = pytest.mark.skipif(
-    FAKETIME_LIB is None, reason="needs libfaketime (Debian package: faketime)")
-
-
-def faked(env_file: Path) -> dict[str, str]:
-    env_file.write_text("+0")
-    return {**os.environ, "LD_PRELOAD": str(FAKETIME_LIB),
-            "FAKETIME_TIMESTAMP_FILE": str(env_file), "FAKETIME_NO_CACHE": "1",
-            # the monotonic clock keeps running as a suspended machine's would not: the
-            # jump shows as a change in the gap between the two clocks
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
-
-
 @needs_faketime
 @pytest.mark.parametrize(("catch_up", "jump", "delivered"), [
     ("30m", 1210, True),  # 10 s late (plus up to 10 s to notice): within catch_up
@@ -220,15 +203,6 @@ def test_long_sleep_gives_one_late_reminder_never_a_burst(routines, tmp_path):
         assert daemon.count(r"delivered often") == 1
         assert daemon.count(r"missed often due .*superseded") >= 10
         assert daemon.stop() == 0
-
-
-def test_broken_config_at_start_exits_1_with_the_line(routines, tmp_path):
-    config = tmp_path / "config.toml"
-    config.write_text('quiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "25:00"\n')
-    result = cli("--config", str(config), "--routines", str(routines), "run")
-    assert result.returncode == 1
-    assert f"{config}:3: anchors.bedtime: impossible time of day" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_notify_test_names_the_backend(desktop):

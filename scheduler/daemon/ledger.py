@@ -70,6 +70,7 @@ class Ledger:
             while self._pending:
                 self._pending[0](journal)
                 self._pending.popleft()
+            journal.checkpoint()
         except CrampguardError as exc:
             self._failed(str(exc))
             return False

@@ -248,8 +248,8 @@ class Reminders:
         else:
             self.timers.once(key, until, self._snooze_ended, target.routine, target.due,
                              grace=None)
-        log.info("%s: %s (due %s)%s", answer, target.routine, self._local(target.due),
-                 f" until {self._local(until)}" if until else "")
+        log.info("%s %s%s (due %s)", answer, target.routine,
+                 f" until {self._local(until)}" if until else "", self._local(target.due))
 
     def _snooze_ended(self, routine_id: str, due: datetime) -> None:
         target = self.get(routine_id, due)

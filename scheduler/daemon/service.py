@@ -202,9 +202,9 @@ class Daemon:
         if self._stop_requested:
             self.engine.stop()
             return
-        self._run_calls()
-        if self.ledger.pending:
+        if self.ledger.pending:  # first: the commands below then see the journal as it is
             self.ledger.flush()
+        self._run_calls()
         jumped = self._clock.jump()
         if jumped:
             self._after_jump(jumped)
@@ -316,6 +316,7 @@ class Daemon:
 
     def _started(self) -> None:
         """Once the engine has planned every routine from the real "now"."""
+        self.chain.listen()  # buttons on notices a previous run left on screen
         plans = self.engine.planned()
         self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
         for routine_id, _, _ in plans:

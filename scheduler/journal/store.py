@@ -44,6 +44,8 @@ from scheduler.journal.events import (
 
 #: How long a writer waits for the other one (the daemon, the CLI) before giving up.
 BUSY_TIMEOUT_MS = 5000
+#: How long the daemon's checkpoint after a write waits for readers to finish.
+CHECKPOINT_WAIT_MS = 200
 
 MIGRATIONS: list[str] = [
     # 0 -> 1
@@ -191,6 +193,19 @@ class Journal:
         with self._errors():
             self._db.execute("INSERT OR REPLACE INTO reminders (routine, due, state, answer, "
                              "notice, until, manual) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def checkpoint(self) -> None:
+        """Move the WAL's commits into the file and empty the WAL. The daemon does it after
+        each write (a few a day): a journal file removed, replaced or copied by a backup
+        tool then holds everything, and never meets a stale WAL meant for another file."""
+        with self._errors():
+            # A reader (`crampguard stats`) holds it up: wait a little, not the full busy
+            # timeout; a checkpoint left undone now is done after the next write.
+            self._db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # -- reading -------------------------------------------------------------------------
 

@@ -63,6 +63,12 @@ class NotifierChain:
             if candidate.name == backend and hasattr(candidate, "withdraw"):
                 candidate.withdraw(notification_id)
 
+    def listen(self) -> None:
+        """Hear buttons before the first send: those on notices an earlier run showed."""
+        for backend in self.backends:
+            if hasattr(backend, "listen"):
+                backend.listen()
+
     def close(self) -> None:
         for backend in self.backends:
             try:

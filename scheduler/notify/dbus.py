@@ -212,6 +212,15 @@ class DbusNotifier:
             except (NotifyError, _ConnectionBroken) as exc:
                 self._log.debug("could not close notification %s: %s", notification_id, exc)
 
+    def listen(self) -> None:
+        """Connect now, not at the first send, to hear the buttons of notices an earlier
+        run of the daemon left on screen (best effort: no bus yet is no error)."""
+        with self._lock:
+            try:
+                self._connection()
+            except (NotifyError, _ConnectionBroken) as exc:
+                self._log.debug("not listening for buttons yet: %s", exc)
+
     def capabilities(self) -> frozenset[str]:
         """What the server says it can do ("actions", "body-markup", ...), asked once per
         connection and again after the server failed a call (another one may answer next).
@@ -339,6 +348,16 @@ class DbusNotifier:
                     reply.header.fields.get(HeaderFields.error_name),
                     " ".join(str(part) for part in reply.body),
                 )
+        # A button on a notice shown by an earlier run of the daemon: the server addresses
+        # ActionInvoked to that run's connection, gone with it. An eavesdropping rule still
+        # hears it (dbus-daemon's session bus allows one; a bus that refuses only costs
+        # those old buttons). The id is looked up in the journal, so others' are ignored.
+        earlier = MatchRule(type="signal", sender=SERVER.bus_name, interface=SERVER.interface,
+                            path=SERVER.object_path, member="ActionInvoked", eavesdrop=True)
+        reply = self._request(message_bus.AddMatch(earlier), "AddMatch")
+        if reply.header.message_type is MessageType.error:
+            self._log.debug("no buttons from notices of earlier runs: %s",
+                            " ".join(str(part) for part in reply.body))
 
     def _on_message(self, message: Message) -> None:
         """On the reader thread: a message that is no reply to our calls."""

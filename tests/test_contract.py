@@ -1,0 +1,292 @@
+"""The reminder contract through the real daemon and CLI: every reminder reaches the user at
+most once, or is recorded with the reason it did not; delivery never waits on the journal;
+the daemon starts and keeps reminding on a broken config or journal.
+
+The rules themselves are pinned in process (tests/test_reminders.py); here they meet the
+real faults: a clock stepped both ways under libfaketime, a full disk (a small tmpfs as the
+state folder), the journal removed and replaced under the running daemon, restarts between
+an answer and its firing, a damaged journal and a broken config.toml at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scheduler.journal.store import Journal
+from scheduler.paths import JOURNAL_FILE
+from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.faketime import faked, needs_faketime
+from tests.support.fixtures import Dirs
+from tests.support.routines import routine_text
+
+pytestmark = pytest.mark.slow
+
+
+def cli_json(*args: str) -> object:
+    result = cli(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def status() -> dict:
+    reply = cli_json("status")
+    assert isinstance(reply, dict)
+    return reply
+
+
+def history(*args: str) -> list[dict]:
+    reply = cli_json("history", *args)
+    assert isinstance(reply, list)
+    return reply
+
+
+@pytest.fixture
+def routines(tmp_path: Path) -> Path:
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def console_env() -> dict[str, str]:
+    return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
+            "CRAMPGUARD_NOTIFIER": "console"}
+
+
+# --- at most once, whatever the clock does -------------------------------------------------------
+
+@needs_faketime
+def test_a_clock_stepped_back_and_forward_again_never_shows_a_reminder_twice(
+        routines, tmp_path):
+    fake = tmp_path / "faketime"
+    (routines / "once.toml").write_text(routine_text("Once", clock_in(3)))
+    with Daemon(faked(fake)) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered once via console", timeout=8)
+        fake.write_text("-30")  # back: the same due instant lies ahead again
+        daemon.wait_for(r"wall clock jumped -3\ds", timeout=12)
+        mark = daemon.mark()
+        fake.write_text("+0")  # and forward past it once more
+        daemon.wait_for(r"once due .* is already delivered: not shown again", timeout=12,
+                        after=mark)
+        assert daemon.count(r"delivered once via console") == 1
+        assert daemon.count(r"^\[crampguard\] Once — ") == 1
+        assert daemon.stop() == 0
+
+
+@needs_faketime
+def test_a_reminder_due_during_a_pause_stays_held_when_the_lid_opens_after_it(
+        routines, tmp_path):
+    """pause 1h, the lid closed for 90 minutes: the reminder due inside the pause is held,
+    not delivered on resume (the pause has ended by then)."""
+    fake = tmp_path / "faketime"
+    (routines / "inside.toml").write_text(
+        routine_text("Inside", clock_in(20 * 60), extra="").replace(
+            'quiet_hours = "ignore"', 'quiet_hours = "ignore"\ncatch_up = "3h"'))
+    with Daemon(faked(fake)) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        cli_json("pause", "1h")
+        fake.write_text("+5400")
+        daemon.wait_for(r"held inside due .*: paused until", timeout=12)
+        assert daemon.count(r"delivered inside") == 0
+        assert daemon.stop() == 0
+
+
+# --- restarts between an answer and its firing ------------------------------------------------
+
+def test_a_pause_then_a_restart_holds_what_falls_due_inside_it(routines, console_env):
+    (routines / "soon.toml").write_text(routine_text("Soon", clock_in(6)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        cli_json("pause", "1h")
+        assert daemon.stop() == 0
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"held soon due .*: paused until", timeout=10)
+        assert status()["paused_until"] is not None
+        assert daemon.count(r"delivered soon") == 0
+        assert daemon.stop() == 0
+
+
+def test_a_skip_survives_a_restart(routines, console_env):
+    (routines / "nightly.toml").write_text(routine_text("Nightly", "21:45"))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        skipped = cli_json("skip", "nightly")
+        assert isinstance(skipped, dict)
+        assert daemon.stop() == 0
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        (nightly,) = status()["routines"]
+        assert nightly["next"] == skipped["next"] != skipped["skipped"]
+        assert daemon.stop() == 0
+
+
+@needs_faketime
+def test_a_snooze_survives_a_restart(routines, tmp_path):
+    fake = tmp_path / "faketime"
+    (routines / "later.toml").write_text(routine_text("Later", clock_in(2)))
+    env = faked(fake)
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered later via console", timeout=6)
+        cli_json("snooze", "later", "10m")
+        assert daemon.stop() == 0
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        fake.write_text("+600")
+        daemon.wait_for(r"delivered later via console .*snoozed", timeout=12)
+        assert daemon.stop() == 0
+
+
+def test_done_and_a_manual_trigger_keep_adherence_at_most_100(routines, console_env):
+    (routines / "once.toml").write_text(routine_text("Once", clock_in(2)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered once via console", timeout=6)
+        cli_json("done", "once")
+        cli_json("trigger", "once")
+        daemon.wait_for(r"delivered once via console .*manual", timeout=3)
+        assert cli_json("done", "once")["already"] is False  # the triggered one
+        assert daemon.stop() == 0
+    (row,) = cli_json("stats", "--days", "1")["routines"]
+    assert (row["due"], row["done"], row["adherence"]) == (1, 1, 1.0)
+    kinds = [e["kind"] for e in history("--routine", "once")]
+    assert kinds[:2] == ["done", "triggered"]
+
+
+# --- delivery does not depend on the journal ---------------------------------------------------
+
+@pytest.fixture
+def small_state(isolated: Dirs) -> Iterator[Path]:
+    """The state folder on a 1 MiB tmpfs of its own (a disk that can fill up)."""
+    isolated.state.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                              str(isolated.state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
+    try:
+        yield isolated.state
+    finally:
+        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_does_not_stop_a_reminder_and_the_journal_catches_up(
+        routines, console_env, small_state):
+    (routines / "due.toml").write_text(routine_text("Due", clock_in(4)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        filler = fill(small_state)
+        daemon.wait_for(r"^\[crampguard\] Due — ", timeout=8)
+        daemon.wait_for(r"disk is full.*reminders are still shown", timeout=3)
+        daemon.wait_for(r"^\[crampguard\] crampguard cannot write its journal", timeout=3)
+        triggered = cli("trigger", "due", "--json")
+        assert triggered.returncode == 0, triggered.stderr  # shown, and no error reported
+        assert any(p.startswith("journal: ") for p in status()["problems"])
+        assert daemon.count(r"cannot write its journal") == 1  # reported once
+        filler.unlink()
+        daemon.wait_for(r"the journal works again", timeout=12)
+        assert status()["problems"] == [], daemon.log
+        assert daemon.stop() == 0
+    kinds = [e["kind"] for e in history("--routine", "due")]
+    assert kinds == ["triggered", "delivered", "due"]
+
+
+def test_a_journal_removed_or_replaced_under_the_daemon_is_written_again(
+        routines, console_env, isolated):
+    journal = isolated.state / JOURNAL_FILE
+    (routines / "first.toml").write_text(routine_text("First", clock_in(4)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        journal.unlink()
+        daemon.wait_for(r"delivered first via console", timeout=8)
+        daemon.wait_for(r"was removed while crampguard ran", timeout=2)
+        assert [e["kind"] for e in history()] == ["delivered", "due"]
+        backup = journal.with_name("backup.sqlite3")
+        Journal.open(backup).close()
+        os.replace(backup, journal)  # a backup restored over it, say
+        cli_json("trigger", "first")
+        daemon.wait_for(r"was replaced while crampguard ran", timeout=3)
+        assert [e["kind"] for e in history()] == ["triggered"]
+        assert daemon.stop() == 0
+
+
+# --- the daemon always starts -----------------------------------------------------------------
+
+def test_a_damaged_journal_at_start_is_moved_aside_and_a_new_one_started(
+        routines, console_env, isolated):
+    isolated.state.mkdir(parents=True)
+    journal = isolated.state / JOURNAL_FILE
+    journal.write_bytes(b"this is no database, it is a shopping list\n" * 100)
+    (routines / "soon.toml").write_text(routine_text("Soon", clock_in(3)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        moved = daemon.wait_for(r"was damaged: moved it to (\S+) and started a new one")[1]
+        daemon.wait_for(r"^\[crampguard\] crampguard started a new journal", timeout=3)
+        daemon.wait_for(r"delivered soon via console", timeout=6)
+        assert daemon.stop() == 0
+    assert Path(moved).read_bytes().startswith(b"this is no database")
+    assert [e["kind"] for e in history()] == ["delivered", "due"]
+
+
+def test_a_broken_config_at_start_runs_on_the_last_good_settings(routines, console_env,
+                                                                    tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[anchors]\nbedtime = "22:00"\n')
+    (routines / "soak.toml").write_text(routine_text("Soak", "bedtime - 45m"))
+    args = ("--routines", str(routines), "--config", str(config))
+    with Daemon(console_env) as daemon:
+        daemon.start(*args)
+        daemon.wait_for(r"scheduled soak: daily at 21:15")
+        assert daemon.stop() == 0
+    config.write_text('quiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "25:00"\n')
+    with Daemon(console_env) as daemon:
+        daemon.start(*args)
+        daemon.wait_for(rf"{config}:3: anchors.bedtime: impossible time of day")
+        daemon.wait_for(r"running on the last good settings")
+        daemon.wait_for(r"scheduled soak: daily at 21:15")  # 22:00 - 45m, as last time
+        daemon.wait_for(r"^\[crampguard\] crampguard: the settings file is broken", timeout=3)
+        problems = cli_json(*args, "status")["problems"]
+        assert any(f"{config}:3: anchors.bedtime" in p for p in problems)
+        config.write_text('[anchors]\nbedtime = "23:00"\n')
+        reply = cli_json(*args, "reload")
+        assert reply["problems"] == []
+        daemon.wait_for(r"scheduled soak: daily at 22:15")
+        assert daemon.stop() == 0
+
+
+def test_a_broken_config_with_no_good_one_before_runs_on_the_defaults(routines, console_env,
+                                                                         tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[anchors]\nbedtime = "nonsense"\n')
+    (routines / "soak.toml").write_text(routine_text("Soak", "bedtime - 45m"))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines), "--config", str(config))
+        daemon.wait_for(r"running on the default settings")
+        daemon.wait_for(r"scheduled soak: daily at 21:45")  # the default bedtime 22:30
+        assert daemon.stop() == 0
