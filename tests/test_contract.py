@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -290,3 +291,39 @@ def test_a_broken_config_with_no_good_one_before_runs_on_the_defaults(routines, 
         daemon.wait_for(r"running on the default settings")
         daemon.wait_for(r"scheduled soak: daily at 21:45")  # the default bedtime 22:30
         assert daemon.stop() == 0
+
+
+# --- buttons answer the notice they sit on (real dunst) -------------------------------------
+
+def test_the_skip_button_answers_todays_notice_and_leaves_tomorrow(desktop, routines):
+    (routines / "stretch.toml").write_text(routine_text(
+        "Stretch", clock_in(3), notify='[notify]\nactions = ["done", "skip"]\n'))
+    env = {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        shown = daemon.wait_for(r"delivered stretch via dbus as #(\d+) \(due (.*?),")
+        planned = status()["routines"][0]["next"]
+        desktop.press(int(shown[1]), "skip")
+        daemon.wait_for(rf"skipped stretch \(due {re.escape(shown[2])}\)", timeout=3)
+        assert status()["routines"][0]["next"] == planned, "tomorrow's is still planned"
+        assert daemon.stop() == 0
+    (skipped,) = [e for e in history("--routine", "stretch") if e["kind"] == "skipped"]
+    assert skipped["detail"]["reason"] == "the Skip button"
+
+
+def test_a_button_on_a_notice_from_an_earlier_run_still_answers_it(desktop, routines):
+    (routines / "stretch.toml").write_text(routine_text(
+        "Stretch", clock_in(3), notify='[notify]\ntimeout = "0s"\nactions = ["done"]\n'))
+    env = {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        shown = int(daemon.wait_for(r"delivered stretch via dbus as #(\d+)")[1])
+        assert daemon.stop() == 0
+    assert desktop.shown() == 1  # still on screen, its sender gone
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        desktop.press(shown, "done")
+        daemon.wait_for(r"done stretch \(due ", timeout=3)
+        assert daemon.stop() == 0
+    assert [e["kind"] for e in history("--routine", "stretch")][:1] == ["done"]

@@ -182,6 +182,7 @@ class DbusNotifier:
         self._on_action = on_action
         self._log = log or logging.getLogger(__name__)
         self._conn: _Link | None = None
+        self._monitor: _Link | None = None
         self._caps: frozenset[str] | None = None
         self._lock = threading.Lock()
 
@@ -220,6 +221,10 @@ class DbusNotifier:
                 self._connection()
             except (NotifyError, _ConnectionBroken) as exc:
                 self._log.debug("not listening for buttons yet: %s", exc)
+                return
+            address = self._address or session_bus_address()
+            if self._monitor is None and self._on_action is not None and address:
+                self._watch_earlier_notices(address)
 
     def capabilities(self) -> frozenset[str]:
         """What the server says it can do ("actions", "body-markup", ...), asked once per
@@ -249,9 +254,11 @@ class DbusNotifier:
 
     def _disconnect(self) -> None:
         link, self._conn = self._conn, None
+        monitor, self._monitor = self._monitor, None
         self._caps = None
-        if link is not None:
-            link.close()
+        for each in (link, monitor):
+            if each is not None:
+                each.close()
 
     def _notify(self, notice: Notice) -> Delivery:
         caps = self.capabilities()
@@ -348,16 +355,46 @@ class DbusNotifier:
                     reply.header.fields.get(HeaderFields.error_name),
                     " ".join(str(part) for part in reply.body),
                 )
-        # A button on a notice shown by an earlier run of the daemon: the server addresses
-        # ActionInvoked to that run's connection, gone with it. An eavesdropping rule still
-        # hears it (dbus-daemon's session bus allows one; a bus that refuses only costs
-        # those old buttons). The id is looked up in the journal, so others' are ignored.
-        earlier = MatchRule(type="signal", sender=SERVER.bus_name, interface=SERVER.interface,
-                            path=SERVER.object_path, member="ActionInvoked", eavesdrop=True)
-        reply = self._request(message_bus.AddMatch(earlier), "AddMatch")
-        if reply.header.message_type is MessageType.error:
-            self._log.debug("no buttons from notices of earlier runs: %s",
-                            " ".join(str(part) for part in reply.body))
+
+    def _watch_earlier_notices(self, address: str) -> None:
+        """Hear the buttons on notices an earlier run of the daemon showed.
+
+        The server addresses ActionInvoked to the connection that sent the notice; once that
+        run has ended, the bus drops the signal before any match rule sees it. A monitor
+        connection (``BecomeMonitor``) still sees it. It only reads: presses addressed to
+        the live connection arrive there and are skipped here, and the ids are looked up in
+        the journal, so another program's notices change nothing. A bus that refuses a
+        monitor costs only those old buttons."""
+        try:
+            conn = open_dbus_connection(address, auth_timeout=self._timeout)
+        except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
+            self._log.debug("no buttons from earlier notices: %s", exc)
+            return
+        monitor = _Link(conn, self._on_monitored)
+        rule = MatchRule(type="signal", sender=SERVER.bus_name, interface=SERVER.interface,
+                         path=SERVER.object_path, member="ActionInvoked")
+        become = new_method_call(
+            DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
+                        interface="org.freedesktop.DBus.Monitoring"),
+            "BecomeMonitor", "asu", ([rule.serialise()], 0))
+        try:
+            reply = monitor.call(become, timeout=self._timeout)
+        except (TimeoutError, OSError, ValueError, _ConnectionBroken) as exc:
+            reply, refusal = None, str(exc)
+        else:
+            refusal = " ".join(str(part) for part in reply.body)
+        if reply is None or reply.header.message_type is MessageType.error:
+            self._log.debug("no buttons from earlier notices: %s", refusal)
+            monitor.close()
+            return
+        self._monitor = monitor
+
+    def _on_monitored(self, message: Message) -> None:
+        live = self._conn
+        if live is not None and message.header.fields.get(
+                HeaderFields.destination) == live.conn.unique_name:
+            return  # heard on the live connection already
+        self._on_message(message)
 
     def _on_message(self, message: Message) -> None:
         """On the reader thread: a message that is no reply to our calls."""
