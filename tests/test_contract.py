@@ -327,3 +327,28 @@ def test_a_button_on_a_notice_from_an_earlier_run_still_answers_it(desktop, rout
         daemon.wait_for(r"done stretch \(due ", timeout=3)
         assert daemon.stop() == 0
     assert [e["kind"] for e in history("--routine", "stretch")][:1] == ["done"]
+
+
+def test_done_with_due_credits_that_reminder(routines, console_env):
+    (routines / "once.toml").write_text(routine_text("Once", clock_in(2)))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        due = daemon.wait_for(r"delivered once via console \(due \w+ (\S+ \S+) ")[1]
+        local = due.replace(" ", "T")
+        reply = cli_json("done", "once", "--due", local)
+        assert reply["due"].startswith(local) and reply["already"] is False
+        result = cli("done", "once", "--due", "03:00")
+        assert result.returncode == 1 and "no reminder due at" in result.stderr
+        assert daemon.stop() == 0
+
+
+def test_a_routine_that_never_shows_is_a_warning_in_status_and_the_log(routines,
+                                                                       console_env):
+    (routines / "never.toml").write_text(
+        'schema_version = 1\ntitle = "Never"\nmessage = "m"\nseed = "stretch-before-bed"\n'
+        '[schedule]\ncron = "0 9 31 2 *"\n')
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"WARNING never: ")
+        assert any(p.startswith("never: ") for p in status()["problems"])
+        assert daemon.stop() == 0

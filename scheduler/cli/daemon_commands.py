@@ -31,3 +31,10 @@ def snooze(ctx: Context, routine_id: str, duration: str | None) -> DaemonReply:
     if duration:
         args["seconds"] = times.duration(duration, "snooze", times.SNOOZE_MAX).total_seconds()
     return call(ctx, "snooze", **args)
+
+
+def done(ctx: Context, routine_id: str, due: str | None) -> DaemonReply:
+    args: dict[str, Any] = {"id": routine_id}
+    if due:
+        args["due"] = times.parse_when(due, clock.now(), ctx.settings.zone).isoformat()
+    return call(ctx, "done", **args)

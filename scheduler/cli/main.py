@@ -147,13 +147,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("duration", nargs="?", metavar="DURATION",
                    help=f"e.g. 10m, 1h; at most {in_words(times.SNOOZE_MAX)}")
     p.add_argument("--json", action="store_true", help="print JSON")
-    for name, text in (("skip", "drop the routine's next firing"),
-                       ("done", "record the routine's last reminder as done"),
-                       ("trigger", "deliver the routine's reminder now")):
-        p = command(name, _live(name, with_id=True), text, text[0].upper() + text[1:] + "."
-                    + live_help)
+    for name, text, description in (
+            ("skip", "drop the routine's next firing",
+             "Drop the routine's next firing (held ones are passed over); says which, and "
+             "which comes after it."),
+            ("trigger", "deliver the routine's reminder now",
+             "Deliver the routine's reminder now. It is recorded as manual: adherence "
+             "counts only reminders that were due.")):
+        p = command(name, _live(name, with_id=True), text, description + live_help)
         p.add_argument("id", metavar="ID")
         p.add_argument("--json", action="store_true", help="print JSON")
+    p = command("done", _done, "record a reminder as done",
+                "Record the routine's most recent unanswered reminder as done: one that was "
+                "shown or missed (the laptop asleep, say), up to a day back. --due picks "
+                "another; a reminder counts once however often it is marked." + live_help)
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--due", metavar="TIME",
+                   help='the reminder due at TIME: "21:45" (the last time the clock showed '
+                        'it), or ISO 8601')
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = command("reload", _live("reload"), "re-read the routine files and config.toml now",
                 "Re-read the routine files and config.toml now." + live_help)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -262,6 +274,12 @@ def _pause(args: argparse.Namespace) -> Any:
     from scheduler.cli import daemon_commands
 
     return daemon_commands.pause(_context(args), args.when)
+
+
+def _done(args: argparse.Namespace) -> Any:
+    from scheduler.cli import daemon_commands
+
+    return daemon_commands.done(_context(args), args.id, args.due)
 
 
 def _snooze(args: argparse.Namespace) -> Any:

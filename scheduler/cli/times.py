@@ -40,11 +40,8 @@ COUNT = Range(1, 10_000, "a number of firings")
 #: Any instant typed on the command line; far enough out for any plan, and well inside
 #: what ``datetime`` can add a day or a zone offset to.
 YEARS = Range(1970, 9000, "a year")
-#: A pause holds every reminder, so a forgotten one must end by itself in reasonable time;
-#: for longer, turning routines off says what is meant.
-PAUSE_MAX = timedelta(days=30)
-#: A snooze brings one reminder back; past a day the next firing has come anyway.
-SNOOZE_MAX = timedelta(days=1)
+PAUSE_MAX = defaults.PAUSE_MAX
+SNOOZE_MAX = defaults.SNOOZE_MAX
 
 ISO_HINT = 'write ISO 8601, e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"'
 #: "last night" means this time of the night just gone.

@@ -14,3 +14,8 @@ CATCH_UP = timedelta(minutes=30)
 #: Quiet hours by default run from this long after bedtime to wake: late enough that the
 #: bedtime routines (``bedtime - 45m`` … ``bedtime``) are shown whatever the bedtime.
 QUIET_AFTER_BEDTIME = timedelta(hours=1)
+#: A pause holds every reminder, so a forgotten one must end by itself in reasonable time;
+#: for longer, turning routines off says what is meant. The CLI and the daemon both check.
+PAUSE_MAX = timedelta(days=30)
+#: A snooze brings one reminder back; past a day the next firing has come anyway.
+SNOOZE_MAX = timedelta(days=1)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.loader import RoutineSet
 from scheduler.daemon.reminders import Reminders
@@ -62,12 +63,15 @@ def _instant(request: dict[str, Any], key: str) -> datetime:
     return at
 
 
-def _seconds(request: dict[str, Any], key: str, default: timedelta) -> timedelta:
+def _seconds(request: dict[str, Any], key: str, default: timedelta,
+             most: timedelta) -> timedelta:
     value = request.get(key)
     if value is None:
         return default
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1e7:
-        raise CrampguardError(f"{key}: give a number of seconds")
+    if not isinstance(value, int | float) or isinstance(value, bool) or \
+            not 0 < value <= most.total_seconds():
+        raise CrampguardError(f"{key}: give a number of seconds, at most "
+                              f"{int(most.total_seconds())}")
     return timedelta(seconds=value)
 
 
@@ -76,7 +80,11 @@ def _status(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pause(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.pause(_instant(request, "until"))
+    until = _instant(request, "until")
+    if until - clock.now() > defaults.PAUSE_MAX:
+        raise CrampguardError(f"a pause is at most {defaults.PAUSE_MAX.days} days; for "
+                              "longer, disable the routines (enabled = false)")
+    return daemon.reminders.pause(until)
 
 
 def _resume(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +93,8 @@ def _resume(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 def _snooze(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return daemon.reminders.snooze(_routine_id(request),
-                                   _seconds(request, "seconds", defaults.SNOOZE))
+                                   _seconds(request, "seconds", defaults.SNOOZE,
+                                            defaults.SNOOZE_MAX))
 
 
 def _skip(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:

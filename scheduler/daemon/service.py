@@ -36,6 +36,7 @@ from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.planning import notices
 from scheduler.planning.schedule import describe, timetable_for
+from scheduler.planning.warnings import routine_warnings
 from scheduler.timing import grammar
 
 #: Editors write a file in several steps; wait this long after the last event.
@@ -67,6 +68,8 @@ class Daemon:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.settings, self._settings_problems = self._first_settings()
+        #: enabled routines that never reach the user (planning.warnings)
+        self._warnings: list[str] = []
         self.routines = RoutineSet()
         self.last_good: dict[Path, Routine] = {}
         self._reported: set[str] = set()
@@ -299,6 +302,10 @@ class Daemon:
             if not replan_all and old.get(routine_id) == routine:
                 continue
             self._schedule(routine)
+        warnings = [str(w) for w in routine_warnings(routines.enabled, settings, clock.now())]
+        for warning in warnings:
+            log.warning("%s", warning)
+        self._warnings = warnings
 
     def _schedule(self, routine: Routine) -> None:
         self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),
@@ -435,4 +442,4 @@ class Daemon:
         """Everything that keeps a reminder from the user: settings, routine files, the
         journal."""
         journal = [f"journal: {self.ledger.trouble}"] if self.ledger.trouble else []
-        return [*self._settings_problems, *self.routines.problems, *journal]
+        return [*self._settings_problems, *self.routines.problems, *self._warnings, *journal]
