@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,16 @@ def paths_in(base: Path, **changes: Path) -> Paths:
                  runtime_dir=folders["runtime_dir"], only_routines=changes.get("only"))
 
 
+@contextmanager
+def held(paths: Paths) -> Iterator[InstanceLock]:
+    lock = InstanceLock(paths)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 def refused(paths: Paths) -> str:
     with pytest.raises(CrampguardError) as caught:
         InstanceLock(paths).acquire()
@@ -37,19 +49,16 @@ def refused(paths: Paths) -> str:
 @pytest.fixture
 def first(tmp_path: Path):
     (tmp_path / "a" / "config").mkdir(parents=True)
-    lock = InstanceLock(paths_in(tmp_path / "a"))
-    lock.acquire()
-    yield lock
-    lock.release()
+    with held(paths_in(tmp_path / "a")) as lock:
+        yield lock
 
 
 # -- the lock in this process ------------------------------------------------------------
 
 
 def test_folders_of_their_own_never_conflict(tmp_path: Path, first: InstanceLock) -> None:
-    other = InstanceLock(paths_in(tmp_path / "b"))
-    other.acquire()
-    other.release()
+    with held(paths_in(tmp_path / "b")):
+        pass
 
 
 @pytest.mark.parametrize("shared", ["runtime_dir", "state_dir", "config_dir"])
@@ -66,57 +75,42 @@ def test_any_shared_folder_refuses_a_second(tmp_path: Path, first: InstanceLock,
 def test_the_routines_folder_in_use_is_held(tmp_path: Path, first: InstanceLock) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
-    lock = InstanceLock(paths_in(tmp_path / "b", only=mine))
-    lock.acquire()
-    try:
+    with held(paths_in(tmp_path / "b", only=mine)):
         assert f"config folder {mine};" in refused(paths_in(tmp_path / "c", only=mine))
-    finally:
-        lock.release()
 
 
 def test_the_shipped_routines_are_everyones(tmp_path: Path, first: InstanceLock) -> None:
-    lock = InstanceLock(paths_in(tmp_path / "b", only=SHIPPED_ROUTINES))
-    lock.acquire()
-    lock.release()
+    with held(paths_in(tmp_path / "b", only=SHIPPED_ROUTINES)):
+        pass
 
 
 def test_one_folder_in_two_roles_is_held_once(tmp_path: Path) -> None:
     both = tmp_path / "both"
     both.mkdir()
-    lock = InstanceLock(paths_in(tmp_path, config_dir=both, state_dir=both))
-    lock.acquire()
-    try:
+    with held(paths_in(tmp_path, config_dir=both, state_dir=both)):
         assert f"state folder {both};" in refused(paths_in(tmp_path / "b", state_dir=both))
-    finally:
-        lock.release()
 
 
 def test_a_refused_lock_holds_nothing(tmp_path: Path, first: InstanceLock) -> None:
     second = paths_in(tmp_path / "b", config_dir=first.paths.config_dir)
     refused(second)  # it got the runtime and state folders before the config folder
-    lock = InstanceLock(paths_in(tmp_path / "c", runtime_dir=second.runtime_dir,
-                                 state_dir=second.state_dir))
-    lock.acquire()
-    lock.release()
+    with held(paths_in(tmp_path / "c", runtime_dir=second.runtime_dir,
+                       state_dir=second.state_dir)):
+        pass
 
 
 def test_released_lets_the_next_one_in(tmp_path: Path, first: InstanceLock) -> None:
     first.release()
-    again = InstanceLock(first.paths)
-    again.acquire()
-    again.release()
+    with held(first.paths):
+        pass
 
 
 def test_nothing_is_written_among_the_users_files(tmp_path: Path) -> None:
     paths = paths_in(tmp_path)
     paths.user_routines.mkdir(parents=True)
     missing = tmp_path / "nowhere"
-    lock = InstanceLock(paths_in(tmp_path / "b", config_dir=missing))
-    lock.acquire()
-    lock.release()
-    lock = InstanceLock(paths)
-    lock.acquire()
-    lock.release()
+    with held(paths_in(tmp_path / "b", config_dir=missing)), held(paths):
+        pass
     assert list(paths.config_dir.iterdir()) == [paths.user_routines]
     assert list(paths.user_routines.iterdir()) == []
     assert not missing.exists()  # a config folder is never created just to lock it
@@ -195,11 +189,8 @@ def test_a_killed_daemon_leaves_no_stale_lock(user: Dirs) -> None:
         assert second.stop() == 0
 
 
+@pytest.mark.slow
 def test_the_call_the_daemon_makes_holds_the_resolved_folders(user: Dirs) -> None:
-    lock = InstanceLock(resolve_paths())
-    lock.acquire()
-    try:
-        code, err, _ = second_run({**os.environ, "XDG_RUNTIME_DIR": "/nonexistent-xdg"})
+    with held(resolve_paths()):
+        code, err, _ = second_run(dict(os.environ))
         assert code == 1 and f"(pid {os.getpid()})" in err
-    finally:
-        lock.release()
