@@ -240,38 +240,61 @@ def test_a_journal_removed_or_replaced_under_the_daemon_is_written_again(
 # --- the daemon always starts -----------------------------------------------------------------
 
 def test_a_damaged_journal_at_start_is_moved_aside_and_a_new_one_started(
-        routines, console_env, isolated):
+        routines, desktop, isolated):
     isolated.state.mkdir(parents=True)
     journal = isolated.state / JOURNAL_FILE
     journal.write_bytes(b"this is no database, it is a shopping list\n" * 100)
     (routines / "soon.toml").write_text(routine_text("Soon", clock_in(3)))
-    with Daemon(console_env) as daemon:
+    with Daemon({**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}) as daemon:
         daemon.start("--routines", str(routines))
         moved = daemon.wait_for(r"was damaged: moved it to (\S+) and started a new one")[1]
-        daemon.wait_for(r"^\[crampguard\] crampguard started a new journal", timeout=3)
-        daemon.wait_for(r"delivered soon via console", timeout=6)
+        daemon.wait_for(r"delivered soon via dbus", timeout=6)
         assert daemon.stop() == 0
     assert Path(moved).read_bytes().startswith(b"this is no database")
     assert [e["kind"] for e in history()] == ["delivered", "due"]
+    notices = [(n["summary"], n["body"]) for n in desktop.history()]
+    assert notices[0][0] == "crampguard started a new journal" and moved in notices[0][1]
+    assert notices[1][0] == "Soon"
 
 
-def test_a_broken_config_at_start_runs_on_the_last_good_settings(routines, console_env,
+def test_a_read_only_state_folder_does_not_stop_the_reminders(routines, desktop,
+                                                              isolated):
+    isolated.state.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs",
+                              str(isolated.state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
+    try:
+        (routines / "soon.toml").write_text(routine_text("Soon", clock_in(3)))
+        with Daemon({**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}) as daemon:
+            daemon.start("--routines", str(routines))
+            daemon.wait_for(r"cannot create the journal .*reminders are still shown")
+            daemon.wait_for(r"delivered soon via dbus", timeout=6)
+            assert any("cannot create the journal" in p for p in status()["problems"])
+            assert daemon.stop() == 0
+        summaries = [n["summary"] for n in desktop.history()]
+        assert summaries == ["crampguard cannot write its journal", "Soon"]
+    finally:
+        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
+
+
+def test_a_broken_config_at_start_runs_on_the_last_good_settings(routines, desktop,
                                                                     tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[anchors]\nbedtime = "22:00"\n')
     (routines / "soak.toml").write_text(routine_text("Soak", "bedtime - 45m"))
     args = ("--routines", str(routines), "--config", str(config))
-    with Daemon(console_env) as daemon:
+    env = {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
         daemon.start(*args)
         daemon.wait_for(r"scheduled soak: daily at 21:15")
         assert daemon.stop() == 0
     config.write_text('quiet_hours = "23:00-07:00"\n[anchors]\nbedtime = "25:00"\n')
-    with Daemon(console_env) as daemon:
+    with Daemon(env) as daemon:
         daemon.start(*args)
         daemon.wait_for(rf"{config}:3: anchors.bedtime: impossible time of day")
         daemon.wait_for(r"running on the last good settings")
         daemon.wait_for(r"scheduled soak: daily at 21:15")  # 22:00 - 45m, as last time
-        daemon.wait_for(r"^\[crampguard\] crampguard: the settings file is broken", timeout=3)
         problems = cli_json(*args, "status")["problems"]
         assert any(f"{config}:3: anchors.bedtime" in p for p in problems)
         config.write_text('[anchors]\nbedtime = "23:00"\n')
@@ -279,6 +302,9 @@ def test_a_broken_config_at_start_runs_on_the_last_good_settings(routines, conso
         assert reply["problems"] == []
         daemon.wait_for(r"scheduled soak: daily at 22:15")
         assert daemon.stop() == 0
+    (notice,) = desktop.history()  # one notification, naming the file, line and field
+    assert notice["summary"] == "crampguard: the settings file is broken"
+    assert f"{config}:3: anchors.bedtime" in notice["body"]
 
 
 def test_a_broken_config_with_no_good_one_before_runs_on_the_defaults(routines, console_env,
