@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.daemon import lock as lock_module
 from scheduler.daemon.lock import STATE_PID_FILE, InstanceLock
 from scheduler.errors import CrampguardError
 from scheduler.paths import Paths, resolve_paths
@@ -70,6 +71,18 @@ def test_any_shared_folder_refuses_a_second(tmp_path: Path, first: InstanceLock,
     assert message.startswith(
         f"crampguard is already running (pid {os.getpid()}) with the same {what} folder "
         f"{folder}; two daemons would show every reminder twice")
+
+
+def test_without_proc_locks_the_pid_files_name_it(tmp_path: Path, first: InstanceLock,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lock_module, "_holder", lambda fd: None)  # not Linux, no /proc
+    shared = first.paths
+    for changes, what in [({"runtime_dir": shared.runtime_dir}, "runtime"),
+                          ({"state_dir": shared.state_dir}, "state")]:
+        message = refused(paths_in(tmp_path / what, **changes))
+        assert f"(pid {os.getpid()}) with the same {what} folder" in message
+    message = refused(paths_in(tmp_path / "c", config_dir=shared.config_dir))
+    assert "(its pid is unknown) with the same config folder" in message
 
 
 def test_the_routines_folder_in_use_is_held(tmp_path: Path, first: InstanceLock) -> None:

@@ -47,9 +47,10 @@ class InstanceLock:
         pid and the folder both would share."""
         try:
             self._hold_runtime()
-            self._hold_folder("state folder", self.paths.state_dir, create=True)
+            state = self.paths.state_dir
+            self._hold_folder("state folder", state, state / STATE_PID_FILE, create=True)
             for folder in self._config_folders():
-                self._hold_folder("config folder", folder, create=False)
+                self._hold_folder("config folder", folder, None, create=False)
         except BaseException:
             self.release()
             raise
@@ -71,7 +72,8 @@ class InstanceLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
 
-    def _hold_folder(self, what: str, folder: Path, *, create: bool) -> None:
+    def _hold_folder(self, what: str, folder: Path, pid_file: Path | None, *,
+                     create: bool) -> None:
         """Lock the folder itself. A folder that cannot be opened (missing, unreadable,
         an unwritable parent) is not locked: the daemon still starts and reminds, and the
         journal reports its own trouble."""
@@ -84,9 +86,9 @@ class InstanceLock:
         if self._already_held(fd):
             os.close(fd)  # the same folder twice: a second flock would block on our own
             return
-        self._lock(fd, what, folder, folder / STATE_PID_FILE)
+        self._lock(fd, what, folder, pid_file)
 
-    def _lock(self, fd: int, what: str, folder: Path, pid_file: Path) -> bool:
+    def _lock(self, fd: int, what: str, folder: Path, pid_file: Path | None) -> bool:
         """Whether ``fd`` is now held (False: this filesystem has no flock)."""
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -96,7 +98,7 @@ class InstanceLock:
                 # guarded; the others still are.
                 os.close(fd)
                 return False
-            pid = _holder(fd) or _read_pid(pid_file)
+            pid = _holder(fd) or (_read_pid(pid_file) if pid_file else None)
             os.close(fd)
             raise CrampguardError(_already_running(pid, what, folder)) from None
         self._fds.append(fd)
