@@ -112,7 +112,10 @@ def test_a_pause_then_a_restart_holds_what_falls_due_inside_it(routines, console
     with Daemon(console_env) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"held soon due .*: paused until", timeout=10)
-        assert status()["paused_until"] is not None
+        reply = status()
+        assert reply["paused_until"] is not None
+        (soon,) = reply["routines"]
+        assert soon["next"] > reply["paused_until"], "next is one that will be shown"
         assert daemon.count(r"delivered soon") == 0
         assert daemon.stop() == 0
 

@@ -501,3 +501,16 @@ def test_a_disabled_routine_fires_nothing(tmp_path: Path) -> None:
         with pytest.raises(CrampguardError, match="no enabled routine"):
             m.reminders.trigger("foot-soak")
         m.ledger.close()
+
+
+def test_next_shown_passes_over_pauses_quiet_hours_and_skips(machine: Machine) -> None:
+    first = T0 + timedelta(days=1)
+    assert machine.reminders.next_shown("foot-soak", first) == first
+    machine.reminders.pause(first + timedelta(minutes=1))
+    assert machine.reminders.next_shown("foot-soak", first) == first + timedelta(days=1)
+    machine.timers.ahead["foot-soak"] = [first + timedelta(days=1)]
+    machine.reminders.skip("foot-soak")
+    assert machine.reminders.next_shown("foot-soak", first) == first + timedelta(days=2)
+    night = routine("night", at="23:30")  # inside quiet hours every day: never shown
+    machine.timers.tables["night"] = timetable_for(night, _settings())
+    assert machine.reminders.next_shown("night", first) is None

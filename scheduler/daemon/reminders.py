@@ -43,6 +43,8 @@ DONE_LOOKBACK = timedelta(days=1)
 MEMORY = timedelta(days=8)
 #: `done --due 21:45` names a minute; the reminder due within it is the one.
 DUE_MATCH = timedelta(minutes=1)
+#: How many firings `next_shown` looks through (a week of a 10-minute routine).
+NEXT_SHOWN_LOOKAHEAD = 1000
 #: Buttons come back from the notification server (the only backend with buttons).
 BUTTONS_BACKEND = "dbus"
 
@@ -287,6 +289,20 @@ class Reminders:
         self._settle_as(routine_id, dropped, "skipped", "crampguard skip")
         return {"routine": routine_id, "skipped": self._iso(dropped),
                 "next": self._iso(following)}
+
+    def next_shown(self, routine_id: str, start: datetime | None) -> datetime | None:
+        """The routine's next firing from ``start`` that will be shown: not held by a pause
+        or quiet hours, not skipped ahead (what `status` calls next)."""
+        timetable = self.timers.timetable(routine_id)
+        if timetable is None or start is None:
+            return None
+        for count, firing in enumerate(timetable.firings(start)):
+            if count >= NEXT_SHOWN_LOOKAHEAD:
+                return None
+            if (self._hold_reason(routine_id, firing.at) is None
+                    and (routine_id, firing.at) not in self._known):
+                return firing.at
+        return None
 
     def trigger(self, routine_id: str) -> dict[str, Any]:
         """Show a routine's reminder now, recorded as manual: nothing was due."""

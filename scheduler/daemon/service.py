@@ -430,7 +430,9 @@ class Daemon:
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
                 for routine_id, title, next_time in sorted(
-                    self.engine.planned(), key=lambda p: (p[2] is None, p[2]))
+                    ((rid, title, self.reminders.next_shown(rid, planned))
+                     for rid, title, planned in self.engine.planned()),
+                    key=lambda p: (p[2] is None, p[2]))
             ],
             "last_delivery": None if last is None else {
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
