@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduler.notify.dbus import _escape
+from tests.support.daemon_proc import Daemon
 from tests.support.fixtures import ROOT
+from tests.support.routines import routine_text
 
 
 @given(st.text())
@@ -26,3 +30,18 @@ def test_the_dbus_backend_pulls_in_no_url_or_http_modules() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
+    routines = tmp_path / "routines"
+    routines.mkdir()
+    (routines / "a.toml").write_text(routine_text("A", "12:00"))
+    with Daemon() as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        maps = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
+        assert daemon.stop() == 0
+    libraries = {line.split()[-1] for line in maps.splitlines() if ".so" in line}
+    assert sorted(lib for lib in libraries if "libssl" in lib or "libcrypto" in lib) == []

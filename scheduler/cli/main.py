@@ -238,11 +238,14 @@ def _next(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> Any:
-    # The daemon never speaks TLS, but APScheduler and pydantic-settings import asyncio,
-    # whose optional `import ssl` maps OpenSSL into the daemon's resident memory. A None
-    # entry makes that import fail, which asyncio handles (it supports Pythons built
-    # without ssl).
+    # The daemon never speaks TLS nor needs OpenSSL's hashes, but APScheduler and
+    # pydantic-settings import asyncio, whose optional `import ssl` maps OpenSSL into the
+    # daemon's resident memory, and pydantic imports `secrets`, whose hashlib maps
+    # libcrypto (3.4 MiB resident). A None entry makes each import fail, which asyncio and
+    # hashlib handle (they support Pythons built without OpenSSL; hashlib falls back on its
+    # built-in md5, sha1, sha2, sha3 and blake2).
     sys.modules.setdefault("ssl", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("_hashlib", None)  # type: ignore[arg-type]
     import logging
 
     logging.basicConfig(

@@ -367,7 +367,7 @@ class Daemon:
 
     def _open_journal(self, path: Path) -> Journal:
         """Open the journal; a damaged one is moved aside (never deleted) for a new one."""
-        journal, moved_to = recovery.open_journal(path, clock.now())
+        journal, moved_to = recovery.open_journal(path, clock.now(self.settings.zone))
         if moved_to is not None:
             log.error("the journal %s was damaged: moved it to %s and started a new one",
                       path, moved_to)
