@@ -413,7 +413,8 @@ def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return (f"{path}: the journal stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
                 "another crampguard process may be stuck; try again")
-    if code.startswith("SQLITE_FULL"):
+    # A full disk shows as SQLITE_FULL, or as IOERR_SHMSIZE when the WAL index cannot grow.
+    if code.startswith("SQLITE_FULL") or code == "SQLITE_IOERR_SHMSIZE":
         return f"{path}: the disk is full ({exc}); free some space and try again"
     return f"{path}: the journal failed ({exc})"
 
