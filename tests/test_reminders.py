@@ -132,8 +132,16 @@ class Machine:
         self.reminders.settle(routine_id, [due], 30 * 60)
 
 
+@dataclass
+class FakePresence:
+    idle_seconds: float | None = 0.0
+    locked: bool = False
+    dnd: str | None = None
+
+
 def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
-          opener: FlakyJournal | None = None) -> Machine:
+          opener: FlakyJournal | None = None,
+          presence: FakePresence | None = None) -> Machine:
     timers, notifier, troubles = FakeTimers(), RecordingNotifier(), []
     settings = _settings()
     for rid, r in routines.items():
@@ -147,7 +155,8 @@ def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
     except CrampguardError as exc:
         ledger.trouble = str(exc)
     reminders = Reminders(ledger=ledger, timers=timers, routine=routines.get,
-                          send=notifier.send, withdraw=notifier.withdraw, zone=lambda: ZONE)
+                          send=notifier.send, withdraw=notifier.withdraw, zone=lambda: ZONE,
+                          presence=lambda: presence)
     return Machine(reminders, timers, notifier, ledger, path, traveller, routines, troubles)
 
 
@@ -514,3 +523,109 @@ def test_next_shown_passes_over_pauses_quiet_hours_and_skips(machine: Machine) -
     night = routine("night", at="23:30")  # inside quiet hours every day: never shown
     machine.timers.tables["night"] = timetable_for(night, _settings())
     assert machine.reminders.next_shown("night", first) is None
+
+
+# --- presence: away, locked, do-not-disturb ------------------------------------------------------
+
+@pytest.fixture
+def present(tmp_path: Path) -> Iterator[tuple[Machine, FakePresence]]:
+    seen = FakePresence()
+    routines = {"foot-soak": routine(),
+                "sitting": routine("sitting", at=None, every="50m", between="09:00-17:30"),
+                "urgent": Routine.model_validate({
+                    "schema_version": 1, "id": "urgent", "title": "Urgent", "message": "m",
+                    "schedule": {"at": "21:45"}, "notify": {"urgency": "critical"}})}
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "journal.sqlite3", traveller, routines, presence=seen)
+        yield m, seen
+        m.ledger.close()
+
+
+def test_a_reminder_due_while_locked_waits_and_is_shown_on_return(present) -> None:
+    m, seen = present
+    seen.locked = True
+    m.fire(T0)
+    assert m.notifier.sent == []
+    assert m.reminders.get("foot-soak", T0).state == "waiting"  # type: ignore[union-attr]
+    m.clock.move_to(T0 + timedelta(minutes=10))
+    m.reminders.release()  # still locked: nothing
+    assert m.notifier.sent == []
+    seen.locked = False
+    m.reminders.release()
+    assert len(m.notifier.sent) == 1
+    assert m.kinds() == ["held", "due", "delivered"]
+    m.reminders.release()  # at most once
+    assert len(m.notifier.sent) == 1
+
+
+def test_a_held_reminder_past_its_catch_up_is_missed(present) -> None:
+    m, seen = present
+    seen.idle_seconds = 600
+    m.fire(T0)
+    m.timers.run(m.timers.key("crampguard:wait:"), m.clock)  # due + catch_up passes
+    seen.idle_seconds = 0
+    m.reminders.release()
+    assert m.notifier.sent == []
+    assert m.kinds() == ["held", "due", "missed"]
+
+
+def test_a_return_after_catch_up_without_the_timer_is_missed_too(present) -> None:
+    m, seen = present
+    seen.idle_seconds = 600
+    m.fire(T0)
+    m.clock.move_to(T0 + timedelta(minutes=40))
+    seen.idle_seconds = 0
+    m.reminders.release()
+    assert m.notifier.sent == [] and m.kinds()[-1] == "missed"
+
+
+def test_a_break_due_while_away_is_recorded_and_not_shown(present) -> None:
+    m, seen = present
+    seen.idle_seconds = 400
+    due = datetime(2026, 11, 24, 9, 50, tzinfo=ZONE)
+    m.clock.move_to(due)
+    m.fire(due, "sitting")
+    seen.idle_seconds = 0
+    m.reminders.release()
+    assert m.notifier.sent == []
+    (held,) = m.events("held")
+    assert held.detail == {"reason": "away (away for 6m40s)"}
+
+
+def test_do_not_disturb_holds_and_releases_and_critical_comes_through(present) -> None:
+    m, seen = present
+    seen.dnd = "dunst paused"
+    m.fire(T0)
+    m.fire(T0, "urgent")
+    assert [n.title for n in m.notifier.sent] == ["Urgent"]
+    seen.dnd = None
+    m.clock.move_to(T0 + timedelta(minutes=5))
+    m.reminders.release()
+    assert [n.title for n in m.notifier.sent] == ["Urgent", "Warm foot soak"]
+
+
+def test_a_waiting_reminder_survives_a_restart(present) -> None:
+    m, seen = present
+    seen.locked = True
+    m.fire(T0)
+    m.ledger.close()
+    again = build(m.path, m.clock, m.routines, presence=seen)
+    again.reminders.resume_waiting()
+    assert again.notifier.sent == []
+    again.fire(T0)  # the engine's catch-up finds it: still at most once
+    seen.locked = False
+    again.reminders.release()
+    assert len(again.notifier.sent) == 1
+    again.ledger.close()
+
+
+def test_a_snooze_that_returns_during_do_not_disturb_waits_for_its_end(present) -> None:
+    m, seen = present
+    m.fire(T0)
+    m.reminders.snooze("foot-soak")
+    seen.dnd = "fullscreen window"
+    m.timers.run(m.timers.key("crampguard:snooze:"), m.clock)
+    assert len(m.notifier.sent) == 1
+    seen.dnd = None
+    m.reminders.release()
+    assert len(m.notifier.sent) == 2

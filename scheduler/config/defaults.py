@@ -19,3 +19,6 @@ QUIET_AFTER_BEDTIME = timedelta(hours=1)
 PAUSE_MAX = timedelta(days=30)
 #: A snooze brings one reminder back; past a day the next firing has come anyway.
 SNOOZE_MAX = timedelta(days=1)
+#: Away from the desk this long (idle or locked) counts as a break: an interval routine
+#: (the sitting break) starts again when the user is back.
+AWAY_RESETS = timedelta(minutes=5)

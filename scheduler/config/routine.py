@@ -114,6 +114,18 @@ class Schedule(Strict):
     cron: Annotated[Cron, PlainValidator(_cron)] | None = None
     catch_up: Annotated[timedelta, PlainValidator(_duration_or_zero)] = defaults.CATCH_UP
     quiet_hours: Literal["respect", "ignore"] = "respect"
+    #: a firing while the user is away: "skip" it (a break they are already taking) or
+    #: "hold" it until they are back; default: skip for an interval, hold otherwise
+    when_away: Literal["skip", "hold"] | None = None
+    #: away this long counts as the break itself: an interval starts again on return
+    away_resets: Duration = defaults.AWAY_RESETS
+
+    @property
+    def away(self) -> Literal["skip", "hold"]:
+        """What a firing does while the user is away (``when_away`` or its default)."""
+        if self.when_away is not None:
+            return self.when_away
+        return "skip" if self.every is not None else "hold"
 
     @model_validator(mode="after")
     def _one_kind(self) -> Schedule:

@@ -29,7 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from scheduler.timing.plans import Timetable
+from scheduler.timing.plans import Restart, Timetable, restart_interval
 
 #: Longest sleep between clock checks: a jump is noticed within this many seconds, at the
 #: cost of that many wakeups (6 a minute at 10 s).
@@ -44,20 +44,27 @@ OnDue = Callable[[str, list[datetime], float], None]
 
 
 class TimetableTrigger(BaseTrigger):
-    """APScheduler's view of a pure timetable."""
+    """APScheduler's view of a pure timetable, and of an interval restarted on the user's
+    return (``Restart``: its own firings until the window closes, then the timetable's)."""
 
-    def __init__(self, timetable: Timetable):
+    def __init__(self, timetable: Timetable, restart: Restart | None = None):
         self.timetable = timetable
+        self.restart = restart
 
     def get_next_fire_time(self, previous_fire_time: datetime | None,
                            now: datetime) -> datetime | None:
+        after, inclusive = (now, True) if previous_fire_time is None else \
+            (previous_fire_time, False)
+        if self.restart is not None and after < self.restart.resume_after:
+            ahead = (at for at in self.restart.firings
+                     if at > after or (inclusive and at == after))
+            at = next(ahead, None)
+            if at is not None:
+                return at
+            after, inclusive = self.restart.resume_after, False
         # Every firing, held ones too: the state machine records each as held (quiet
         # hours are a decision on the due instant, not a gap in the plan).
-        if previous_fire_time is None:
-            firings = self.timetable.firings(now, inclusive=True)
-        else:
-            firings = self.timetable.firings(previous_fire_time, inclusive=False)
-        return next((f.at for f in firings), None)
+        return next((f.at for f in self.timetable.firings(after, inclusive=inclusive)), None)
 
     def __str__(self) -> str:
         return str(self.timetable)
@@ -194,6 +201,21 @@ class Engine:
         else:
             job.modify(next_run_time=following)
         return dropped, following
+
+    def restart_interval(self, routine_id: str, at: datetime) -> datetime | None:
+        """Start an interval routine's run again at ``at`` (the user is back from a break
+        long enough to count as one); returns its next firing, or None when nothing
+        changed (not an interval, or outside its window)."""
+        job = self._scheduler.get_job(routine_id)
+        if job is None:
+            return None
+        restart = restart_interval(job.trigger.timetable, at)
+        if restart is None:
+            return None
+        trigger = TimetableTrigger(job.trigger.timetable, restart)
+        next_time = trigger.get_next_fire_time(None, at)
+        job.modify(trigger=trigger, next_run_time=next_time)
+        return next_time
 
     def replan(self, now: datetime) -> None:
         """Plan every routine from ``now`` (after the clock stepped back: otherwise the next

@@ -37,6 +37,7 @@ log = logging.getLogger("crampguard")
 #: Timer keys; ":" never occurs in a routine id.
 PAUSE_TIMER = "crampguard:pause-end"
 SNOOZE_TIMER = "crampguard:snooze:"
+WAIT_TIMER = "crampguard:wait:"
 #: How far back `done` looks for the reminder to credit, without --due.
 DONE_LOOKBACK = timedelta(days=1)
 #: How long this run remembers decisions and past pauses (the restart catch-up's reach).
@@ -47,6 +48,19 @@ DUE_MATCH = timedelta(minutes=1)
 NEXT_SHOWN_LOOKAHEAD = 1000
 #: Buttons come back from the notification server (the only backend with buttons).
 BUTTONS_BACKEND = "dbus"
+
+
+class PresenceView(Protocol):
+    """What the state machine asks of presence (``scheduler.presence``) on a due instant."""
+
+    @property
+    def idle_seconds(self) -> float | None: ...
+
+    @property
+    def locked(self) -> bool: ...
+
+    @property
+    def dnd(self) -> str | None: ...
 
 
 class Timers(Protocol):
@@ -99,8 +113,10 @@ class LastDelivery:
 class Reminders:
     def __init__(self, *, ledger: Ledger, timers: Timers,
                  routine: Callable[[str], Routine | None], send: Callable[[Notice], Delivery],
-                 withdraw: Callable[[str, int], None], zone: Callable[[], Any]):
+                 withdraw: Callable[[str, int], None], zone: Callable[[], Any],
+                 presence: Callable[[], PresenceView | None] = lambda: None):
         self.ledger = ledger
+        self._presence = presence
         self.timers = timers
         self._routine = routine
         self._send = send
@@ -138,7 +154,82 @@ class Reminders:
         for due, why in late:
             self._settle_as(routine_id, due, "missed", why + why_missed, counts_as_due=True)
         if latest is not None:
-            self._deliver(routine, due=latest)
+            self._show_or_wait(routine, latest)
+
+    # --- presence: away, locked, do-not-disturb ---------------------------------------------
+
+    def _presence_hold(self, routine: Routine) -> tuple[str, str] | None:
+        """("away" | "dnd", why) when the reminder should not be shown now."""
+        seen = self._presence()
+        if seen is None:
+            return None  # no presence source: shown as always
+        if seen.locked:
+            return "away", "the screen is locked"
+        idle = seen.idle_seconds
+        if idle is not None and idle >= routine.schedule.away_resets.total_seconds():
+            return "away", f"away for {grammar.format_duration(timedelta(seconds=int(idle)))}"
+        if seen.dnd and routine.notify.urgency != "critical":
+            return "dnd", seen.dnd
+        return None
+
+    def _show_or_wait(self, routine: Routine, due: datetime) -> None:
+        """Away: a break (when_away = "skip") is the user's own break, recorded and not
+        shown; anything else waits for their return, as it waits for do-not-disturb to
+        end, within its catch_up."""
+        hold = self._presence_hold(routine)
+        if hold is None:
+            self._deliver(routine, due=due)
+            return
+        kind, why = hold
+        if kind == "away" and routine.schedule.away == "skip":
+            self._settle_as(routine.id, due, "held", f"away ({why})")
+            return
+        self._put(Reminder(routine.id, due, "waiting"))
+        self._event("held", routine.id, at=clock.now(), due=due,
+                    detail={"reason": why, "waiting": True})
+        self._arm_wait(routine, due)
+        log.info("waiting to show %s due %s: %s", routine.id, self._local(due), why)
+
+    def _arm_wait(self, routine: Routine, due: datetime) -> None:
+        self.timers.once(f"{WAIT_TIMER}{routine.id}@{due.isoformat()}",
+                         max(due + routine.schedule.catch_up, clock.now()), self._wait_over,
+                         routine.id, due, grace=None)
+
+    def _wait_over(self, routine_id: str, due: datetime) -> None:
+        waiting = self.get(routine_id, due)
+        if waiting is not None and waiting.state == "waiting":
+            routine = self._routine(routine_id)
+            grace = routine.schedule.catch_up if routine else timedelta()
+            self._settle_as(routine_id, due, "missed",
+                            f"held until past its catch_up ({grammar.format_duration(grace)})",
+                            counts_as_due=True)
+
+    def release(self) -> None:
+        """Presence changed (the user is back, do-not-disturb ended): show what waited,
+        within its catch_up, and what a snooze brought back meanwhile."""
+        now = clock.now()
+        for (routine_id, due), known in list(self._known.items()):
+            routine = self._routine(routine_id)
+            if routine is None or self._presence_hold(routine) is not None:
+                continue
+            if known.state == "waiting":
+                self.timers.cancel(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}")
+                if now - due > routine.schedule.catch_up:
+                    self._wait_over(routine_id, due)
+                else:
+                    self._deliver(routine, due=due)
+            elif known.until is not None and known.until <= now:
+                self._snooze_ended(routine_id, due)
+
+    def resume_waiting(self) -> None:
+        """After a restart, once the routines are planned: reminders that were waiting
+        wait on (or are shown, or missed) as if the daemon had run on."""
+        for row in self.ledger.read(lambda j: j.waiting(), []):
+            self._known.setdefault((row.routine, row.due), row)
+            routine = self._routine(row.routine)
+            if routine is not None:
+                self._arm_wait(routine, row.due)
+        self.release()
 
     def _hold_reason(self, routine_id: str, due: datetime) -> str | None:
         """Why a reminder due then is held back, if it is: a pause, or quiet hours."""
@@ -264,6 +355,8 @@ class Reminders:
         if reason is None and late > grace:
             reason = f"the snooze ended {int(late.total_seconds())}s ago, catch_up is " \
                      f"{int(grace.total_seconds())}s"
+        if reason is None and self._presence_hold(routine) is not None:
+            return  # kept (``until`` stays set): shown by release() when the user is back
         if reason:
             self._put(replace(target, until=None))
             self._event("missed", routine_id, at=clock.now(), due=due,

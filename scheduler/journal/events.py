@@ -13,7 +13,7 @@ KINDS = ("due", "delivered", "failed", "missed", "held", "done", "snoozed", "ski
          "triggered", "paused", "resumed", "config_error", "journal_error", "cramp")
 
 #: What became of a reminder (one per (routine, due)), and how the user answered it.
-STATES = ("delivered", "held", "missed", "skipped", "failed")
+STATES = ("delivered", "held", "waiting", "missed", "skipped", "failed")
 ANSWERS = ("done", "snoozed", "skipped")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -73,7 +73,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE reminders (
         routine TEXT NOT NULL,
         due     INTEGER NOT NULL,   -- µs since the epoch (UTC)
-        state   TEXT NOT NULL,      -- delivered | held | missed | skipped | failed
+        state   TEXT NOT NULL,      -- delivered | held | waiting | missed | skipped | failed
         answer  TEXT,               -- done | snoozed | skipped
         notice  TEXT,               -- "<server>/<id>" of the notice on screen
         until   INTEGER,            -- a snooze's return, until it is shown again
@@ -226,6 +226,10 @@ class Journal:
     def snoozed(self) -> list[Reminder]:
         """Reminders whose snooze has not brought them back yet."""
         return self._reminders("until IS NOT NULL", [])
+
+    def waiting(self) -> list[Reminder]:
+        """Reminders held until the user is back or do-not-disturb ends."""
+        return self._reminders("state = 'waiting'", [])
 
     def _reminders(self, where: str, params: list[object],
                    limit: int | None = None) -> list[Reminder]:

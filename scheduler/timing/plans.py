@@ -210,3 +210,32 @@ class Timetable:
 
     def __str__(self) -> str:
         return f"Timetable({self.plan})"
+
+
+@dataclass(frozen=True)
+class Restart:
+    """An interval routine started again at ``at`` (the user is back from a break): its
+    firings every ``every`` from then until its window closes that day, then the plan's."""
+
+    firings: tuple[datetime, ...]
+    #: the plan resumes with its firings after this instant (the window's close)
+    resume_after: datetime
+
+
+def restart_interval(timetable: Timetable, at: datetime) -> Restart | None:
+    """The restarted run of an interval plan at ``at``; None for other plans, or when
+    ``at`` is outside the window (the next window starts afresh anyway)."""
+    plan = timetable.plan
+    if not isinstance(plan, IntervalPlan):
+        return None
+    local = at.astimezone(timetable.zone).replace(tzinfo=None)
+    opened = datetime.combine(local.date(), plan.window.start)
+    if opened > local:  # a window across midnight, opened the day before
+        opened -= DAY
+    closes = opened + plan.window.length
+    if not (opened <= local < closes) or opened.weekday() not in plan.days:
+        return None
+    walls = itertools.takewhile(lambda wall: wall <= closes,
+                                (local + k * plan.every for k in itertools.count(1)))
+    return Restart(tuple(resolve(wall, timetable.zone) for wall in walls),
+                   resolve(closes, timetable.zone))
