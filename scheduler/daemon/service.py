@@ -24,7 +24,7 @@ from scheduler.config.loader import RoutineSet, load_set
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings, load_settings
 from scheduler.control.server import ControlServer
-from scheduler.daemon import handlers
+from scheduler.daemon import handlers, readiness
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
@@ -122,6 +122,7 @@ class Daemon:
                         self._settings_problems, starting=True)
             self.engine.run(on_started=self._started)  # blocks in the loop until stop()
         finally:
+            readiness.stopping()
             self._stop_requested = True
             self._run_calls(stopping=True)
             self.control.stop()
@@ -268,6 +269,7 @@ class Daemon:
             log.warning("could not keep a copy of the good settings: %s", exc)
 
     def reload(self) -> None:
+        readiness.reloading()
         settings, problems = self.settings, []
         try:
             settings = self.ctx.read_settings()
@@ -282,7 +284,9 @@ class Daemon:
             self.watcher.refresh(self._watch_targets())
         except OSError as exc:
             log.warning("could not watch the folders (%s); send SIGHUP to reload", exc)
-        log.info("reloaded: %d routine(s) scheduled", len(self.engine.planned()))
+        scheduled = len(self.engine.planned())
+        log.info("reloaded: %d routine(s) scheduled", scheduled)
+        readiness.ready(f"{scheduled} routine(s) scheduled")
 
     def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
                *, starting: bool = False) -> None:
@@ -331,6 +335,7 @@ class Daemon:
             self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(plans), self.settings.zone, "+".join(self.chain.names))
+        readiness.ready(f"{len(plans)} routine(s) scheduled")
         _release_startup_memory()
 
     def _catch_up_after_restart(self, routine_ids: list[str]) -> None:
