@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 
 from scheduler.cli.main import build_parser, main, subcommands
 
-#: Commands that do not return: `run` is the daemon (its start is tested in test_daemon).
-NOT_RETURNING = {"run"}
+#: Commands not fuzzed: `run` does not return (the daemon; its start is tested in
+#: test_daemon), `service` changes the user's session (its start-up entry, the systemd
+#: user manager), tested in test_service in a scratch home with a fake systemctl.
+NOT_RETURNING = {"run", "service"}
 COMMANDS = sorted(set(subcommands(build_parser())) - NOT_RETURNING)
 #: Options whose value names a file or folder (by their metavar).
 FILE_METAVARS = {"FILE", "DIR", "PATH"}

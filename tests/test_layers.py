@@ -25,8 +25,11 @@ ALLOWED: dict[str, set[str]] = {
     "journal": {"base"},
     "notify": {"base"},
     "control": {"base"},
+    # the start-up entry: the command line's business only, never the daemon's
+    "autostart": {"base"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control"},
-    "cli": {"base", "timing", "config", "planning", "journal", "notify", "control"},
+    "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
+            "autostart"},
     "entry": {"cli"},
 }
 #: (importer, imported): the one crossing allowed between the two top-level processes.

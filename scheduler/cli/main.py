@@ -199,6 +199,32 @@ def build_parser() -> argparse.ArgumentParser:
     command("init", _init, "copy the shipped routines and a config.toml for editing",
             "Copy the shipped routines into your routines folder and write a commented "
             "config.toml. Existing files are never overwritten.")
+
+    # --- the session ---------------------------------------------------------------------
+    p = command("service", _service, "start crampguard with your session: install, "
+                "uninstall, status",
+                "Start the daemon at login: a systemd user unit where a systemd user manager "
+                "runs (else an XDG autostart file), a LaunchAgent on macOS, a script in the "
+                "Startup folder on Windows. Files it did not write are left alone.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (
+            ("install", "write the start-up entry for this crampguard, enable and start it; "
+                        "again to update it"),
+            ("uninstall", "stop and remove the start-up entry crampguard wrote"),
+            ("status", "what is installed, what it runs, and whether crampguard runs")):
+        a = actions.add_parser(name, parents=[common], help=text, description=text[0].upper()
+                               + text[1:] + ".")
+        a.add_argument("--json", action="store_true", help="print JSON")
+        if name == "install":
+            a.add_argument("--force", action="store_true",
+                           help="replace a file there that crampguard did not write")
+    p = command("doctor", _doctor, "why reminders might not reach you: check everything",
+                "Check what reminders depend on, without changing anything: the "
+                "notification server, the notifier that would deliver, the next firing of "
+                "each enabled routine, problems in the files, the journal, the service and "
+                "the daemon, the presence sources. Exit 1 when something stops reminders "
+                "(each is named as a problem, with the fix).")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -310,6 +336,21 @@ def _log_cramp(args: argparse.Namespace) -> Any:
                              severity=args.severity, note=args.note)
 
 
+def _service(args: argparse.Namespace) -> Any:
+    from scheduler.cli import service_commands
+
+    if args.action == "install":
+        return service_commands.install(_context(args), force=args.force, config=args.config,
+                                        routines=args.routines)
+    return getattr(service_commands, args.action)(_context(args))
+
+
+def _doctor(args: argparse.Namespace) -> Any:
+    from scheduler.cli import doctor_commands
+
+    return doctor_commands.doctor(_context(args))
+
+
 def _init(args: argparse.Namespace) -> Any:
     from scheduler.cli import file_commands
 
@@ -323,6 +364,7 @@ CLOSED_PIPE = 141
 def main(argv: Sequence[str] | None = None) -> int:
     from scheduler.errors import CrampguardError
 
+    status = 0
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -332,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scheduler.cli import render
 
             render.emit(result, as_json=getattr(args, "json", False))
+            status = getattr(result, "exit_status", 0)  # a report that found problems
         # Inside the try: with a pipe, the rest of the output leaves here, not in print.
         sys.stdout.flush()
     except CrampguardError as exc:
@@ -343,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _drop_stdout()
         return CLOSED_PIPE
-    return 0
+    return status
 
 
 def _require_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -22,6 +22,9 @@ def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
     text = json.dumps(to_json(result), indent=2) if as_json else to_text(result)
     if text:
         print(text, file=out)
+    failure = getattr(result, "failure", None)  # a report that ends in exit 1 says why
+    if failure:
+        print(failure, file=err)
 
 
 def to_json(result: Any) -> Any:
@@ -249,3 +252,180 @@ def _stats_text(report: Any) -> str:
             f"{_pct(c.rate_done)}); nights not done {c.nights_not_done} (cramps on "
             f"{c.cramp_nights_not_done}, {_pct(c.rate_not_done)}): {c.verdict}")
     return "\n".join(lines)
+
+
+# --- the session: `service` and `doctor` --------------------------------------------------
+
+
+def _command_text(command: Any) -> str:
+    import shlex
+
+    return shlex.join(command) if command else "(no command found)"
+
+
+def _entry_json(e: Any) -> dict[str, Any]:
+    return {"kind": e.kind, "path": str(e.path), "ours": e.ours,
+            "command": list(e.command) if e.command else None, "stale": e.stale}
+
+
+def _service_status_json(r: Any) -> dict[str, Any]:
+    s = r.status
+    manager = s.manager
+    return {"kind": s.kind, "path": str(s.path), "installed": bool(s.entries),
+            "entries": [_entry_json(e) for e in s.entries],
+            "manager": None if manager is None else {
+                "name": manager.name, "active": manager.active, "enabled": manager.enabled},
+            "running": r.pid is not None, "pid": r.pid, "notes": list(s.notes)}
+
+
+def _service_install_text(r: Any) -> str:
+    i = r.installed
+    state = {"unchanged": "unchanged (already installed)", "replaced":
+             "replaced (--force)"}.get(i.file, i.file)
+    lines = [f"{state}: {i.path} ({i.kind})", f"  runs: {_command_text(i.command)}"]
+    lines += [f"removed {p} (one entry is enough)" for p in i.removed]
+    lines += [f"ran: {c}" for c in i.ran]
+    lines += [f"note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def _service_uninstall_text(r: Any) -> str:
+    x = r.removed
+    lines = [f"ran: {c}" for c in x.ran]
+    lines += [f"removed {p}" for p in x.removed]
+    lines += [f"left {e.path}: not written by crampguard" for e in x.kept]
+    if not x.removed:
+        lines.append("nothing to remove: no start-up entry of crampguard's is installed")
+    lines += [f"note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def _service_status_lines(r: Any) -> list[str]:
+    s = r.status
+    lines = []
+    for e in s.entries:
+        whose = "written by crampguard" if e.ours else "not written by crampguard"
+        lines.append(f"installed: {e.path} ({e.kind}, {whose})")
+        lines.append(f"  runs: {_command_text(e.command)}")
+        if e.stale and e.command:
+            lines.append(f"  stale: {e.command[0]} no longer exists; `crampguard service "
+                         "install` again")
+    if not s.entries:
+        lines.append(f"not installed (`crampguard service install` writes {s.path})")
+    if s.manager is not None:
+        enabled = f", {s.manager.enabled}" if s.manager.enabled else ""
+        lines.append(f"{s.manager.name}: {s.manager.active}{enabled}")
+    lines.append(f"daemon: running (pid {r.pid})" if r.pid is not None
+                 else "daemon: not running")
+    lines += [f"note: {n}" for n in s.notes]
+    return lines
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    return f"{n / 1024:.1f} KiB" if n < 1024 ** 2 else f"{n / 1024 ** 2:.1f} MiB"
+
+
+def _doctor_json(r: Any) -> dict[str, Any]:
+    server = r.server
+    j = r.journal
+    daemon = r.daemon or {}
+    return {
+        "ok": not r.problems, "problems": r.problems, "notes": r.notes,
+        "notification_server": {
+            "answers": server is not None, "error": r.server_error,
+            "name": server.name if server else None,
+            "vendor": server.vendor if server else None,
+            "version": server.version if server else None,
+            "spec_version": server.spec_version if server else None,
+            "capabilities": sorted(server.capabilities) if server else [],
+            "actions": bool(server) and "actions" in server.capabilities,
+            "body_markup": bool(server) and "body-markup" in server.capabilities},
+        "delivery": {"notifier": r.notifier, "chain": list(r.chain), "delivers": r.delivers},
+        "zone": r.zone,
+        "routines": [{"id": p.id, "title": p.title,
+                      "next": p.at.isoformat() if p.at else None,
+                      "warning": _warnings_json([p.warning])[0] if p.warning else None}
+                     for p in r.routines],
+        "files": {"settings": str(r.settings_file) if r.settings_file else None,
+                  "problems": r.file_problems},
+        "journal": {"path": str(j.path), "exists": j.exists, "readable": j.readable,
+                    "writable": j.writable, "size": j.size, "problem": j.problem,
+                    "damaged": j.damaged},
+        "service": _service_status_json(r.service),
+        "daemon": {"running": r.daemon is not None, "pid": daemon.get("pid"),
+                   "paused_until": daemon.get("paused_until"),
+                   "problems": daemon.get("problems", []), "error": r.daemon_error},
+        "presence": None if r.presence is None else {
+            "sources": [dataclasses.asdict(s) for s in r.presence]},
+    }
+
+
+def _doctor_text(r: Any) -> str:
+    server = r.server
+    if server is not None:
+        caps = server.capabilities
+        lines = [f"notification server: {server.name} {server.version} ({server.vendor}), "
+                 f"spec {server.spec_version}; buttons: "
+                 f"{'yes' if 'actions' in caps else 'no (the command to type instead)'}; "
+                 f"body markup: {'yes' if 'body-markup' in caps else 'no'}"]
+    else:
+        lines = [f"notification server: none answers ({r.server_error})"]
+    lines.append(f"delivery: notifier {r.notifier} ({' > '.join(r.chain)}); a reminder now "
+                 f"goes to {r.delivers}")
+    lines.append(f"zone: {r.zone}")
+    lines.append("next of each enabled routine:" if r.routines else "no enabled routine")
+    lines += [f"  {format_instant(p.at) if p.at else 'never':<30} {p.id:<22} {p.title}"
+              for p in r.routines]
+    settings = f"settings {r.settings_file}" if r.settings_file else "default settings"
+    lines.append(f"files: {len(r.file_problems)} problem(s), {settings}" if r.file_problems
+                 else f"files: ok, {settings}")
+    j = r.journal
+    if j.exists:
+        state = ", ".join(w for w, ok in (("readable", j.readable), ("writable", j.writable))
+                          if ok) or "neither readable nor writable"
+        lines.append(f"journal: {j.path} ({_size(j.size)}): {state}")
+    else:
+        lines.append(f"journal: {j.path} not created yet (the daemon creates it"
+                     f"{'' if j.writable else '; its folder cannot be written'})")
+    lines += [f"service: {line}" for line in _service_status_lines(r.service)
+              if not line.startswith(("daemon:", "note:"))]
+    if r.daemon is not None:
+        paused = (f", paused until {_clock(r.daemon['paused_until'])}"
+                  if r.daemon.get("paused_until") else "")
+        lines.append(f"daemon: running (pid {r.daemon['pid']}) since "
+                     f"{_clock(r.daemon['running_since'])}{paused}")
+    else:
+        lines.append(f"daemon: not running{f' ({r.daemon_error})' if r.daemon_error else ''}")
+    if r.presence is None:
+        lines.append("presence: not checked (this crampguard has no presence sources)")
+    else:
+        lines += [f"presence: {s.name}: {'found' if s.found else 'not found'}, {s.detail}"
+                  for s in r.presence] or ["presence: no source"]
+    lines += [f"problem: {p}" for p in r.problems]
+    lines += [f"note: {n}" for n in r.notes]
+    if not r.problems:
+        lines.append("ok: nothing stops your reminders")
+    return "\n".join(lines)
+
+
+_JSON.update({
+    results.ServiceInstallReport: lambda r: {
+        "kind": r.installed.kind, "path": str(r.installed.path),
+        "command": list(r.installed.command), "file": r.installed.file,
+        "removed": [str(p) for p in r.installed.removed], "ran": r.installed.ran,
+        "notes": r.notes},
+    results.ServiceUninstallReport: lambda r: {
+        "removed": [str(p) for p in r.removed.removed],
+        "kept": [str(e.path) for e in r.removed.kept], "ran": r.removed.ran,
+        "notes": r.notes},
+    results.ServiceStatusReport: _service_status_json,
+    results.DoctorReport: _doctor_json,
+})
+_TEXT.update({
+    results.ServiceInstallReport: _service_install_text,
+    results.ServiceUninstallReport: _service_uninstall_text,
+    results.ServiceStatusReport: lambda r: "\n".join(_service_status_lines(r)),
+    results.DoctorReport: _doctor_text,
+})

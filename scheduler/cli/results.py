@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scheduler.autostart.installer import Installed, Removed, Status
     from scheduler.journal.events import Event
     from scheduler.journal.stats import CrampRelation, RoutineStats
+    from scheduler.notify.dbus import ServerInfo
     from scheduler.planning.upcoming import Upcoming
     from scheduler.planning.warnings import RoutineWarning
 
@@ -67,6 +69,93 @@ class NotifyTestReport:
     id: int | None
     actions_shown: bool
     chain: tuple[str, ...]
+
+
+# --- the session: the start-up entry, and the health check -------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceInstallReport:
+    installed: Installed
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceUninstallReport:
+    removed: Removed
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceStatusReport:
+    status: Status
+    #: the daemon answering on the control socket; None when none does
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class JournalCheck:
+    path: Path
+    exists: bool
+    readable: bool
+    #: it can be written (a missing one: its folder lets the daemon create it)
+    writable: bool
+    #: bytes on disk, SQLite's -wal and -shm files included
+    size: int
+    #: why reminders would go unrecorded; None when they would not
+    problem: str | None = None
+    #: what is wrong inside the file (the daemon moves such a journal aside)
+    damaged: str | None = None
+
+
+@dataclass(frozen=True)
+class NextShown:
+    id: str
+    title: str
+    #: the next firing not held back by quiet hours; None when there is none
+    at: datetime | None
+    #: why it is never shown
+    warning: RoutineWarning | None = None
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    #: the notification server, None when none answers (``server_error`` says why)
+    server: ServerInfo | None
+    server_error: str | None
+    #: the notifier setting, the chain it makes, and the backend a reminder would reach
+    notifier: str
+    chain: tuple[str, ...]
+    delivers: str
+    zone: str
+    settings_file: Path | None
+    file_problems: list[str]
+    #: each enabled routine
+    routines: list[NextShown]
+    journal: JournalCheck
+    service: ServiceStatusReport
+    #: the running daemon's status reply; None when none answers (``daemon_error``: it is
+    #: there but does not answer)
+    daemon: dict[str, Any] | None
+    daemon_error: str | None
+    #: the presence sources probed; None where there are none to ask
+    presence: list[Any] | None
+    #: what stops reminders from reaching the user or from being recorded: exit status 1
+    problems: list[str]
+    #: worth knowing, stops nothing
+    notes: list[str]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.problems else 0
+
+    @property
+    def failure(self) -> str | None:
+        """The line for stderr when the exit status is 1."""
+        if not self.problems:
+            return None
+        return (f"crampguard doctor: {len(self.problems)} problem(s) stop your reminders "
+                "(each is listed as a problem in the report)")
 
 
 # --- the journal --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from jeepney import (
     DBusAddress,
@@ -67,6 +68,17 @@ def _escape(text: str) -> str:
     """What ``xml.sax.saxutils.escape`` does, without its import: that pulls urllib and
     http.client into the daemon, 0.7 MiB of its resident memory."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """The notification server, as GetServerInformation and GetCapabilities describe it."""
+
+    name: str
+    vendor: str
+    version: str
+    spec_version: str
+    capabilities: frozenset[str]
 
 
 class _ConnectionBroken(Exception):
@@ -234,6 +246,18 @@ class DbusNotifier:
             (caps,) = self._call("GetCapabilities")
             self._caps = frozenset(caps)
         return self._caps
+
+    def server_information(self) -> ServerInfo:
+        """Who serves the notifications and what it can do (`crampguard doctor`); shows
+        nothing. Raises NotifyError when no server answers."""
+        self._refuse_on_reader_thread("server_information")
+        with self._lock:
+            try:
+                name, vendor, version, spec = self._call("GetServerInformation")
+                return ServerInfo(name, vendor, version, spec, self.capabilities())
+            except _ConnectionBroken as broken:
+                self._disconnect()
+                raise NotifyError(f"lost the D-Bus connection: {broken}") from broken
 
     def close(self) -> None:
         """Close the connection and stop its reader thread (which ends at once)."""

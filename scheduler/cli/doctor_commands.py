@@ -1,0 +1,203 @@
+"""`crampguard doctor`: why reminders do not reach the user, in one place.
+
+It looks and changes nothing: no notice is sent, no journal created, no file written. What
+would stop a reminder, or its record, is a *problem* (exit 1); what is worth knowing but
+stops nothing is a *warning*.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scheduler import clock
+from scheduler.cli import service_commands
+from scheduler.cli.results import DoctorReport, JournalCheck, NextShown, ServiceStatusReport
+from scheduler.config.context import Context
+from scheduler.config.loader import load_set, require_folder
+from scheduler.config.routine import Routine
+from scheduler.config.settings import Settings
+from scheduler.errors import CrampguardError
+from scheduler.planning.schedule import timetable_for
+from scheduler.planning.warnings import routine_warnings
+
+#: SQLite's files beside the journal: its size on disk counts them too.
+_SQLITE_COMPANIONS = ("-wal", "-shm")
+
+
+def doctor(ctx: Context) -> DoctorReport:
+    problems: list[str] = []
+    notes: list[str] = []
+    settings, file_problems = _settings(ctx)
+    routines, more = _routines(ctx, settings)
+    file_problems += more
+    problems += file_problems
+
+    server, server_error, chain, delivers = _delivery(settings)
+    if delivers == "console" and settings.notifier != "console":
+        problems.append(
+            f"no notification server answers ({server_error}): reminders would only be "
+            "printed on the daemon's output, which nobody sees on a desktop; start the "
+            "desktop's notification server (dunst, or the desktop's own), or run crampguard "
+            "inside the desktop session")
+
+    now = clock.now()
+    never = {w.routine: w for w in routine_warnings(routines, settings, now)}
+    notes += [str(w) for w in never.values()]
+    plans = [NextShown(r.id, r.title, _next_shown(r, settings, now) if r.id not in never
+                       else None, never.get(r.id))
+             for r in routines]
+    plans.sort(key=lambda p: (p.at is None, p.at and p.at.timestamp(), p.id))
+    if not any(p.at for p in plans):
+        problems.append("no enabled routine is ever shown: enable one (enabled = true in "
+                        "its file; `crampguard list` shows them all)"
+                        + (", or fix the routines named below" if never else ""))
+
+    journal = _journal(ctx.paths.journal)
+    if journal.problem:
+        problems.append(f"journal: {journal.problem}")
+    if journal.damaged:
+        notes.append(f"journal: {ctx.paths.journal} is damaged ({journal.damaged}); the "
+                        "daemon moves it aside and starts a new one when it next starts")
+
+    service = service_commands.status(ctx)
+    daemon, daemon_error = service_commands.daemon_status(ctx)
+    found = _service_findings(service, daemon, daemon_error)
+    problems += found[0]
+    notes += found[1]
+    if daemon and daemon.get("paused_until"):
+        notes.append(f"paused until {daemon['paused_until']}: reminders due meanwhile "
+                        "are held; `crampguard resume` ends it")
+
+    presence = _presence()
+    if presence is not None and not any(source.found for source in presence):
+        notes.append("no presence source answers: reminders are shown whether you are at "
+                        "the computer or not")
+    return DoctorReport(
+        server=server, server_error=server_error, notifier=settings.notifier, chain=chain,
+        delivers=delivers, zone=str(settings.zone),
+        settings_file=ctx.paths.config_file if ctx.paths.config_file.exists() else None,
+        file_problems=file_problems, routines=plans, journal=journal, service=service,
+        daemon=daemon, daemon_error=daemon_error, presence=presence, problems=problems,
+        notes=notes)
+
+
+def _next_shown(routine: Routine, settings: Settings, now: datetime) -> datetime | None:
+    """The routine's next firing outside quiet hours, on the user's wall clock."""
+    at = timetable_for(routine, settings).next_fire(None, now)
+    return at.astimezone(settings.zone) if at else None
+
+
+def _settings(ctx: Context) -> tuple[Settings, list[str]]:
+    """The settings, or, with their problems, the defaults (what a daemon without a good
+    copy runs on)."""
+    try:
+        return ctx.settings, []
+    except CrampguardError as exc:
+        return Settings.model_construct(), exc.problems
+
+
+def _routines(ctx: Context, settings: Settings) -> tuple[list[Routine], list[str]]:
+    """The enabled routines and every problem in the routine files (as `check` finds)."""
+    try:
+        if ctx.paths.only_routines is not None:
+            require_folder(ctx.paths.only_routines)
+        active = load_set(ctx.paths.routine_dirs, settings, ctx.catalog)
+    except CrampguardError as exc:
+        return [], exc.problems
+    return active.enabled, active.problems
+
+
+def _delivery(settings: Settings) -> tuple[Any, str | None, tuple[str, ...], str]:
+    """The server's description (or why there is none), the notifier chain, and the
+    backend a reminder would reach now."""
+    from scheduler.notify import build_chain
+    from scheduler.notify.dbus import DbusNotifier
+
+    quiet = logging.getLogger("crampguard.doctor")
+    quiet.propagate = False  # the chain's debug chatter is not the report
+    chain = build_chain(settings.notifier, quiet)
+    names = chain.names
+    chain.close()
+    notifier = DbusNotifier(call_timeout_s=3.0, log=quiet)
+    try:
+        server, error = notifier.server_information(), None
+    except CrampguardError as exc:
+        server, error = None, str(exc)
+    finally:
+        notifier.close()
+    if server is not None and "dbus" in names:
+        delivers = "dbus"
+    else:
+        # plyer reports no failure, so it cannot be checked without showing something.
+        delivers = next(n for n in names if n != "dbus")
+    return server, error, names, delivers
+
+
+def _journal(path: Path) -> JournalCheck:
+    """Open it the way every command does (that also proves it can be written), but never
+    create it: a missing journal is made by the daemon's first start, in a folder that
+    must let it."""
+    from scheduler.journal.recovery import damage
+    from scheduler.journal.store import Journal
+
+    size = sum(p.stat().st_size for p in (path, *(path.with_name(path.name + s)
+                                                  for s in _SQLITE_COMPANIONS)) if p.is_file())
+    if not path.exists():
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        writable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+        why = "cannot be written" if folder.is_dir() else "is not a folder"
+        problem = None if writable else (
+            f"{path} does not exist yet, and {folder} {why}, so the daemon cannot create "
+            "it; point CRAMPGUARD_STATE_DIR at a folder of yours")
+        return JournalCheck(path, False, False, writable, 0, problem)
+    readable = os.access(path, os.R_OK)
+    damaged = damage(path)
+    try:
+        Journal.open(path).close()
+    except CrampguardError as exc:
+        return JournalCheck(path, True, readable, False, size, None if damaged else str(exc),
+                            damaged)
+    return JournalCheck(path, True, readable, True, size, None, damaged)
+
+
+def _service_findings(service: ServiceStatusReport, daemon: dict[str, Any] | None,
+                      daemon_error: str | None) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    notes: list[str] = []
+    entries = service.status.entries
+    starts = [e for e in entries if not e.stale]
+    problems += [f"{e.path} starts {e.command[0] if e.command else '?'}, which no longer "
+                 "exists, so crampguard will not start at your next login: run `crampguard "
+                 "service install` with the crampguard you use now"
+                 for e in entries if e.stale]
+    if daemon_error:
+        problems.append(f"the daemon does not answer: {daemon_error}")
+    elif daemon is None:
+        manager = service.status.manager
+        if manager is not None and manager.active == "failed":
+            problems.append("crampguard is not running: its systemd unit failed; "
+                            "`journalctl --user -u crampguard` shows why, "
+                            "`systemctl --user restart crampguard` starts it again")
+        elif starts:
+            notes.append("crampguard is not running; the service starts it at your next "
+                            "login, `crampguard run` (or `systemctl --user start crampguard` "
+                            "for the unit) now")
+        elif not entries:  # a stale entry is a problem of its own, above
+            problems.append("crampguard is not running and nothing starts it: "
+                            "`crampguard service install` starts it with your session")
+    elif not starts:
+        notes.append("nothing starts crampguard at your next login: "
+                        "`crampguard service install`")
+    notes += service.status.notes
+    return problems, notes
+
+
+def _presence() -> list[Any] | None:
+    """The presence sources found, or None where this crampguard has none to ask."""
+    return None

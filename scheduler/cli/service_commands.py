@@ -1,0 +1,90 @@
+"""`crampguard service install | uninstall | status`: start crampguard with the session.
+
+The entry itself (which kind, where, its text, the service manager) is
+``scheduler.autostart``'s; here it meets the running daemon, which only the control socket
+can tell about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.autostart.command import daemon_command, running_program
+from scheduler.autostart.installer import LAUNCHD, SYSTEMD, Autostart
+from scheduler.cli.results import (
+    ServiceInstallReport,
+    ServiceStatusReport,
+    ServiceUninstallReport,
+)
+from scheduler.config.context import Context
+from scheduler.errors import CrampguardError, NotRunning
+
+#: What the service manager says when the entry's daemon is the one running.
+_MANAGED = {"active", "loaded"}
+
+
+def install(ctx: Context, *, force: bool = False, config: str | None = None,
+            routines: str | None = None) -> ServiceInstallReport:
+    autostart = Autostart()
+    command = daemon_command(running_program(), config=config, routines=routines)
+    before = autostart.status()
+    pid = daemon_pid(ctx)
+    # A daemon that runs outside the service (a terminal's `crampguard run`) holds the
+    # instance lock: a second one started by the manager would only fail.
+    outside = pid is not None and (before.manager is None
+                                   or before.manager.active not in _MANAGED)
+    installed = autostart.install(command, force=force, start=not outside)
+    notes = list(installed.notes)
+    if installed.kind in (SYSTEMD, LAUNCHD) and outside:
+        notes.append(f"crampguard is already running (pid {pid}), not as this service, so "
+                     "the service was not started now; it starts at your next login")
+    elif installed.kind not in (SYSTEMD, LAUNCHD):
+        notes.append(f"it starts at your next login; crampguard is running now (pid {pid})"
+                     if pid is not None else
+                     "it starts at your next login; `crampguard run` starts it now")
+    notes += _unseen_environment(ctx)
+    return ServiceInstallReport(installed, notes)
+
+
+def _unseen_environment(ctx: Context) -> list[str]:
+    """The service starts from the session's environment, not this shell's."""
+    names = sorted(n for n in ctx.env if n.upper().startswith("CRAMPGUARD_"))
+    if not names:
+        return []
+    return [f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} set here, but the "
+            "service does not start from this shell: put settings in config.toml, and name "
+            "other files with --config or --routines on `service install`"]
+
+
+def uninstall(ctx: Context) -> ServiceUninstallReport:
+    removed = Autostart().uninstall()
+    notes = []
+    pid = daemon_pid(ctx)
+    if pid is not None:
+        notes.append(f"crampguard is still running (pid {pid}) until you stop it or log out")
+    return ServiceUninstallReport(removed, notes)
+
+
+def status(ctx: Context) -> ServiceStatusReport:
+    found = Autostart().status()
+    return ServiceStatusReport(found, daemon_pid(ctx))
+
+
+def daemon_status(ctx: Context) -> tuple[dict[str, Any] | None, str | None]:
+    """The running daemon's status reply, or None and why: None, None when nothing runs;
+    None and the problem when something holds the socket but does not answer."""
+    from scheduler.control.client import request
+
+    try:
+        reply = request(ctx.paths.control_socket, {"cmd": "status"}, timeout=3.0)
+    except NotRunning:
+        return None, None
+    except CrampguardError as exc:
+        return None, str(exc)
+    if not reply.get("ok"):
+        return None, f"the daemon answered: {reply.get('error')}"
+    return reply, None
+
+
+def daemon_pid(ctx: Context) -> int | None:
+    reply, _ = daemon_status(ctx)
+    return reply.get("pid") if reply else None
