@@ -16,8 +16,8 @@ from scheduler.config.loader import routine_files
 from tests.support.fixtures import ROOT, SHIPPED_ROUTINES
 
 SHIPPED_IDS = sorted(p.stem for p in routine_files(SHIPPED_ROUTINES))
-ENABLED_BY_DEFAULT = {"calf-stretch", "foot-soak", "mineral-rich-meal", "sitting-break",
-                      "warm-calves-at-night", "warm-up"}
+ENABLED_BY_DEFAULT = {"calf-stretch", "foot-soak", "mineral-rich-meal", "morning-checkin",
+                      "sitting-break", "warm-calves-at-night", "warm-up", "water-and-salt"}
 MONDAY_8 = "2026-11-23T08:00"  # a Monday in winter time (+01:00 in Berlin)
 
 
@@ -27,9 +27,10 @@ def _commands() -> list[str]:
 
 
 def firing_lines(out: str) -> list[tuple[str, str]]:
-    """(`Mon 2026-11-23 21:45:00 +0100`, routine id) for each line of `next`."""
+    """(`Mon 2026-11-23 21:45:00 +0100`, routine id) for each line of `next`, up to the
+    follow-ups after a blank line."""
     rows = []
-    for line in out.splitlines():
+    for line in out.split("\n\n")[0].splitlines():
         m = re.match(r"^(\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})  (\S+)", line)
         assert m, f"not a firing line: {line!r}"
         rows.append((m[1], m[2]))

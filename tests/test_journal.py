@@ -51,7 +51,8 @@ def raw(path: Path) -> closing[sqlite3.Connection]:
 def test_every_kind_round_trips(journal: Journal) -> None:
     written = {}
     for n, kind in enumerate(KINDS):
-        routine = None if kind in ("paused", "resumed", "config_error", "cramp") else "foot-soak"
+        routine = None if kind in ("paused", "resumed", "config_error", "cramp",
+                                   "no_cramp") else "foot-soak"
         at = T0 + timedelta(minutes=n, microseconds=123457)  # microseconds survive
         due = T0 if routine else None
         backend = "dbus" if kind == "delivered" else None

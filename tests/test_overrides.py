@@ -49,7 +49,7 @@ def test_enabled_false_alone_turns_a_shipped_routine_off(isolated) -> None:
     off = mine(isolated, "foot-soak", "schema_version = 1\nenabled = false\n")
     result = cli("check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 10 file(s), 9 routine(s), 5 enabled")
+    assert result.stdout.startswith("ok: 11 file(s), 10 routine(s), 7 enabled")
     row = rows()["foot-soak"]
     assert row["enabled"] is False
     assert row["title"] == "Warm foot soak before bed"  # the rest is the shipped routine
@@ -63,7 +63,8 @@ def test_enabled_false_alone_turns_a_shipped_routine_off(isolated) -> None:
 def test_one_time_changes_only_the_time(isolated) -> None:
     changed = mine(isolated, "calf-stretch", 'schema_version = 1\n[schedule]\nat = "21:00"\n')
     row = rows()["calf-stretch"]
-    assert row["schedule"] == "daily at 21:00"
+    # the shipped follow-up stays: only the time was changed
+    assert row["schedule"] == "daily at 21:00, or 20m after foot-soak is done"
     assert Path(row["sources"]["schedule.at"]) == changed
     shipped = SHIPPED_ROUTINES / "calf-stretch.toml"
     for key in ("schedule.days", "schedule.catch_up", "notify.actions", "message"):

@@ -4,7 +4,7 @@ daemon writes it, with the clock pinned."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,7 +48,8 @@ def test_log_cramp_bad_input(run, args, message):
 
 def seed(state_dir, routine="foot-soak"):
     """Five evenings of foot-soak: done on the 18th, 19th, 21st; not done on 20th, 22nd;
-    cramps on the night of the 20th and of the 22nd."""
+    cramps on the night of the 20th and of the 22nd, the other nights answered "none" the
+    morning after."""
     with Journal.open(state_dir / "journal.sqlite3") as j:
         for day, done in ((18, True), (19, True), (20, False), (21, True), (22, False)):
             due = local(f"2026-11-{day}T21:45")
@@ -58,6 +59,9 @@ def seed(state_dir, routine="foot-soak"):
                 j.record("done", routine, at=due + timedelta(minutes=20), due=due)
         for when in ("2026-11-21T02:00", "2026-11-23T04:30"):
             j.log_cramp(when=local(when), at=local(when) + timedelta(hours=3))
+        for day in (18, 19, 21):
+            j.log_night(date(2026, 11, day), "none", at=local(f"2026-11-{day + 1}T07:15"),
+                        source="checkin")
 
 
 @freeze_time(NOW)
@@ -83,6 +87,9 @@ def test_stats_counts_and_streak(run, isolated):
     assert soak["adherence"] == pytest.approx(0.6)
     assert soak["streak"] == 0  # the 22nd was due and not done
     assert data["cramps"] == 2
+    # the window's nights 17-21 are over (the 22nd's runs to noon today): 20 a cramp,
+    # 18 19 21 quiet, 17 unknown
+    assert data["nights"] == {"cramp": 1, "no_cramp": 3, "unknown": 1}
     (relation,) = [c for c in data["evening_routines_and_cramps"]
                    if c["routine"] == "foot-soak"]
     assert (relation["nights_done"], relation["cramp_nights_done"]) == (3, 0)

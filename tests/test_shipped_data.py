@@ -1,19 +1,22 @@
 """The shipped data: routines/, seeds/catalog.toml, the source texts and the config template.
 
 Every routine file validates exactly as `crampguard check routines/*.toml` would check it and
-puts at least one documented step into practice; the catalog quotes the sources verbatim.
+puts at least one documented step into practice (but for the morning check-in, which
+records the night rather than reminding of a step); the catalog quotes the sources
+verbatim.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from scheduler.config.catalog import Catalog, Step, load_catalog
 from scheduler.config.loader import load_file, routine_files
-from scheduler.config.routine import Routine
+from scheduler.config.routine import FollowUp, Repeat, Routine, night_answer
 from scheduler.config.settings import Settings, load_settings
 from tests.support.fixtures import ROOT, SEEDS, SHIPPED_ROUTINES
 
@@ -57,12 +60,17 @@ def test_the_shipped_folders_are_not_empty() -> None:
     assert len(SOURCE_TEXTS) == 2
 
 
+def is_check_in(routine: Routine) -> bool:
+    """Its buttons answer about last night: it records, it does not remind of a step."""
+    return any(night_answer(a.key) for a in routine.notify.actions)
+
+
 @pytest.mark.parametrize("path", ROUTINE_FILES, ids=lambda p: p.name)
 def test_routine_file_validates_and_cites_a_routine_step(
         path: Path, settings: Settings, catalog: Catalog) -> None:
     routine = load_file(path, settings, catalog)  # raises CrampguardError when invalid
     assert routine.id == path.stem, "a shipped file is named after its id"
-    assert routine.seed, f"{path.name} cites no catalog step"
+    assert routine.seed or is_check_in(routine), f"{path.name} cites no catalog step"
     for step_id in routine.seed:
         step = catalog.get(step_id)
         assert step is not None, f"{path.name}: {step_id!r} is not in the catalog"
@@ -94,6 +102,36 @@ def test_design_card_routines_are_timed_as_the_card_says(shipped: dict[str, Rout
     (at,) = shipped["warm-calves-at-night"].schedule.at
     assert at.anchor == "bedtime"
     assert shipped["sitting-break"].schedule.between == "work"
+
+
+def test_the_morning_check_in_asks_about_last_night(shipped: dict[str, Routine]) -> None:
+    checkin = shipped["morning-checkin"]
+    assert checkin.enabled and is_check_in(checkin) and checkin.seed == ()
+    (at,) = checkin.schedule.at
+    assert (at.anchor, at.offset) == ("wake", timedelta(minutes=15))
+    assert checkin.schedule.catch_up == timedelta(hours=4)
+    assert checkin.title == "Any leg cramps last night?"
+    assert [(a.key, a.label) for a in checkin.notify.actions] == [
+        ("cramps:none", "No cramps"), ("cramps:one", "One cramp"),
+        ("cramps:several", "Several")]
+    # where buttons are not shown, the message names the commands
+    assert "crampguard log-cramp --none" in checkin.message
+    assert "crampguard log-cramp --when" in checkin.message
+
+
+def test_follow_ups_and_repeats_of_the_shipped_routines(shipped: dict[str, Routine]) -> None:
+    water = shipped["water-and-salt"]
+    assert water.enabled and not water.schedule.on_clock
+    assert water.schedule.after == FollowUp("workout", "event", timedelta(hours=1))
+    stretch = shipped["calf-stretch"].schedule
+    assert stretch.at is not None  # keeps its clock time on days the soak is not done
+    assert stretch.after == FollowUp("foot-soak", "done", timedelta(minutes=20))
+    assert shipped["warm-up"].schedule.after is None  # its Done counts as the workout
+    evening = {"foot-soak", "calf-stretch", "warm-calves-at-night"}
+    for routine_id, routine in shipped.items():
+        expected = Repeat(every=timedelta(minutes=10), times=3) if routine_id in evening \
+            else None
+        assert routine.notify.repeat == expected, routine_id
 
 
 def test_catalog_ids_are_unique(catalog: Catalog) -> None:

@@ -31,6 +31,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 23 November 2026, 08:00 in Berlin (winter time)
 NOW = datetime(2026, 11, 23, 8, tzinfo=BERLIN)
 BEDTIME_ROUTINES = {"foot-soak", "calf-stretch", "warm-calves-at-night"}
+#: Quiet hours 22:00-08:00 hold those, and the morning check-in at wake + 15m (07:15).
+HELD_22_TO_08 = BEDTIME_ROUTINES | {"morning-checkin"}
 
 
 def settings(**values: Any) -> Settings:
@@ -108,7 +110,7 @@ def test_ordinary_bedtimes_leave_every_shipped_routine_silent(bedtime: str) -> N
 def test_explicit_quiet_hours_over_bedtime_warn_about_the_bedtime_routines() -> None:
     s = settings(anchors={"bedtime": "23:30"}, quiet_hours="22:00-08:00")
     warnings = {w.routine: w for w in routine_warnings(shipped(every_one_on=False), s, NOW)}
-    assert set(warnings) == BEDTIME_ROUTINES  # elastic-socks (07:15) ships switched off
+    assert set(warnings) == HELD_22_TO_08  # elastic-socks (07:15) ships switched off
     calf = warnings["calf-stretch"]
     assert calf.kind == "held"
     assert str(calf) == (
@@ -228,19 +230,19 @@ def test_cli_explicit_quiet_hours_warn_about_the_bedtime_routines(isolated) -> N
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ok: ")
     warned = sorted(line.split(":")[1].strip() for line in lines[1:])
-    assert warned == sorted(BEDTIME_ROUTINES)
+    assert warned == sorted(HELD_22_TO_08)
     assert ("warning: calf-stretch: it fires daily at 23:15 (bedtime - 15m), always inside "
             "quiet hours 22:00-08:00") in result.stdout
 
     report = json.loads(cli("check", "--json").stdout)
-    assert {w["routine"] for w in report["warnings"]} == BEDTIME_ROUTINES
+    assert {w["routine"] for w in report["warnings"]} == HELD_22_TO_08
     assert {w["kind"] for w in report["warnings"]} == {"held"}
 
     listing = cli("list").stdout
     block = listing.split("\nwarm-calves-at-night ")[1].split("\nwarm-up ")[0]
     assert "warning: it fires daily at 23:30 (bedtime), always inside quiet hours" in block
     rows = {row["id"]: row for row in json.loads(cli("list", "--json").stdout)}
-    assert {i for i, row in rows.items() if row["warnings"]} == BEDTIME_ROUTINES
+    assert {i for i, row in rows.items() if row["warnings"]} == HELD_22_TO_08
     assert rows["foot-soak"]["warnings"][0]["text"].startswith("it fires daily at 22:45")
 
 

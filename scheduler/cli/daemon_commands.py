@@ -3,13 +3,14 @@ channel, return the reply as its type. "not running" is an error (exit 1)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from scheduler import clock
 from scheduler.cli import times
 from scheduler.cli.results import REPLIES, DaemonReply
 from scheduler.config.context import Context
-from scheduler.errors import CrampguardError
+from scheduler.errors import CrampguardError, NotRunning
 
 
 def call(ctx: Context, command: str, **args: Any) -> DaemonReply:
@@ -38,3 +39,19 @@ def done(ctx: Context, routine_id: str, due: str | None) -> DaemonReply:
     if due:
         args["due"] = times.parse_when(due, clock.now(), ctx.settings.zone).isoformat()
     return call(ctx, "done", **args)
+
+
+def tell_event(ctx: Context, name: str, when: datetime) -> str | None:
+    """Tell the running daemon that ``name`` (a workout) happened at ``when``, so that the
+    routines following it are timed now; None when it took it, else why not. Never an
+    error: the event is in the journal already, which the daemon reads when it starts."""
+    from scheduler.control.client import request
+
+    try:
+        reply = request(ctx.paths.control_socket,
+                        {"cmd": "event", "name": name, "at": when.isoformat()})
+    except NotRunning:
+        return "not running"
+    except CrampguardError as exc:
+        return str(exc)
+    return None if reply.get("ok") else str(reply.get("error") or "refused")

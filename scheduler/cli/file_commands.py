@@ -22,7 +22,7 @@ from scheduler.config.routine import Routine
 from scheduler.config.settings import load_settings, load_zone
 from scheduler.errors import CrampguardError
 from scheduler.planning.schedule import describe
-from scheduler.planning.upcoming import upcoming
+from scheduler.planning.upcoming import follow_ups, upcoming
 from scheduler.planning.warnings import RoutineWarning, routine_warnings
 
 
@@ -39,7 +39,7 @@ def check(ctx: Context, targets: list[Path]) -> CheckReport:
         raise CrampguardError(active.problems)
     config = ctx.paths.config_file if ctx.paths.config_file.exists() else None
     return CheckReport(len(active.files), len(active.routines), len(active.enabled), config,
-                       _warnings(ctx, active.enabled))
+                       _warnings(ctx, list(active.routines.values())))
 
 
 def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
@@ -93,7 +93,7 @@ def _warnings(ctx: Context, routines: list[Routine]) -> list[RoutineWarning]:
 
 def list_routines(ctx: Context) -> Listing:
     active = ctx.load_routines()
-    warned = {w.routine: w for w in _warnings(ctx, active.enabled)}
+    warned = {w.routine: w for w in _warnings(ctx, list(active.routines.values()))}
     rows = []
     for r in sorted(active.routines.values(), key=lambda r: r.id):
         layer = active.layers.get(r.id)
@@ -117,7 +117,8 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
             known = ", ".join(sorted(active.routines)) or "none"
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
-    return NextReport(upcoming(chosen, ctx.settings, begin, count), str(zone), active.problems)
+    return NextReport(upcoming(chosen, ctx.settings, begin, count), str(zone), active.problems,
+                      follow_ups(chosen))
 
 
 def zone_flag(name: str) -> str:

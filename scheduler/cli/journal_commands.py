@@ -1,5 +1,5 @@
-"""`history`, `stats` and `log-cramp`: the journal read and written straight from the CLI
-(SQLite in WAL mode lets it do so while the daemon writes)."""
+"""`history`, `stats`, `log-cramp` and `log EVENT`: the journal read and written straight
+from the CLI (SQLite in WAL mode lets it do so while the daemon writes)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from scheduler import clock
-from scheduler.cli.results import CrampReport, HistoryReport, StatsReport
+from scheduler.cli.results import CrampReport, EventReport, HistoryReport, NightReport, StatsReport
 from scheduler.cli.times import DAYS, parse_when
 from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
@@ -46,6 +46,7 @@ def stats(ctx: Context, *, days: int) -> StatsReport:
         cramps=compute.cramp_relation(tally, evening_routines(ctx), now=now, zone=zone,
                                       days=days),
         cramp_count=sum(window.start <= c <= now for c in tally.cramps),
+        nights=compute.night_counts(tally, now=now, zone=zone, days=days),
     )
 
 
@@ -62,7 +63,12 @@ def evening_routines(ctx: Context) -> list[str]:
 
 
 def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int | None,
-              note: str | None) -> CrampReport:
+              note: str | None, none: bool = False) -> CrampReport | NightReport:
+    if none:
+        if leg is not None or severity is not None:
+            raise CrampguardError("--none: a night without cramps has no --leg or --severity; "
+                                  "leave --none out to log a cramp")
+        return log_quiet_night(ctx, when=when, note=note)
     if problem := severity_problem(severity):
         raise CrampguardError(f"--severity: {problem}")
     if leg is not None and leg not in LEGS:
@@ -74,3 +80,40 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
     with _journal(ctx) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
     return CrampReport(event_id, at, leg, severity, note, zone)
+
+
+def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> NightReport:
+    """`log-cramp --none`: the night just gone (or the night ``when`` falls in) had no
+    cramp; the same answer as the morning check-in's "No cramps"."""
+    from scheduler.journal.stats import night_before, night_of
+
+    now, zone = clock.now(), ctx.settings.zone
+    if when:
+        moment = parse_when(when, now, zone)
+        if problem := future_problem(moment, now, "a night"):
+            raise CrampguardError(f"--when: {problem}")
+        night = night_of(moment, zone)
+        if night > night_before(now, zone):
+            raise CrampguardError(f"--when: the night of {night} is still ahead; a quiet "
+                                  "night is recorded the morning after")
+    else:
+        night = night_before(now, zone)
+    with _journal(ctx) as journal:
+        event_id = journal.log_night(night, "none", at=now, source="cli", note=note)
+    return NightReport(event_id, night)
+
+
+def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
+    """`log workout`: into the journal, then to the running daemon if there is one."""
+    from scheduler.cli.daemon_commands import tell_event
+    from scheduler.journal.events import USER_EVENTS
+
+    if name not in USER_EVENTS:
+        raise CrampguardError(f"EVENT: give one of {', '.join(USER_EVENTS)} (got {name!r})")
+    now, zone = clock.now(), ctx.settings.zone
+    at = parse_when(when, now, zone) if when else now
+    if problem := future_problem(at, now, f"a {name}"):
+        raise CrampguardError(f"--when: {problem}")
+    with _journal(ctx) as journal:
+        event_id = journal.log_event(name, when=at, at=now, source="cli")
+    return EventReport(event_id, name, at, zone, tell_event(ctx, name, at))

@@ -180,20 +180,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("stats", _stats, "how well you kept each routine, and cramp nights",
                 "Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
-                "(done / due) and the current streak of days done. Then, for each evening "
-                "routine, the cramp rate on nights it was done versus nights it was not, "
-                "with the counts behind each rate (no claim when there are too few nights).")
+                "(done / due) and the current streak of days done. Then the nights (local "
+                "noon to noon) with a cramp, without one (answered at the morning check-in "
+                "or `log-cramp --none`) and unknown (nothing logged); and for each evening "
+                "routine the cramp rate on nights it was done versus nights it was not, "
+                "over known nights only, with the counts behind each rate (no claim when "
+                "there are too few nights).")
     p.add_argument("--days", type=int, default=30, metavar="N",
                    help=f"how far back, {times.DAYS} days (default 30)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p = command("log-cramp", _log_cramp, "record a leg cramp",
-                "Record a leg cramp in the journal (default: now).")
+    p = command("log-cramp", _log_cramp, "record a leg cramp, or a night without one",
+                "Record a leg cramp in the journal (default: now), or with --none a night "
+                "without cramps (default: the night just gone), as the morning check-in's "
+                "buttons do. Nights run from local noon to noon; the latest answer about a "
+                "night wins.")
     p.add_argument("--when", metavar="TIME",
                    help='"last night", "02:30" (the last time the clock showed it), or ISO '
-                        f"8601 {YEARS_HELP}; not in the future")
+                        f"8601 {YEARS_HELP}; not in the future; with --none, the night "
+                        "that TIME falls in")
+    p.add_argument("--none", action="store_true",
+                   help="no cramp that night (not with --leg or --severity)")
     p.add_argument("--leg", choices=("left", "right", "both"))
     p.add_argument("--severity", type=int, metavar="1-5", help="1 mild to 5 worst")
     p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    from scheduler.journal.events import USER_EVENTS
+
+    p = command("log", _log_event, "record something you did: log workout",
+                "Record an event in the journal: `log workout` (default: now). Routines "
+                'with after = "workout + 1h" fire that long after it. The running daemon '
+                "is told at once; one that is not running reads the journal when it "
+                "starts.")
+    p.add_argument("event", metavar="EVENT", help=f"one of: {', '.join(USER_EVENTS)}")
+    p.add_argument("--when", metavar="TIME",
+                   help='"18:30" (the last time the clock showed it) or ISO 8601 '
+                        f"{YEARS_HELP}; not in the future; default now")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     command("init", _init, "copy the shipped routines and a config.toml for editing",
@@ -333,7 +354,13 @@ def _log_cramp(args: argparse.Namespace) -> Any:
     from scheduler.cli import journal_commands
 
     return journal_commands.log_cramp(_context(args), when=args.when, leg=args.leg,
-                             severity=args.severity, note=args.note)
+                             severity=args.severity, note=args.note, none=args.none)
+
+
+def _log_event(args: argparse.Namespace) -> Any:
+    from scheduler.cli import journal_commands
+
+    return journal_commands.log_event(_context(args), args.event, when=args.when)
 
 
 def _service(args: argparse.Namespace) -> Any:

@@ -58,12 +58,17 @@ _JSON: dict[type, Any] = {
     **{reply: lambda r: r.data for reply in results.REPLIES.values()},
     results.HistoryReport: lambda r: [_event_json(e, r.zone) for e in r.events],
     results.StatsReport: lambda r: {
-        "days": r.days, "cramps": r.cramp_count,
+        "days": r.days, "cramps": r.cramp_count, "nights": dataclasses.asdict(r.nights),
         "routines": [dataclasses.asdict(x) for x in r.routines],
         "evening_routines_and_cramps": [dataclasses.asdict(c) for c in r.cramps]},
     results.CrampReport: lambda r: {
         "id": r.id, "when": r.when.astimezone(r.zone).isoformat(), "leg": r.leg,
         "severity": r.severity, "note": r.note},
+    results.NightReport: lambda r: {"id": r.id, "night": r.night.isoformat(),
+                                    "cramps": "none"},
+    results.EventReport: lambda r: {
+        "id": r.id, "event": r.name, "when": r.when.astimezone(r.zone).isoformat(),
+        "daemon_told": r.not_told is None, "not_told": r.not_told},
     results.NextReport: lambda r: [
         {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
          "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
@@ -86,11 +91,15 @@ _JSON: dict[type, Any] = {
 
 
 def _next_text(r: Any) -> str:
+    lines = [f"{format_instant(u.local)}  {u.routine.id:<22} {u.routine.title}"
+             + ("  [held back: quiet hours]" if u.held else "") for u in r.items]
     if not r.items:
-        return f"no reminders ahead ({r.zone})"
-    return "\n".join(
-        f"{format_instant(u.local)}  {u.routine.id:<22} {u.routine.title}"
-        + ("  [held back: quiet hours]" if u.held else "") for u in r.items)
+        lines.append(f"no reminders ahead ({r.zone})")
+    if r.follow_ups:  # after a blank line: the lines above stay one firing each
+        lines += ["", "follow-ups, timed by what they follow:"]
+        lines += [f"  after {x.schedule.after!s:<22} {x.id:<22} {x.title}"
+                  for x in r.follow_ups]
+    return "\n".join(lines)
 
 
 def _warnings_json(warnings: list[Any]) -> list[dict[str, str]]:
@@ -147,7 +156,20 @@ def _cramp_text(r: Any) -> str:
     return f"logged a cramp at {format_instant(r.when, r.zone, 'minutes')}{extra}"
 
 
+def _night_text(r: Any) -> str:
+    day = r.night.strftime("%a %Y-%m-%d")
+    return f"logged the night of {day} (to the morning after) as without cramps"
+
+
+def _reported_text(r: Any) -> str:
+    told = ("; the daemon was told" if r.not_told is None else
+            f"; the daemon was not told ({r.not_told}): it reads the journal when it starts")
+    return f"logged a {r.name} at {format_instant(r.when, r.zone, 'minutes')}{told}"
+
+
 _TEXT: dict[type, Any] = {
+    results.NightReport: _night_text,
+    results.EventReport: _reported_text,
     results.HistoryReport: lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
     or "nothing in the journal for that period",
     results.StatsReport: lambda r: _stats_text(r),
@@ -246,11 +268,16 @@ def _stats_text(report: Any) -> str:
     if not report.routines:
         lines.append("(nothing in the journal yet)")
     lines.append(f"cramps logged: {report.cramp_count}")
+    n = report.nights
+    lines.append(f"nights: {n.cramp} with a cramp, {n.no_cramp} without, {n.unknown} unknown"
+                 + (" (answer the morning check-in, or `crampguard log-cramp --none`)"
+                    if n.unknown else ""))
     for c in report.cramps:
+        unknown = f"; {c.nights_unknown} unknown, left out" if c.nights_unknown else ""
         lines.append(
             f"{c.routine}: nights done {c.nights_done} (cramps on {c.cramp_nights_done}, "
             f"{_pct(c.rate_done)}); nights not done {c.nights_not_done} (cramps on "
-            f"{c.cramp_nights_not_done}, {_pct(c.rate_not_done)}): {c.verdict}")
+            f"{c.cramp_nights_not_done}, {_pct(c.rate_not_done)}){unknown}: {c.verdict}")
     return "\n".join(lines)
 
 

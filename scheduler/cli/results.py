@@ -5,14 +5,15 @@ nothing heavy."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scheduler.autostart.installer import Installed, Removed, Status
+    from scheduler.config.routine import Routine
     from scheduler.journal.events import Event
-    from scheduler.journal.stats import CrampRelation, RoutineStats
+    from scheduler.journal.stats import CrampRelation, NightCounts, RoutineStats
     from scheduler.notify.dbus import ServerInfo
     from scheduler.planning.upcoming import Upcoming
     from scheduler.planning.warnings import RoutineWarning
@@ -55,6 +56,8 @@ class NextReport:
     items: list[Upcoming]
     zone: str
     warnings: list[str] = field(default_factory=list)
+    #: routines that (also) fire after an event, which has no time yet
+    follow_ups: list[Routine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class StatsReport:
     routines: list[RoutineStats]
     cramps: list[CrampRelation]
     cramp_count: int
+    #: the window's nights that are over: with a cramp, quiet, unknown
+    nights: NightCounts
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,27 @@ class CrampReport:
     severity: int | None
     note: str | None
     zone: tzinfo
+
+
+@dataclass(frozen=True)
+class NightReport:
+    """A night recorded as quiet (`log-cramp --none`)."""
+
+    id: int
+    night: date
+
+
+@dataclass(frozen=True)
+class EventReport:
+    """Something the user reported (`crampguard log workout`), and whether the running
+    daemon heard of it."""
+
+    id: int
+    name: str
+    when: datetime
+    zone: tzinfo
+    #: None when the daemon took it; else why not ("not running", its refusal)
+    not_told: str | None
 
 
 # --- the running daemon: its reply, as it came, in a type per command ---------------------

@@ -4,6 +4,11 @@ The active set is the shipped routines with the user's folder laid over them by 
 file whose id matches a routine of an earlier folder holds only the keys it changes: its
 tables are merged key by key over that routine (``schema_version = 1`` with ``enabled =
 false`` turns one off). A file whose id matches nothing earlier is a whole routine.
+
+A follow-up (``after = "foot-soak done + 20m"``) is checked against the whole set, once
+every folder is read: it must name a routine of the set; one that does not is left out,
+like a broken file. Following a routine that is turned off is no problem: the follow-up
+then never comes (a routine with only ``after`` is warned about, planning/warnings.py).
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from scheduler.timing.grammar import interval_problem
 #: A key path in a routine file (``("schedule", "at")``) and the file that set it.
 Origins = dict[tuple[str, ...], Path]
 #: The keys that say when a routine fires; a file that picks another kind of schedule
-#: (``cron`` over an ``at``) replaces them all rather than mixing two kinds.
-_TIMING_KEYS = ("at", "every", "between", "cron", "days")
-_KINDS = ("at", "every", "cron")
+#: (``cron`` over an ``at``, ``at`` over an ``after``) replaces them all rather than
+#: mixing two kinds; one that gives a kind the routine has (``at`` over ``at`` and
+#: ``after``) changes that key and keeps the others.
+_TIMING_KEYS = ("at", "every", "between", "cron", "days", "after")
+_KINDS = ("at", "every", "cron", "after")
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,11 @@ def _cross_problems(routine: Routine, settings: Settings,
             problems.append((("seed",), f"step {step_id!r} is advice only, not a routine: "
                                         f"{step.reason}"))
     schedule = routine.schedule
+    if schedule.after is not None and schedule.after.kind == "done" and \
+            schedule.after.source == routine.id:
+        problems.append((("schedule", "after"), "a routine cannot follow itself; name "
+                                                "another routine, or give it a time with "
+                                                "\"at\""))
     if schedule.every is not None and schedule.between == "work" and (
             interval := interval_problem(schedule.every, settings.anchors.work.between,
                                          "the work window", "anchors.work.between")):
@@ -198,7 +210,36 @@ def load_set(folders: Iterable[Path], settings: Settings, catalog: Catalog, *,
                 result.layers[routine.id] = layer
             else:  # the last good version: where its keys came from is not known now
                 result.layers.pop(routine.id, None)
+    _check_follow_ups(result)
     return result
+
+
+def _check_follow_ups(result: RoutineSet) -> None:
+    """Leave out each routine that follows a routine the set does not have, with a
+    problem naming the file and line that says so, and the ids there are."""
+    known = sorted(result.routines)
+    for routine in list(result.routines.values()):
+        after = routine.schedule.after
+        if after is None or after.kind != "done" or after.source in result.routines:
+            continue
+        layer = result.layers.get(routine.id)
+        path = layer.origins.get(("schedule", "after"), result.sources[routine.id]) \
+            if layer else result.sources[routine.id]
+        close = tomlfile.close_match(after.source, known)
+        hint = f'did you mean "{close[0]}"? ' if close else ""
+        result.problems.append(
+            f"{_where(path, _file_lines(path), ('schedule', 'after'))}: schedule.after: "
+            f"no routine {after.source!r} to follow; {hint}known ids: {', '.join(known)}")
+        del result.routines[routine.id]
+        result.sources.pop(routine.id)
+        result.layers.pop(routine.id, None)
+
+
+def _file_lines(path: Path) -> dict[tuple[str, ...], int]:
+    try:
+        return tomlfile.key_lines(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):  # read a moment ago; gone or changed since
+        return {}
 
 
 def require_folder(folder: Path) -> None:

@@ -7,6 +7,7 @@ loading works with times and durations, never with strings.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,14 @@ from scheduler.timing.cron import Cron, parse_cron
 from scheduler.timing.grammar import AnchorRef, Window
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: What the user reports happening (`crampguard log workout`), which a routine may follow
+#: (``after = "workout + 1h"``); journal.events.USER_EVENTS names the same.
+EVENTS = ("workout",)
+#: A follow-up waits at most this long: past a day its cause is yesterday's news.
+FOLLOW_UP_MAX = timedelta(days=1)
+#: ``[notify] repeat``: not more often than this, nor more times than that.
+REPEAT_EVERY_MIN = timedelta(minutes=1)
+REPEAT_TIMES = (1, 20)
 
 
 def _text(value: Any, what: str) -> str:
@@ -80,11 +89,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_ACTION_RE = re.compile(r"^(done|skip|snooze(?:\s+(.+))?)$")
+_ACTION_RE = re.compile(r"^(done|skip|snooze(?:\s+(.+))?|cramps\s+(\S+))$")
+#: The morning check-in's answers about last night, as buttons: ``"cramps none"`` is the
+#: key "cramps:none" labelled "No cramps". journal.events.NIGHT_ANSWERS names the same.
+CRAMP_ANSWERS = {"none": "No cramps", "one": "One cramp", "several": "Several"}
+CRAMPS_KEY = "cramps:"
 
 
 class Action(Strict):
-    """A button on the notification: ``"done"``, ``"skip"`` or ``"snooze 10m"``."""
+    """A button on the notification: ``"done"``, ``"skip"``, ``"snooze 10m"``, or an
+    answer about last night, ``"cramps none"`` / ``"cramps one"`` / ``"cramps several"``."""
 
     key: str
     label: str
@@ -93,10 +107,22 @@ class Action(Strict):
 def _action(value: Any) -> Action:
     m = _ACTION_RE.match(_text(value, "an action").strip().lower())
     if not m:
-        raise ValueError('unknown action; use "done", "skip" or "snooze 10m"')
+        raise ValueError('unknown action; use "done", "skip" or "snooze 10m", or for a '
+                         'check-in "cramps none", "cramps one" or "cramps several"')
     if m[1].startswith("snooze"):
         return snooze_action(grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE)
+    if m[3] is not None:
+        if m[3] not in CRAMP_ANSWERS:
+            raise ValueError(f'unknown answer {m[3]!r}; use "cramps none", "cramps one" or '
+                             f'"cramps several"')
+        return Action(key=CRAMPS_KEY + m[3], label=CRAMP_ANSWERS[m[3]])
     return Action(key=m[1], label=m[1].capitalize())
+
+
+def night_answer(key: str) -> str | None:
+    """The answer a check-in button gives ("none", "one", "several"), None for another."""
+    answer = key.removeprefix(CRAMPS_KEY)
+    return answer if key.startswith(CRAMPS_KEY) and answer in CRAMP_ANSWERS else None
 
 
 def snooze_action(wait: timedelta) -> Action:
@@ -104,6 +130,47 @@ def snooze_action(wait: timedelta) -> Action:
     label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
         f"Snooze {grammar.format_duration(wait)}"
     return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """``after = "foot-soak done + 20m"``: fire ``wait`` after routine ``source`` is
+    answered done (kind "done"); ``after = "workout + 1h"``: ``wait`` after the user reports
+    the event ``source`` (kind "event", one of ``EVENTS``)."""
+
+    source: str
+    kind: Literal["done", "event"]
+    wait: timedelta
+
+    def __str__(self) -> str:
+        cause = f"{self.source} done" if self.kind == "done" else self.source
+        return f"{cause} + {grammar.format_duration(self.wait)}" if self.wait else cause
+
+
+_AFTER_RE = re.compile(r"^([a-z0-9][a-z0-9_-]*)(\s+done)?\s*(?:([+-])\s*(.*))?$")
+_AFTER_HINT = ('write "foot-soak done + 20m" (after that routine is answered done) or '
+               f'"workout + 1h" (after you report it: crampguard log workout); events: '
+               f'{", ".join(EVENTS)}')
+
+
+def _after(value: Any) -> FollowUp:
+    if isinstance(value, FollowUp):  # models built in code
+        return value
+    m = _AFTER_RE.match(_text(value, "a follow-up").strip().lower())
+    if not m:
+        raise ValueError(f"not a follow-up; {_AFTER_HINT}")
+    source, done, sign, wait_text = m[1], m[2], m[3], m[4]
+    if not done and source not in EVENTS:
+        raise ValueError(f"{source!r} is not an event (events: {', '.join(EVENTS)}); to "
+                         f'follow a routine, say "{source} done + 20m"')
+    if sign == "-":
+        raise ValueError("a follow-up comes after its cause: use +, e.g. "
+                         f'"{source}{" done" if done else ""} + 20m"')
+    wait = grammar.parse_duration(wait_text, allow_zero=True) if sign else timedelta()
+    if wait > FOLLOW_UP_MAX:
+        raise ValueError(f"a follow-up waits at most {grammar.format_duration(FOLLOW_UP_MAX)}; "
+                         "for later, give the routine its own time with \"at\"")
+    return FollowUp(source, "done" if done else "event", wait)
 
 
 class Schedule(Strict):
@@ -119,6 +186,15 @@ class Schedule(Strict):
     when_away: Literal["skip", "hold"] | None = None
     #: away this long counts as the break itself: an interval starts again on return
     away_resets: Duration = defaults.AWAY_RESETS
+    #: a follow-up: alone (the routine fires only then), or with ``at`` (its clock time
+    #: stays for days without the follow-up)
+    after: Annotated[FollowUp, PlainValidator(_after)] | None = None
+
+    @property
+    def on_clock(self) -> bool:
+        """Whether it has clock times (``at``, ``every``, ``cron``); a routine with only
+        ``after`` fires after its cause and never by the clock."""
+        return self.at is not None or self.every is not None or self.cron is not None
 
     @property
     def away(self) -> Literal["skip", "hold"]:
@@ -130,11 +206,17 @@ class Schedule(Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> Schedule:
         kinds = [k for k in ("at", "every", "cron") if getattr(self, k) is not None]
-        if len(kinds) != 1:
+        if len(kinds) > 1 or not kinds and self.after is None:
             raise ValueError(
-                'give exactly one of "at" (times), "every" (with "between") or "cron"'
+                'give exactly one of "at" (times), "every" (with "between") or "cron", or '
+                '"after" (a follow-up) alone or with "at"'
                 + (f"; found {', '.join(kinds)}" if kinds else "")
             )
+        if self.after is not None and kinds and kinds != ["at"]:
+            raise ValueError(f'"after" goes alone or with "at", not with "{kinds[0]}"')
+        if self.after is not None and not kinds and self.days is not None:
+            raise ValueError('"days" goes with "at": a follow-up alone fires on any day its '
+                             'cause happens; remove "days"')
         if self.every is not None and self.between is None:
             raise ValueError('"every" needs a window: add between = "work" or "09:00-17:30"')
         if self.between is not None and self.every is None:
@@ -148,6 +230,30 @@ class Schedule(Strict):
         return self
 
 
+def _repeat_every(value: Any) -> timedelta:
+    every = value if isinstance(value, timedelta) else _duration(value)
+    if every < REPEAT_EVERY_MIN:
+        raise ValueError("repeat at most once a minute: give every = \"1m\" or more, e.g. "
+                         "\"10m\"")
+    return every
+
+
+def _repeat_times(value: Any) -> int:
+    low, high = REPEAT_TIMES
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"give a whole number from {low} to {high}, without quotes, e.g. "
+                         "times = 3")
+    return value
+
+
+class Repeat(Strict):
+    """``repeat = { every = "10m", times = 3 }``: while a reminder is unanswered, show it
+    again every ``every``, at most ``times`` more times."""
+
+    every: Annotated[timedelta, PlainValidator(_repeat_every)]
+    times: Annotated[int, PlainValidator(_repeat_times)]
+
+
 class Notify(Strict):
     urgency: Literal["low", "normal", "critical"] = "normal"
     timeout: Annotated[timedelta, PlainValidator(_duration_or_zero)] | None = None
@@ -155,6 +261,20 @@ class Notify(Strict):
         Action(key="done", label="Done"), snooze_action(defaults.SNOOZE),
     )
     icon: str = ""
+    repeat: Repeat | None = None
+
+    @field_validator("repeat", mode="before")
+    @classmethod
+    def _repeat_table(cls, value: Any) -> Any:
+        if isinstance(value, Repeat) or value is None:
+            return value
+        if not isinstance(value, dict):
+            raise ValueError('give a table: repeat = { every = "10m", times = 3 }')
+        unknown = [k for k in value if k not in Repeat.model_fields]
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r}; valid keys here: "
+                             f"{', '.join(Repeat.model_fields)}")
+        return value
 
 
 class Routine(Strict):

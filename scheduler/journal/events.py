@@ -10,7 +10,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 KINDS = ("due", "delivered", "failed", "missed", "held", "done", "snoozed", "skipped",
-         "triggered", "paused", "resumed", "config_error", "journal_error", "cramp")
+         "triggered", "paused", "resumed", "config_error", "journal_error", "cramp", "no_cramp",
+         "workout")
+
+#: The cramp log's kinds: a cramp, and a night recorded as without one. Neither belongs to
+#: a routine (``Journal.tally`` finds them by ``routine IS NULL``).
+CRAMP_LOG = ("cramp", "no_cramp")
+#: The answers about a night (the morning check-in's buttons, `log-cramp --none`): "none"
+#: is a "no_cramp" event, "one" and "several" a "cramp" event with that count.
+NIGHT_ANSWERS = ("none", "one", "several")
+#: What the user reports happening (`crampguard log EVENT`), each its own event kind; a
+#: routine may follow one (``after = "workout + 1h"``). config.routine.EVENTS names the same.
+USER_EVENTS = ("workout",)
 
 #: What became of a reminder (one per (routine, due)), and how the user answered it.
 STATES = ("delivered", "held", "waiting", "missed", "skipped", "failed")
@@ -77,8 +88,21 @@ def severity_problem(severity: int | None) -> str | None:
     return None
 
 
-def future_problem(when: datetime, at: datetime) -> str | None:
-    """A cramp logged at ``at`` cannot have happened after it."""
+def future_problem(when: datetime, at: datetime, what: str = "a cramp") -> str | None:
+    """Something logged at ``at`` cannot have happened after it."""
     if to_us(when, "when") > to_us(at, "at"):
-        return "a cramp cannot be logged in the future; give the time it happened"
+        return f"{what} cannot be logged in the future; give the time it happened"
     return None
+
+
+def happened_at(e: Event) -> datetime:
+    """When a logged cramp or workout happened: ``detail["when"]``, else when it was
+    logged (a night answer has no time of its own)."""
+    when = e.detail.get("when")
+    try:
+        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        return e.at
+    return parsed.astimezone(UTC)

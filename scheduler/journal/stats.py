@@ -31,6 +31,18 @@ Definitions (for the CLI's help too):
   the night before. Only nights inside the window that are over by ``now`` count. An
   evening routine was done on night D when a "done" event's reminder was due that night;
   not done when it was due that night (a "due" event) and nothing was done.
+- **Known nights.** The cramp log says what each night was: a "cramp" event (a time from
+  `log-cramp`, its night from that time; or an answer to the morning check-in, its night
+  in ``detail["night"]``) or a "no_cramp" event (the check-in's "none", `log-cramp
+  --none`, always with ``detail["night"]``). An *answer* (an event with
+  ``detail["night"]``) replaces everything logged about its night before it; what is
+  logged after it adds to it. So the latest answer wins ("one" corrected to "none" is a
+  quiet night), a cramp logged with its time at 02:30 and then answered "one" in the
+  morning is one cramp, and a cramp logged after a "none" makes it a cramp night. A night
+  is a *cramp night* when a cramp stands for it, *quiet* when only a "no_cramp" does, and
+  *unknown* when nothing was logged: unknown nights are counted as such, never as quiet,
+  and the comparison of cramp rates uses known nights only. "Order" is the order events
+  were recorded in.
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from scheduler.errors import CrampguardError
-from scheduler.journal.events import Event
+from scheduler.journal.events import Event, happened_at
 
 #: The kinds the statistics count, in RoutineStats' order.
 COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")
@@ -71,13 +83,24 @@ class RoutineStats:
 @dataclass(frozen=True)
 class CrampRelation:
     routine: str
-    nights_done: int
+    nights_done: int  # known nights (see the module's docstring) only
     cramp_nights_done: int
     nights_not_done: int
     cramp_nights_not_done: int
     rate_done: float | None  # cramp nights / nights, None without nights
     rate_not_done: float | None
     verdict: str
+    #: nights it was due on (done or not) with nothing in the cramp log: left out above
+    nights_unknown: int
+
+
+@dataclass(frozen=True)
+class NightCounts:
+    """The window's nights that are over, by what the cramp log says of them."""
+
+    cramp: int
+    no_cramp: int
+    unknown: int
 
 
 @dataclass(frozen=True)
@@ -120,7 +143,11 @@ class Tally:
 
     window: Window
     counts: tuple[Count, ...]  # sorted
-    cramps: tuple[datetime, ...]  # when each cramp happened (aware UTC), sorted
+    #: when each cramp that stands happened (aware UTC), sorted; an answer without a time
+    #: counts when it was logged
+    cramps: tuple[datetime, ...]
+    #: each night the cramp log speaks of, and whether a cramp stands for it; sorted
+    nights: tuple[tuple[date, bool], ...]
 
 
 def window(*, now: datetime, zone: tzinfo, days: int) -> Window:
@@ -165,12 +192,12 @@ def tally(events: Iterable[Event], w: Window) -> Tally:
     """Count ``events`` for the window in Python; ``Journal.tally`` does the same in SQL."""
     buckets: dict[tuple[str, int], list[int]] = {}
     done_dues: dict[tuple[str, int], set[datetime]] = defaultdict(set)
-    cramps = []
+    logged = []
     for e in events:
         if e.at < w.start:
             continue
-        if e.kind == "cramp":
-            cramps.append(cramp_time(e))
+        if e.kind in ("cramp", "no_cramp"):
+            logged.append(e)
             continue
         column = _COLUMN.get(e.kind)
         if column is None or e.routine is None or e.detail.get("manual"):
@@ -187,7 +214,34 @@ def tally(events: Iterable[Event], w: Window) -> Tally:
     for key, dues in done_dues.items():
         buckets[key][_COLUMN["done"]] += len(dues)
     counts = sorted(Count(*key, *bucket) for key, bucket in buckets.items())
-    return Tally(w, tuple(counts), tuple(sorted(cramps)))
+    return Tally(w, tuple(counts), *cramp_log(logged, w.zone))
+
+
+def cramp_log(events: Iterable[Event], zone: tzinfo) -> tuple[tuple[datetime, ...],
+                                                              tuple[tuple[date, bool], ...]]:
+    """The "cramp" and "no_cramp" events, resolved night by night (the module's docstring,
+    "Known nights"): the cramps that stand, and each night with whether one stands."""
+    standing: dict[date, list[Event]] = defaultdict(list)
+    for e in sorted(events, key=lambda e: (e.at, e.id)):
+        night = answered_night(e)
+        if night is not None:
+            standing[night] = [e]  # an answer replaces what came before it
+        else:
+            standing[night_of(happened_at(e), zone)].append(e)
+    cramps = sorted(happened_at(e) for found in standing.values() for e in found
+                    if e.kind == "cramp")
+    nights = sorted((night, any(e.kind == "cramp" for e in found))
+                    for night, found in standing.items())
+    return tuple(cramps), tuple(nights)
+
+
+def answered_night(e: Event) -> date | None:
+    """The night an answer is about (``detail["night"]``); None for a timed cramp."""
+    night = e.detail.get("night")
+    try:
+        return date.fromisoformat(night) if isinstance(night, str) else None
+    except ValueError:
+        return None
 
 
 def routine_stats(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinfo,
@@ -226,6 +280,7 @@ def cramp_relation(events: Iterable[Event] | Tally, evening_routines: Iterable[s
         raise ValueError("min_nights must be 1 or more")
     t = _tally(events, window(now=now, zone=zone, days=days))
     first, last = t.window.first_day, t.window.last_night
+    known = {night: cramp for night, cramp in t.nights if first <= night <= last}
     wanted = list(dict.fromkeys(evening_routines))
     due_nights: dict[str, set[date]] = defaultdict(set)
     done_nights: dict[str, set[date]] = defaultdict(set)
@@ -235,19 +290,32 @@ def cramp_relation(events: Iterable[Event] | Tally, evening_routines: Iterable[s
                 due_nights[c.routine].add(_night(c.half))
             if c.done:
                 done_nights[c.routine].add(_night(c.half))
-    cramp_nights = {night_of(when, zone) for when in t.cramps}
+    cramp_nights = {night for night, cramp in known.items() if cramp}
     rows = []
     for routine in wanted:
-        done = done_nights[routine]
-        not_done = due_nights[routine] - done
+        done = done_nights[routine] & known.keys()
+        not_done = (due_nights[routine] - done_nights[routine]) & known.keys()
+        unknown = (due_nights[routine] | done_nights[routine]) - known.keys()
         cramped_done, cramped_not = len(done & cramp_nights), len(not_done & cramp_nights)
         rows.append(CrampRelation(
             routine=routine, nights_done=len(done), cramp_nights_done=cramped_done,
             nights_not_done=len(not_done), cramp_nights_not_done=cramped_not,
             rate_done=cramped_done / len(done) if done else None,
             rate_not_done=cramped_not / len(not_done) if not_done else None,
-            verdict=verdict(cramped_done, len(done), cramped_not, len(not_done), min_nights)))
+            verdict=verdict(cramped_done, len(done), cramped_not, len(not_done), min_nights),
+            nights_unknown=len(unknown)))
     return rows
+
+
+def night_counts(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinfo,
+                 days: int) -> NightCounts:
+    """The window's nights that are over: with a cramp, quiet, and unknown."""
+    t = _tally(events, window(now=now, zone=zone, days=days))
+    first, last = t.window.first_day, t.window.last_night
+    known = [cramp for night, cramp in t.nights if first <= night <= last]
+    total = max(0, (last - first).days + 1)
+    return NightCounts(cramp=sum(known), no_cramp=len(known) - sum(known),
+                       unknown=total - len(known))
 
 
 def verdict(cramped_done: int, done: int, cramped_not: int, not_done: int,
@@ -269,19 +337,18 @@ def half_day(moment: datetime, zone: tzinfo) -> int:
 
 
 def night_of(moment: datetime, zone: tzinfo) -> date:
+    """The night ``moment`` falls in (from local noon on that day to noon the next)."""
     return _night(half_day(moment, zone))
 
 
-def cramp_time(e: Event) -> datetime:
-    """When the cramp happened: ``detail["when"]``, else when it was logged."""
-    when = e.detail.get("when")
-    try:
-        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        return e.at
-    return parsed.astimezone(UTC)
+def night_before(moment: datetime, zone: tzinfo) -> date:
+    """The night just gone at ``moment``, which a morning check-in asks about: before
+    local noon the night now ending, from noon on the one that ended at noon."""
+    return _night(half_day(moment, zone) - 1)
+
+
+#: When a cramp happened (``detail["when"]``, else when it was logged).
+cramp_time = happened_at
 
 
 def _tally(source: Iterable[Event] | Tally, w: Window) -> Tally:

@@ -23,15 +23,18 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
 from scheduler.journal.events import (
+    CRAMP_LOG,
     KINDS,
     MICROSECOND,
+    NIGHT_ANSWERS,
+    USER_EVENTS,
     Event,
     Reminder,
     event_from_row,
@@ -151,8 +154,8 @@ class Journal:
         """Append one event; it is committed when this returns. Returns its id."""
         if kind not in KINDS:
             raise ValueError(f"unknown event kind {kind!r}; known kinds: {', '.join(KINDS)}")
-        if kind == "cramp" and routine is not None:
-            raise ValueError("a cramp belongs to no routine")  # Journal.tally relies on it
+        if kind in CRAMP_LOG and routine is not None:
+            raise ValueError(f"a {kind} event belongs to no routine")  # Journal.tally relies on it
         row = (to_us(at, "at"), kind, routine, None if due is None else to_us(due, "due"),
                backend, json.dumps(detail, sort_keys=True, default=json_value)
                if detail else None)
@@ -173,6 +176,35 @@ class Journal:
         return self.record("cramp", at=at, detail={
             "when": when.astimezone(UTC).isoformat(), "leg": leg, "severity": severity,
             "note": note})
+
+    def log_night(self, night: date, answer: str, *, at: datetime, source: str,
+                  note: str | None = None) -> int:
+        """An answer about night ``night`` (it runs from local noon that day to noon the
+        next; see ``stats.night_before``), given at ``at``: "none" is a "no_cramp" event,
+        "one" / "several" a "cramp" event with ``detail["count"]`` 1 / "several".
+
+        The detail holds ``night`` ("YYYY-MM-DD") and no ``when``: the answer knows the
+        night, not the time. For the statistics the latest answer about a night replaces
+        what was logged about it before (stats module docstring).
+        """
+        if answer not in NIGHT_ANSWERS:
+            raise ValueError(f"unknown answer {answer!r}; give one of {NIGHT_ANSWERS}")
+        detail: dict[str, Any] = {"night": night.isoformat(), "source": source}
+        if answer != "none":
+            detail["count"] = 1 if answer == "one" else "several"
+        if note:
+            detail["note"] = note
+        return self.record("no_cramp" if answer == "none" else "cramp", at=at, detail=detail)
+
+    def log_event(self, name: str, *, when: datetime, at: datetime, source: str) -> int:
+        """Something the user reports (``USER_EVENTS``: a workout) that happened at ``when``,
+        logged at ``at``; a routine may follow it (``after = "workout + 1h"``)."""
+        if name not in USER_EVENTS:
+            raise ValueError(f"unknown event {name!r}; known: {', '.join(USER_EVENTS)}")
+        if problem := future_problem(when, at, f"a {name}"):
+            raise CrampguardError(f"when: {problem}")
+        return self.record(name, at=at, detail={"when": when.astimezone(UTC).isoformat(),
+                                                "source": source})
 
     def set_state(self, key: str, value: str | None) -> None:
         """Keep a small value (``paused_until``) across restarts; ``None`` removes it."""
@@ -320,12 +352,11 @@ class Journal:
         with self._errors():
             rows = self._db.execute(sql, params).fetchall()
         counts = tuple(sorted(stats.Count(*row) for row in rows))
-        # Cramps belong to no routine: `routine IS NULL` walks the (routine, due) index
-        # to the few such events instead of every event of the year.
-        found = self._select(["routine IS NULL", "kind = 'cramp'", "at >= ?"],
-                             [to_us(window.start, "start")])
-        cramps = sorted(stats.cramp_time(e) for e in found)
-        return stats.Tally(window, counts, tuple(cramps))
+        # The cramp log belongs to no routine: `routine IS NULL` walks the (routine, due)
+        # index to the few such events instead of every event of the year.
+        found = self._select(["routine IS NULL", "kind IN ('cramp', 'no_cramp')",
+                              "at >= ?"], [to_us(window.start, "start")])
+        return stats.Tally(window, counts, *stats.cramp_log(found, window.zone))
 
     def get_state(self, key: str) -> str | None:
         with self._errors():

@@ -2,13 +2,18 @@
 
 Also says a schedule in words for `crampguard list`, from the same resolved plan so the
 words cannot disagree with what fires.
+
+A follow-up (``after``) has no clock times: its firings come from events the daemon
+hears of, so a routine with only ``after`` has an empty plan (``NO_CLOCK``), which is not
+"never fires" (``Schedule.on_clock`` tells the two apart).
 """
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
-from scheduler.config.routine import Routine, Schedule
+from scheduler.config.routine import FollowUp, Routine, Schedule
 from scheduler.config.settings import Anchors, Settings
 from scheduler.timing import grammar
 from scheduler.timing.grammar import AnchorRef, Window
@@ -17,7 +22,21 @@ from scheduler.timing.plans import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan
 DAILY = grammar.DAY_SETS["daily"]
 
 
+class NoClock:
+    """The plan of a routine that fires only as a follow-up: no wall times on any day."""
+
+    span = (timedelta(), timedelta())
+
+    def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
+        return ()
+
+
+NO_CLOCK = NoClock()
+
+
 def plan_for(schedule: Schedule, anchors: Anchors) -> Plan:
+    if not schedule.on_clock:
+        return NO_CLOCK
     if schedule.cron is not None:
         return CronPlan(schedule.cron)
     if schedule.every is not None:
@@ -62,7 +81,29 @@ def _at_entries(item: time | AnchorRef,
 
 
 def describe(schedule: Schedule, anchors: Anchors) -> str:
-    """The schedule in words, with the resolved times: "daily at 21:45 (bedtime - 45m)"."""
+    """The schedule in words, with the resolved times: "daily at 21:45 (bedtime - 45m)";
+    with a follow-up, "daily at 22:15 (bedtime - 15m), or 20m after foot-soak is done"."""
+    if schedule.after is None:
+        return describe_clock(schedule, anchors)
+    follow = describe_follow_up(schedule.after)
+    if not schedule.on_clock:
+        return follow
+    return f"{describe_clock(schedule, anchors)}, or {follow}"
+
+
+def describe_follow_up(after: FollowUp) -> str:
+    """"20m after foot-soak is done", "1h after a workout (crampguard log workout)"."""
+    if after.kind == "done":
+        cause = f"{after.source} is done"
+    else:
+        cause = f"a {after.source} (crampguard log {after.source})"
+    if after.wait:
+        return f"{grammar.format_duration(after.wait)} after {cause}"
+    return f"{'when' if after.kind == 'done' else 'after'} {cause}"
+
+
+def describe_clock(schedule: Schedule, anchors: Anchors) -> str:
+    """The clock times alone, without a follow-up."""
     if schedule.cron is not None:
         return f"cron {schedule.cron.text}"
     plan = plan_for(schedule, anchors)

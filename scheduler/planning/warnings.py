@@ -1,6 +1,10 @@
 """Enabled routines that will never reach the user, and why: what `check`, `list`, `status`
 and the daemon's log warn about, so nothing enabled is silently never shown.
 
+A routine with only ``after`` has no clock times: it fires after its cause, which is not
+"never". It is warned about only when it follows a routine that is turned off (given
+among ``routines``: pass them all, not only the enabled ones, for that warning).
+
 Pure: ``now`` comes in as a parameter; the clock is never read here.
 """
 
@@ -14,7 +18,7 @@ from typing import Literal
 from scheduler.config import defaults
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings
-from scheduler.planning.schedule import describe, timetable_for
+from scheduler.planning.schedule import describe, describe_clock, timetable_for
 from scheduler.timing.grammar import format_duration
 from scheduler.timing.plans import HORIZON_DAYS, Outlook
 
@@ -34,9 +38,20 @@ class RoutineWarning:
 def routine_warnings(routines: Iterable[Routine], settings: Settings,
                      now: datetime) -> list[RoutineWarning]:
     """One warning for each enabled routine that is never delivered from ``now`` on."""
+    routines = list(routines)
+    off = {r.id for r in routines if not r.enabled}
     found = []
     for routine in routines:
         if not routine.enabled:
+            continue
+        after = routine.schedule.after
+        if not routine.schedule.on_clock:
+            if after is not None and after.kind == "done" and after.source in off:
+                found.append(RoutineWarning(
+                    routine.id, "never",
+                    f"it fires only {describe(routine.schedule, settings.anchors)}, and "
+                    f"{after.source} is turned off; turn {after.source} on, or give this "
+                    f'routine a time with "at"'))
             continue
         outlook = timetable_for(routine, settings).outlook(now)
         if outlook is Outlook.HELD:
@@ -44,8 +59,8 @@ def routine_warnings(routines: Iterable[Routine], settings: Settings,
         elif outlook is Outlook.NEVER:
             found.append(RoutineWarning(
                 routine.id, "never",
-                f"can never fire: {describe(routine.schedule, settings.anchors)} matches no "
-                f"day in the next {HORIZON_DAYS // 366} years; fix its [schedule]"))
+                f"can never fire: {describe_clock(routine.schedule, settings.anchors)} matches "
+                f"no day in the next {HORIZON_DAYS // 366} years; fix its [schedule]"))
     return found
 
 
@@ -57,6 +72,6 @@ def _held_text(routine: Routine, settings: Settings) -> str:
     else:
         origin = "the quiet_hours setting"
         change = "change quiet_hours in config.toml"
-    return (f"it fires {describe(routine.schedule, settings.anchors)}, always inside quiet "
-            f"hours {settings.quiet_window} ({origin}), so it is never shown; move it, "
+    return (f"it fires {describe_clock(routine.schedule, settings.anchors)}, always inside "
+            f"quiet hours {settings.quiet_window} ({origin}), so it is never shown; move it, "
             f'{change}, or set quiet_hours = "ignore" in its [schedule]')
