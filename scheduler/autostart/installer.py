@@ -9,6 +9,7 @@ that carry the marker (``formats.MARKER``) are rewritten or removed.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -184,8 +185,6 @@ class Autostart:
     def _program_exists(self, program: str) -> bool:
         if os.path.isabs(program):
             return os.path.isfile(program)
-        import shutil
-
         # systemd and launchers look a bare name up in the PATH
         return shutil.which(program, path=self.env.get("PATH")) is not None
 
@@ -206,20 +205,10 @@ class Autostart:
                 f"{kind.path}: exists and was not written by crampguard (it has no "
                 f"\"{formats.MARKER}\" line); move it away, or run `crampguard service "
                 f"install --force` to replace it")
-        removed: list[Path] = []
         ran: list[str] = []
-        notes: list[str] = []
-        for other in self.kinds():
-            if other.name == kind.name:
-                continue
-            extra = self.entry(other)
-            if extra is None:
-                continue
-            if extra.ours:
-                removed += self._remove(other, ran)
-            else:
-                notes.append(f"{other.path} starts crampguard too and was not written by "
-                             f"it: remove it, or crampguard starts twice")
+        removed, foreign = self._clear([k for k in self.kinds() if k.name != kind.name], ran)
+        notes = [f"{extra.path} starts crampguard too and was not written by it: remove it, "
+                 "or crampguard starts twice" for extra in foreign]
         state = self._write(kind, text, found)
         try:
             self._activate(kind, state, start, ran, notes)
@@ -280,18 +269,22 @@ class Autostart:
 
     def uninstall(self) -> Removed:
         """Stop and remove every entry of ours on this machine; leave the others alone."""
-        removed: list[Path] = []
-        kept: list[Entry] = []
         ran: list[str] = []
-        for kind in self.kinds():
-            found = self.entry(kind)
-            if found is None:
-                continue
-            if found.ours:
-                removed += self._remove(kind, ran)
-            else:
-                kept.append(found)
+        removed, kept = self._clear(self.kinds(), ran)
         return Removed(removed, kept, ran)
+
+    def _clear(self, kinds: list[Kind], ran: list[str]) -> tuple[list[Path], list[Entry]]:
+        """Stop and remove the entries of ours among ``kinds``; what was removed, and the
+        files found that crampguard did not write (left alone)."""
+        removed: list[Path] = []
+        foreign: list[Entry] = []
+        for kind in kinds:
+            found = self.entry(kind)
+            if found is not None and found.ours:
+                removed += self._remove(kind, ran)
+            elif found is not None:
+                foreign.append(found)
+        return removed, foreign
 
     def _remove(self, kind: Kind, ran: list[str]) -> list[Path]:
         removed = [kind.path]
