@@ -380,6 +380,24 @@ def test_crampguard_variables_are_said_not_to_reach_the_service(no_manager: Sess
                for n in result["notes"])
 
 
+def test_a_crampguard_found_only_through_pythonpath_is_named(no_manager, tmp_path) -> None:
+    """The session has no PYTHONPATH: a copy run from there is not what it would start."""
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT / "scheduler", copy / "scheduler",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "service", "install", "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=copy,
+                          env={**no_manager.env, "PYTHONPATH": str(copy)})
+    assert proc.returncode == 0, proc.stderr
+    [note] = [n for n in json.loads(proc.stdout)["notes"] if "PYTHONPATH" in n or
+              "another crampguard" in n]
+    assert note.endswith("install crampguard (`pip install .` in a venv) and run its "
+                         "`crampguard service install`")
+    # the tests' own crampguard is installed (`pip install -e`): no such note
+    assert not [n for n in no_manager.json("service", "install")["notes"] if "PYTHONPATH" in n
+                or "another crampguard" in n]
+
+
 def test_the_console_script_is_what_the_entry_runs(no_manager: Session) -> None:
     if not SCRIPT.exists():
         pytest.skip(f"{SCRIPT} is not installed")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scheduler.errors import CrampguardError
@@ -51,3 +52,27 @@ def daemon_command(program: Sequence[str], *, config: str | None = None,
     if routines:
         options += ["--routines", str(Path(routines).expanduser().absolute())]
     return (*program, *options, "run")
+
+
+def module_elsewhere(command: Sequence[str], env: Mapping[str, str], home: Path) -> str | None:
+    """For a ``python -m scheduler ...`` command: why the session would not start this same
+    crampguard, or None when it would. The session has no PYTHONPATH of this shell's and
+    starts in the home folder, so a source checkout found only through either is not found
+    there."""
+    if list(command[1:3]) != ["-m", PACKAGE]:
+        return None
+    python = command[0]
+    here = Path(__file__).resolve().parent.parent
+    session = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    try:
+        proc = subprocess.run([python, "-c", f"import {PACKAGE}; print({PACKAGE}.__file__)"],
+                              env=session, cwd=home if home.is_dir() else None,
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{python} does not run: {exc}"
+    found = proc.stdout.strip()
+    if proc.returncode != 0 or not found:
+        return f"{python} finds no crampguard without this shell's PYTHONPATH"
+    if Path(found).resolve().parent != here:
+        return f"{python} finds another crampguard there ({Path(found).parent})"
+    return None

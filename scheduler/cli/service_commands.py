@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.autostart.command import daemon_command, running_program
+from scheduler.autostart.command import daemon_command, module_elsewhere, running_program
 from scheduler.autostart.installer import LAUNCHD, SYSTEMD, Autostart
 from scheduler.cli.results import (
     ServiceInstallReport,
@@ -41,6 +41,10 @@ def install(ctx: Context, *, force: bool = False, config: str | None = None,
         notes.append(f"it starts at your next login; crampguard is running now (pid {pid})"
                      if pid is not None else
                      "it starts at your next login; `crampguard run` starts it now")
+    elsewhere = module_elsewhere(command, ctx.env, autostart.home)
+    if elsewhere:
+        notes.append(f"{elsewhere}: install crampguard (`pip install .` in a venv) and run "
+                     "its `crampguard service install`")
     notes += _unseen_environment(ctx)
     return ServiceInstallReport(installed, notes)
 
