@@ -59,6 +59,10 @@ class FakeTimers:
         (found,) = [k for k in self.timers if k.startswith(prefix)]
         return found
 
+    def next_time(self, routine_id: str) -> datetime | None:
+        ahead = self.ahead.get(routine_id)
+        return ahead[0] if ahead else None
+
     def run(self, key: str, traveller: Any) -> None:
         """Move the clock to the timer and run it, as the engine would."""
         when, fn, args = self.timers.pop(key)
@@ -629,3 +633,151 @@ def test_a_snooze_that_returns_during_do_not_disturb_waits_for_its_end(present) 
     seen.dnd = None
     m.reminders.release()
     assert len(m.notifier.sent) == 2
+
+
+# --- repeat until answered ---------------------------------------------------------------------
+
+def repeating() -> Routine:
+    return Routine.model_validate({
+        "schema_version": 1, "id": "foot-soak", "title": "Warm foot soak",
+        "message": "Soak your feet.", "schedule": {"at": "21:45"},
+        "notify": {"repeat": {"every": "10m", "times": 2}}})
+
+
+def test_a_repeat_replaces_the_notice_until_answered(tmp_path: Path) -> None:
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"foot-soak": repeating()})
+        m.fire(T0)
+        m.timers.run(m.timers.key("crampguard:repeat:"), m.clock)
+        assert [n.replaces_id for n in m.notifier.sent] == [0, 1]
+        m.reminders.action(2, "done")  # the repeated notice's button
+        assert not any(k.startswith("crampguard:repeat:") for k in m.timers.timers)
+        assert m.kinds() == ["due", "delivered", "repeated", "done"]
+        m.ledger.close()
+
+
+def test_repeats_stop_after_their_number_and_a_pause_holds_one(tmp_path: Path) -> None:
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"foot-soak": repeating()})
+        m.fire(T0)
+        m.reminders.pause(T0 + timedelta(minutes=15))
+        m.timers.run(m.timers.key("crampguard:repeat:"), m.clock)  # 10 min: paused
+        m.timers.run(m.timers.key("crampguard:repeat:"), m.clock)  # 20 min: shown
+        assert not any(k.startswith("crampguard:repeat:") for k in m.timers.timers)
+        assert len(m.notifier.sent) == 2
+        assert m.kinds() == ["due", "delivered", "held", "repeated"]
+        m.ledger.close()
+
+
+
+# --- follow-ups and the morning check-in (issue 10) ----------------------------------------------
+
+def follower(routine_id: str, after: str, at: str | None = None, **extra: Any) -> Routine:
+    schedule: dict[str, Any] = {"after": after}
+    if at:
+        schedule["at"] = at
+    return Routine.model_validate({"schema_version": 1, "id": routine_id, "title": routine_id,
+                                   "message": "m", "schedule": schedule, **extra})
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Iterator[tuple[Machine, Any]]:
+    from scheduler.daemon.followups import FollowUps
+
+    routines = {"foot-soak": routine(),
+                "calf-stretch": follower("calf-stretch", "foot-soak done + 20m", "22:30"),
+                "water": follower("water", "workout + 1h"),
+                "warm-up": Routine.model_validate({
+                    "schema_version": 1, "id": "warm-up", "title": "Warm up", "message": "m",
+                    "schedule": {"at": "17:45"}, "marks": "workout"})}
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, routines)
+        follow = FollowUps(m.reminders, m.timers, lambda: [r for r in routines.values() if r])
+        m.reminders.on_done = follow.after_done
+        yield m, follow
+        m.ledger.close()
+
+
+def test_a_done_plans_its_follow_up_which_replaces_the_evenings_clock_firing(day) -> None:
+    m, follow = day
+    stretch_clock = datetime(2026, 11, 23, 22, 30, tzinfo=ZONE)
+    m.timers.ahead["calf-stretch"] = [stretch_clock, stretch_clock + timedelta(days=1)]
+    m.fire(T0)
+    m.reminders.done("foot-soak")
+    key = m.timers.key("crampguard:follow:")
+    assert follow.pending() == {"calf-stretch": T0 + timedelta(minutes=20)}
+    assert m.reminders.get("calf-stretch", stretch_clock).state == "skipped"  # type: ignore
+    assert m.timers.ahead["calf-stretch"] == [stretch_clock + timedelta(days=1)]
+    m.timers.run(key, m.clock)
+    assert [n.title for n in m.notifier.sent] == ["Warm foot soak", "calf-stretch"]
+
+
+def test_a_follow_up_survives_a_restart_and_honours_a_pause(day) -> None:
+    from scheduler.daemon.followups import FollowUps
+
+    m, follow = day
+    assert follow.after_event("workout", T0) == ["water"]
+    m.reminders.pause(T0 + timedelta(hours=2))
+    restarted = m.restart()
+    again = FollowUps(restarted.reminders, restarted.timers,
+                      lambda: [r for r in m.routines.values() if r])
+    again.restore()
+    assert again.pending() == {"water": T0 + timedelta(hours=1)}
+    restarted.timers.run(restarted.timers.key("crampguard:follow:"), m.clock)
+    assert restarted.notifier.sent == []
+    assert restarted.reminders.get("water", T0 + timedelta(hours=1)).state == "held"  # type: ignore
+
+
+def test_a_done_on_a_routine_that_marks_a_workout_plans_the_waters(day) -> None:
+    m, follow = day
+    warm = datetime(2026, 11, 23, 17, 45, tzinfo=ZONE)
+    m.clock.move_to(warm)
+    m.fire(warm, "warm-up")
+    m.reminders.done("warm-up")
+    assert follow.pending() == {"water": warm + timedelta(hours=1)}
+
+
+def test_the_same_event_twice_plans_one_follow_up(day) -> None:
+    m, follow = day
+    assert follow.after_event("workout", T0) == ["water"]
+    assert follow.after_event("workout", T0) == []
+
+
+def test_a_check_in_button_records_the_night_just_gone(tmp_path: Path) -> None:
+    checkin = Routine.model_validate({
+        "schema_version": 1, "id": "morning-checkin", "title": "Any leg cramps last night?",
+        "message": "m", "schedule": {"at": "07:15"},
+        "notify": {"actions": ["cramps none", "cramps one", "cramps several"]}})
+    morning = datetime(2026, 11, 24, 7, 15, tzinfo=ZONE)
+    with time_machine.travel(morning, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"morning-checkin": checkin})
+        m.fire(morning, "morning-checkin")
+        m.clock.move_to(morning + timedelta(hours=3))  # answered late: still last night
+        m.reminders.action(1, "cramps:one")
+        (cramp,) = m.events("cramp")
+        assert cramp.detail["night"] == "2026-11-23" and cramp.detail["count"] == 1
+        assert m.kinds("morning-checkin") == ["due", "delivered", "done"]
+        m.ledger.close()
+
+
+def test_a_missed_check_in_is_asked_again_the_next_morning_for_its_own_night(
+        tmp_path: Path) -> None:
+    checkin = Routine.model_validate({
+        "schema_version": 1, "id": "morning-checkin", "title": "Any leg cramps last night?",
+        "message": "m", "schedule": {"at": "07:15", "catch_up": "4h"},
+        "notify": {"actions": ["cramps none", "cramps one", "cramps several"]}})
+    monday = datetime(2026, 11, 23, 7, 15, tzinfo=ZONE)
+    with time_machine.travel(monday + timedelta(hours=5), tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"morning-checkin": checkin})
+        m.fire(monday, "morning-checkin")  # 5 h late: missed
+        assert m.notifier.sent == []
+        m.clock.move_to(monday + timedelta(days=1))
+        m.fire(monday + timedelta(days=1), "morning-checkin")
+        assert len(m.notifier.sent) == 2  # today's, and Monday's asked again
+        m.reminders.action(2, "cramps:none")  # the button on Monday's
+        (quiet,) = m.events("no_cramp")
+        assert quiet.detail["night"] == "2026-11-22"
+        m.clock.move_to(monday + timedelta(days=2))
+        m.fire(monday + timedelta(days=2), "morning-checkin")
+        assert len(m.notifier.sent) == 3, "answered, and never more than one night back"
+        m.ledger.close()

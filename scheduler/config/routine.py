@@ -286,6 +286,9 @@ class Routine(Strict):
     seed: tuple[str, ...] = ()
     schedule: Schedule
     notify: Notify = Notify()
+    #: a Done on this reminder also reports that event (the warm-up's Done: a workout
+    #: starts), which routines with ``after = "workout + 1h"`` follow
+    marks: Literal["workout"] | None = None
 
     @field_validator("id")
     @classmethod

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.loader import RoutineSet
+from scheduler.config.routine import EVENTS
+from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.reminders import Reminders
 from scheduler.errors import CrampguardError
 
@@ -23,6 +25,7 @@ class Service(Protocol):
 
     reminders: Reminders
     routines: RoutineSet
+    followups: FollowUps
 
     def status(self) -> dict[str, Any]: ...
 
@@ -115,7 +118,15 @@ def _reload(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     return {"routines": len(daemon.routines.enabled), "problems": daemon.problems()}
 
 
+def _event(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
+    name = request.get("name")
+    if name not in EVENTS:
+        raise CrampguardError(f"name: give one of {', '.join(EVENTS)}")
+    when = _instant(request, "at")
+    return {"event": name, "followups": daemon.followups.after_event(str(name), when)}
+
+
 COMMANDS: dict[str, Handler] = {
     "status": _status, "pause": _pause, "resume": _resume, "snooze": _snooze,
-    "skip": _skip, "done": _done, "trigger": _trigger, "reload": _reload,
+    "skip": _skip, "done": _done, "trigger": _trigger, "reload": _reload, "event": _event,
 }

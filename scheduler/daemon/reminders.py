@@ -23,9 +23,10 @@ from typing import Any, Protocol
 
 from scheduler import clock
 from scheduler.config import defaults
-from scheduler.config.routine import Routine
+from scheduler.config.routine import CRAMPS_KEY, Routine
 from scheduler.daemon.ledger import Ledger
 from scheduler.errors import CrampguardError
+from scheduler.journal import stats
 from scheduler.journal.events import Reminder
 from scheduler.notify import Delivery, Notice, NotifyError
 from scheduler.planning import notices
@@ -38,6 +39,9 @@ log = logging.getLogger("crampguard")
 PAUSE_TIMER = "crampguard:pause-end"
 SNOOZE_TIMER = "crampguard:snooze:"
 WAIT_TIMER = "crampguard:wait:"
+REPEAT_TIMER = "crampguard:repeat:"
+#: How far back a morning check-in looks for yesterday's missed one to ask again.
+ASK_AGAIN_REACH = timedelta(hours=36)
 #: How far back `done` looks for the reminder to credit, without --due.
 DONE_LOOKBACK = timedelta(days=1)
 #: How long this run remembers decisions and past pauses (the restart catch-up's reach).
@@ -74,6 +78,8 @@ class Timers(Protocol):
     def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None: ...
 
     def timetable(self, routine_id: str) -> Timetable | None: ...
+
+    def next_time(self, routine_id: str) -> datetime | None: ...
 
 
 def catch_up(run_times: list[datetime], now: datetime,
@@ -123,6 +129,8 @@ class Reminders:
         self._withdraw = withdraw
         self._zone = zone
         self.last_delivery: LastDelivery | None = None
+        #: called with a reminder just answered done (follow-ups hang on it)
+        self.on_done: Callable[[Reminder], None] = lambda reminder: None
         #: this run's decisions (and what it read back), so "at most once" holds while the
         #: journal cannot be read
         self._known: dict[tuple[str, datetime], Reminder] = {}
@@ -141,20 +149,32 @@ class Reminders:
         open_times = []
         for due in run_times:
             known = self.get(routine_id, due)
-            if known is not None:
+            if known is not None and known.state != "pending":  # pending: a follow-up
                 log.info("%s due %s is already %s: not shown again", routine_id,
-                         self._local(due), known.state)
+                         self.local(due), known.state)
                 continue
             reason = self._hold_reason(routine_id, due)
             if reason:
-                self._settle_as(routine_id, due, "held", reason)
+                self.settle_as(routine_id, due, "held", reason)
             else:
                 open_times.append(due)
         late, latest = catch_up(open_times, clock.now(), grace_seconds)
         for due, why in late:
-            self._settle_as(routine_id, due, "missed", why + why_missed, counts_as_due=True)
+            self.settle_as(routine_id, due, "missed", why + why_missed, counts_as_due=True)
         if latest is not None:
             self._show_or_wait(routine, latest)
+            self._ask_again(routine, latest)
+
+    def _ask_again(self, routine: Routine, due: datetime) -> None:
+        """A morning check-in missed yesterday (never shown: the laptop stayed shut, or
+        the user was away past its catch_up) is asked once more with today's, for the night
+        before; never more than one night back. Shown once, so still at most once."""
+        if not any(a.key.startswith(CRAMPS_KEY) for a in routine.notify.actions):
+            return
+        earlier = [r for r in self.recent(routine.id, due - ASK_AGAIN_REACH)
+                   if r.due < due and r.state == "missed" and r.answer is None]
+        if earlier and self._presence_hold(routine) is None:
+            self._deliver(routine, due=earlier[0].due, again=earlier[0], asked_again=True)
 
     # --- presence: away, locked, do-not-disturb ---------------------------------------------
 
@@ -182,13 +202,13 @@ class Reminders:
             return
         kind, why = hold
         if kind == "away" and routine.schedule.away == "skip":
-            self._settle_as(routine.id, due, "held", f"away ({why})")
+            self.settle_as(routine.id, due, "held", f"away ({why})")
             return
-        self._put(Reminder(routine.id, due, "waiting"))
+        self.put(Reminder(routine.id, due, "waiting"))
         self._event("held", routine.id, at=clock.now(), due=due,
                     detail={"reason": why, "waiting": True})
         self._arm_wait(routine, due)
-        log.info("waiting to show %s due %s: %s", routine.id, self._local(due), why)
+        log.info("waiting to show %s due %s: %s", routine.id, self.local(due), why)
 
     def _arm_wait(self, routine: Routine, due: datetime) -> None:
         self.timers.once(f"{WAIT_TIMER}{routine.id}@{due.isoformat()}",
@@ -200,7 +220,7 @@ class Reminders:
         if waiting is not None and waiting.state == "waiting":
             routine = self._routine(routine_id)
             grace = routine.schedule.catch_up if routine else timedelta()
-            self._settle_as(routine_id, due, "missed",
+            self.settle_as(routine_id, due, "missed",
                             f"held until past its catch_up ({grammar.format_duration(grace)})",
                             counts_as_due=True)
 
@@ -221,6 +241,12 @@ class Reminders:
             elif known.until is not None and known.until <= now:
                 self._snooze_ended(routine_id, due)
 
+    def holding(self) -> bool:
+        """Whether something waits for the user's return or the end of do-not-disturb."""
+        now = clock.now()
+        return any(r.state == "waiting" or (r.until is not None and r.until <= now)
+                   for r in self._known.values())
+
     def resume_waiting(self) -> None:
         """After a restart, once the routines are planned: reminders that were waiting
         wait on (or are shown, or missed) as if the daemon had run on."""
@@ -235,50 +261,94 @@ class Reminders:
         """Why a reminder due then is held back, if it is: a pause, or quiet hours."""
         for pause in self.pauses:
             if pause.covers(due):
-                return f"paused until {self._local(pause.end)}"
+                return f"paused until {self.local(pause.end)}"
         timetable = self.timers.timetable(routine_id)
         if timetable is not None and timetable.is_quiet(due):
             return "quiet hours"
         return None
 
-    def _settle_as(self, routine_id: str, due: datetime, state: str, reason: str, *,
+    def settle_as(self, routine_id: str, due: datetime, state: str, reason: str, *,
                    counts_as_due: bool = False) -> None:
-        self._put(Reminder(routine_id, due, state))
+        self.put(Reminder(routine_id, due, state))
         now = clock.now()
         if counts_as_due:
             self._event("due", routine_id, at=now, due=due)
         self._event(state, routine_id, at=now, due=due, detail={"reason": reason})
         level = logging.WARNING if state == "missed" else logging.INFO
-        log.log(level, "%s %s due %s: %s", state, routine_id, self._local(due), reason)
+        log.log(level, "%s %s due %s: %s", state, routine_id, self.local(due), reason)
 
     def _deliver(self, routine: Routine, *, due: datetime, manual: bool = False,
-                 again: Reminder | None = None) -> Reminder:
-        """Show the notice, then record it: the record never holds the notice back."""
+                 again: Reminder | None = None, repeat: int = 0,
+                 asked_again: bool = False) -> Reminder:
+        """Show the notice, then record it: the record never holds the notice back.
+        ``again``: the reminder shown once more (a snooze's return, or a ``repeat``, which
+        takes its notice's place on screen)."""
         now = clock.now()
+        replaces = _notice_id(again.notice) if again is not None and repeat else 0
         try:
-            delivery = self._send(notices.reminder(routine))
+            delivery = self._send(notices.reminder(routine, replaces_id=replaces))
         except NotifyError as exc:  # the console backend makes this next to impossible
             log.error("could not deliver %s: %s", routine.id, exc)
             failed = again or Reminder(routine.id, due, "failed", manual=manual)
-            self._put(replace(failed, until=None))
+            self.put(replace(failed, until=None))
             self._event("failed", routine.id, at=now, due=due, detail={"error": str(exc)})
             return failed
         notice = f"{delivery.backend}/{delivery.id}" if delivery.id is not None else None
-        if again is not None:
+        if asked_again:
+            shown = replace(again, state="delivered", notice=notice)
+        elif again is not None:
             shown = replace(again, answer=None, until=None, notice=notice)
         else:
             shown = Reminder(routine.id, due, "delivered", notice=notice, manual=manual)
-        self._put(shown)
-        detail = {"manual": True} if manual else {"snoozed": True} if again else None
-        if not manual and again is None:
+        self.put(shown)
+        kind, detail = ("triggered", {"manual": True}) if manual else \
+            ("repeated", {"repeat": repeat}) if repeat else \
+            ("delivered", {"asked_again": True}) if asked_again else \
+            ("delivered", {"snoozed": True} if again else None)
+        if kind == "delivered" and again is None:
             self._event("due", routine.id, at=now, due=due)
-        self._event("triggered" if manual else "delivered", routine.id, at=clock.now(),
-                    due=due, backend=delivery.backend, detail=detail)
+        self._event(kind, routine.id, at=clock.now(), due=due, backend=delivery.backend,
+                    detail=detail)
         self.last_delivery = LastDelivery(routine.id, due, now, delivery.backend)
         log.info("delivered %s via %s%s (due %s, %.3fs late)%s", routine.id, delivery.backend,
-                 f" as #{delivery.id}" if delivery.id is not None else "", self._local(due),
+                 f" as #{delivery.id}" if delivery.id is not None else "", self.local(due),
                  (now - due).total_seconds(), f" {detail}" if detail else "")
+        if not manual:
+            self._arm_repeat(routine, shown, repeat + 1)
         return shown
+
+    # --- repeat until answered ------------------------------------------------------------
+
+    def _arm_repeat(self, routine: Routine, shown: Reminder, count: int) -> None:
+        repeat = routine.notify.repeat
+        if repeat is None or count > repeat.times:
+            return
+        self.timers.once(self._repeat_key(shown), clock.now() + repeat.every, self._repeat,
+                         shown.routine, shown.due, count, grace=None)
+
+    def _repeat(self, routine_id: str, due: datetime, count: int) -> None:
+        """The repeat timer: show the unanswered reminder again in its notice's place,
+        unless a pause, quiet hours, absence or do-not-disturb hold it (then this repeat
+        is recorded as held, and the next one is still planned)."""
+        current, routine = self.get(routine_id, due), self._routine(routine_id)
+        if current is None or routine is None or current.state != "delivered" \
+                or current.answer is not None:
+            return  # answered (or gone) since
+        now = clock.now()
+        presence = self._presence_hold(routine)
+        reason = self._hold_reason(routine_id, now) or (presence[1] if presence else None)
+        if reason is None:
+            self._deliver(routine, due=due, again=current, repeat=count)
+            return
+        self._event("held", routine_id, at=now, due=due,
+                    detail={"reason": reason, "repeat": count})
+        log.info("repeat %d of %s due %s held: %s", count, routine_id, self.local(due),
+                 reason)
+        self._arm_repeat(routine, current, count + 1)
+
+    @staticmethod
+    def _repeat_key(reminder: Reminder) -> str:
+        return f"{REPEAT_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
 
     # --- answers (buttons and control commands) -------------------------------------------
 
@@ -298,6 +368,8 @@ class Reminders:
                             due=shown.due)
             elif key == "skip":
                 self._answer(self._current(shown), "skipped", reason="the Skip button")
+            elif key.startswith(CRAMPS_KEY):
+                self._answer_night(self._current(shown), key.removeprefix(CRAMPS_KEY))
             else:
                 return  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
@@ -305,6 +377,16 @@ class Reminders:
             return
         # Answered: some servers (dunst) leave the notice up after a button; take it down.
         self._withdraw(BUTTONS_BACKEND, notification_id)
+
+    def _answer_night(self, checkin: Reminder, answer: str) -> None:
+        """A morning check-in's button: the cramp log's entry for the night just gone (the
+        night before the check-in was due, however late it is answered)."""
+        night = stats.night_before(checkin.due, self._zone())
+        at = clock.now()
+        self.ledger.write(lambda j: j.log_night(night, answer, at=at, source="check-in"))
+        log.info("night of %s: %s (check-in)", night.isoformat(), answer)
+        if checkin.answer != "done":
+            self._answer(checkin, "done", reason=f"cramps: {answer}")
 
     def done(self, routine_id: str, *, due: datetime | None = None) -> dict[str, Any]:
         """Credit the most recent unanswered reminder of the routine (delivered or missed,
@@ -319,7 +401,7 @@ class Reminders:
                due: datetime | None = None) -> dict[str, Any]:
         target = self._answerable(routine_id, due, states=("delivered",))
         if target.answer == "done":
-            raise CrampguardError(f"{routine_id} due {self._local(target.due)} is already done")
+            raise CrampguardError(f"{routine_id} due {self.local(target.due)} is already done")
         until = clock.now() + wait
         self._answer(target, "snoozed", until=until,
                      detail={"until": until.isoformat(), "seconds": int(wait.total_seconds())})
@@ -327,7 +409,8 @@ class Reminders:
 
     def _answer(self, target: Reminder, answer: str, *, until: datetime | None = None,
                 reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        self._put(replace(target, answer=answer, until=until))
+        answered = replace(target, answer=answer, until=until)
+        self.put(answered)
         detail = dict(detail or {})
         if reason:
             detail["reason"] = reason
@@ -335,6 +418,7 @@ class Reminders:
             detail["manual"] = True
         self._event(answer, target.routine, at=clock.now(), due=target.due,
                     detail=detail or None)
+        self.timers.cancel(self._repeat_key(target))  # an answer ends the repeats
         key = self._snooze_key(target)
         if until is None:
             self.timers.cancel(key)
@@ -342,7 +426,9 @@ class Reminders:
             self.timers.once(key, until, self._snooze_ended, target.routine, target.due,
                              grace=None)
         log.info("%s %s%s (due %s)", answer, target.routine,
-                 f" until {self._local(until)}" if until else "", self._local(target.due))
+                 f" until {self.local(until)}" if until else "", self.local(target.due))
+        if answer == "done":
+            self.on_done(answered)
 
     def _snooze_ended(self, routine_id: str, due: datetime) -> None:
         target = self.get(routine_id, due)
@@ -358,11 +444,11 @@ class Reminders:
         if reason is None and self._presence_hold(routine) is not None:
             return  # kept (``until`` stays set): shown by release() when the user is back
         if reason:
-            self._put(replace(target, until=None))
+            self.put(replace(target, until=None))
             self._event("missed", routine_id, at=clock.now(), due=due,
                         detail={"reason": f"snoozed: {reason}"})
             log.info("%s due %s not shown again after its snooze: %s", routine_id,
-                     self._local(due), reason)
+                     self.local(due), reason)
             return
         self._deliver(routine, due=due, again=target)
 
@@ -376,10 +462,10 @@ class Reminders:
             dropped, following = skipped
             reason = self._hold_reason(routine_id, dropped)
             if reason:  # it would have been held: record that, and skip the next one
-                self._settle_as(routine_id, dropped, "held", reason)
+                self.settle_as(routine_id, dropped, "held", reason)
                 continue
             break
-        self._settle_as(routine_id, dropped, "skipped", "crampguard skip")
+        self.settle_as(routine_id, dropped, "skipped", "crampguard skip")
         return {"routine": routine_id, "skipped": self._iso(dropped),
                 "next": self._iso(following)}
 
@@ -408,14 +494,14 @@ class Reminders:
                     states: tuple[str, ...] = ("delivered", "missed")) -> Reminder:
         self._require(routine_id)
         if due is not None:
-            found = [r for r in self._recent(routine_id, due - DUE_MATCH)
+            found = [r for r in self.recent(routine_id, due - DUE_MATCH)
                      if abs(r.due - due) < DUE_MATCH and r.state in states]
             if not found:
                 raise CrampguardError(
-                    f"{routine_id} had no reminder due at {self._local(due)}; "
+                    f"{routine_id} had no reminder due at {self.local(due)}; "
                     f"`crampguard history` lists them")
             return min(found, key=lambda r: abs(r.due - due))
-        recent = [r for r in self._recent(routine_id, clock.now() - DONE_LOOKBACK)
+        recent = [r for r in self.recent(routine_id, clock.now() - DONE_LOOKBACK)
                   if r.state in states]
         unanswered = [r for r in recent if r.answer in (None, "snoozed")]
         if unanswered:
@@ -426,7 +512,7 @@ class Reminders:
             f"{routine_id} has no reminder from the last day to answer; give --due TIME "
             f"for an older one")
 
-    def _recent(self, routine_id: str, since: datetime) -> list[Reminder]:
+    def recent(self, routine_id: str, since: datetime) -> list[Reminder]:
         """The routine's reminders due since ``since``, newest first: the journal's, with
         this run's memory over them (newer, and there while the journal is away)."""
         rows = {r.due: r for r in self.ledger.read(
@@ -455,7 +541,7 @@ class Reminders:
         self._set_pauses([p for p in self.pauses if not p.covers(now)] + [Pause(now, until)])
         self._event("paused", None, at=now, detail={"until": until.isoformat()})
         self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
-        log.info("paused until %s", self._local(until))
+        log.info("paused until %s", self.local(until))
         return {"paused_until": self._iso(until)}
 
     def resume(self, reason: str = "resume", *, from_job: bool = False) -> dict[str, Any]:
@@ -506,6 +592,17 @@ class Reminders:
 
     # --- memory and journal ------------------------------------------------------------
 
+    def routine(self, routine_id: str) -> Routine | None:
+        """The enabled routine of that id, if there is one."""
+        return self._routine(routine_id)
+
+    def remember(self, reminder: Reminder) -> None:
+        """A row read back from the journal at start (a pending follow-up)."""
+        self._known.setdefault((reminder.routine, reminder.due), reminder)
+
+    def in_state(self, state: str) -> list[Reminder]:
+        return [r for r in self._known.values() if r.state == state]
+
     def get(self, routine_id: str, due: datetime) -> Reminder | None:
         """The reminder's state: this run's memory, else the journal."""
         key = (routine_id, due)
@@ -516,7 +613,7 @@ class Reminders:
             self._known[key] = found
         return found
 
-    def _put(self, reminder: Reminder) -> None:
+    def put(self, reminder: Reminder) -> None:
         self._known[(reminder.routine, reminder.due)] = reminder
         if len(self._known) > 4000:  # a day of a one-minute routine, several times over
             cutoff = clock.now() - MEMORY
@@ -546,5 +643,11 @@ class Reminders:
         """Instants in replies carry the user's wall clock and offset."""
         return at.astimezone(self._zone()).isoformat() if at else None
 
-    def _local(self, at: datetime | None) -> str:
+    def local(self, at: datetime | None) -> str:
         return grammar.format_instant(at, self._zone())
+
+
+def _notice_id(notice: str | None) -> int:
+    """The server's id in a notice reference ("dbus/42"), 0 when there is none."""
+    backend, _, number = (notice or "").partition("/")
+    return int(number) if backend == BUTTONS_BACKEND and number.isdigit() else 0

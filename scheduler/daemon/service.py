@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings, load_settings
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
+from scheduler.daemon.away import Away
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
+from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
 from scheduler.daemon.reminders import Reminders
@@ -82,11 +84,17 @@ class Daemon:
         self.chain = self._chain(self.settings.notifier)
         self.engine = Engine(
             zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
-            on_due=lambda rid, run_times, grace: self.reminders.settle(rid, run_times, grace))
+            on_due=self._due)
         self.watcher = Watcher(self.request_reload)
+        self.away = Away(ctx.env, self._post)
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
+
+    def _due(self, routine_id: str, run_times: list[datetime], grace: float) -> None:
+        """The engine: a routine's run times came due."""
+        self.reminders.settle(routine_id, run_times, grace)
+        self.away.follow()
 
     def _chain(self, choice: str) -> Any:
         return build_chain(choice, log, on_action=lambda nid, key: self._post(
@@ -109,7 +117,10 @@ class Daemon:
             ledger=self.ledger, timers=self.engine, routine=self._enabled_routine,
             send=lambda notice: self.chain.send(notice),
             withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
-            zone=lambda: self.settings.zone)
+            zone=lambda: self.settings.zone, presence=self.away.view)
+        self.away.bind(self.engine, self.reminders, lambda: self.routines.enabled)
+        self.followups = FollowUps(self.reminders, self.engine, lambda: self.routines.enabled)
+        self.reminders.on_done = self.followups.after_done
         previous = self._install_signals()
         try:
             self.control.start()
@@ -120,6 +131,7 @@ class Daemon:
                 log.warning("live edits are off (%s); send SIGHUP to reload", exc)
             self._apply(self._load_routines(self.settings), self.settings,
                         self._settings_problems, starting=True)
+            self.away.start()
             self.engine.run(on_started=self._started)  # blocks in the loop until stop()
         finally:
             readiness.stopping()
@@ -127,6 +139,7 @@ class Daemon:
             self._run_calls(stopping=True)
             self.control.stop()
             self.watcher.stop()
+            self.away.stop()
             self.chain.close()
             self.ledger.close()
             lock.release()
@@ -306,7 +319,9 @@ class Daemon:
             if not replan_all and old.get(routine_id) == routine:
                 continue
             self._schedule(routine)
-        warnings = [str(w) for w in routine_warnings(routines.enabled, settings, clock.now())]
+        self.away.configure(routines.enabled)
+        warnings = [str(w) for w in routine_warnings(routines.routines.values(), settings,
+                                                     clock.now())]
         for warning in warnings:
             log.warning("%s", warning)
         self._warnings = warnings
@@ -330,6 +345,9 @@ class Daemon:
         self.chain.listen()  # buttons on notices a previous run left on screen
         plans = self.engine.planned()
         self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
+        self.reminders.resume_waiting()
+        self.followups.restore()
+        self.away.follow()
         for routine_id, _, _ in plans:
             self._skip_settled(routine_id)
             self._log_scheduled(routine_id)
@@ -424,6 +442,7 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         zone = self.settings.zone
         last = self.reminders.last_delivery
+        pending = self.followups.pending()
         return {
             "pid": os.getpid(),
             "running_since": self.started_at.astimezone(zone).isoformat(),
@@ -435,7 +454,8 @@ class Daemon:
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
                 for routine_id, title, next_time in sorted(
-                    ((rid, title, self.reminders.next_shown(rid, planned))
+                    ((rid, title, _earliest(self.reminders.next_shown(rid, planned),
+                                            pending.get(rid)))
                      for rid, title, planned in self.engine.planned()),
                     key=lambda p: (p[2] is None, p[2]))
             ],
@@ -450,3 +470,7 @@ class Daemon:
         journal."""
         journal = [f"journal: {self.ledger.trouble}"] if self.ledger.trouble else []
         return [*self._settings_problems, *self.routines.problems, *self._warnings, *journal]
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)

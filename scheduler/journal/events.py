@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 KINDS = ("due", "delivered", "failed", "missed", "held", "done", "snoozed", "skipped",
-         "triggered", "paused", "resumed", "config_error", "journal_error", "cramp", "no_cramp",
-         "workout")
+         "triggered", "repeated", "paused", "resumed", "config_error", "journal_error", "cramp",
+         "no_cramp", "workout")
 
 #: The cramp log's kinds: a cramp, and a night recorded as without one. Neither belongs to
 #: a routine (``Journal.tally`` finds them by ``routine IS NULL``).
@@ -24,7 +24,7 @@ NIGHT_ANSWERS = ("none", "one", "several")
 USER_EVENTS = ("workout",)
 
 #: What became of a reminder (one per (routine, due)), and how the user answered it.
-STATES = ("delivered", "held", "waiting", "missed", "skipped", "failed")
+STATES = ("pending", "delivered", "held", "waiting", "missed", "skipped", "failed")
 ANSWERS = ("done", "snoozed", "skipped")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -76,7 +76,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE reminders (
         routine TEXT NOT NULL,
         due     INTEGER NOT NULL,   -- µs since the epoch (UTC)
-        state   TEXT NOT NULL,      -- delivered | held | waiting | missed | skipped | failed
+        state   TEXT NOT NULL,      -- pending | delivered | held | waiting | missed | ...
         answer  TEXT,               -- done | snoozed | skipped
         notice  TEXT,               -- "<server>/<id>" of the notice on screen
         until   INTEGER,            -- a snooze's return, until it is shown again
@@ -258,6 +258,10 @@ class Journal:
     def snoozed(self) -> list[Reminder]:
         """Reminders whose snooze has not brought them back yet."""
         return self._reminders("until IS NOT NULL", [])
+
+    def pending(self) -> list[Reminder]:
+        """Follow-ups planned and not yet due (issue 10)."""
+        return self._reminders("state = 'pending'", [])
 
     def waiting(self) -> list[Reminder]:
         """Reminders held until the user is back or do-not-disturb ends."""

@@ -31,6 +31,8 @@ class Notice:
     #: what to type instead of pressing a button, e.g. "crampguard done foot-soak"; shown
     #: only where the backend shows no action buttons
     hint_command: str = ""
+    #: the server's id of a notice this one replaces on screen (a repeat), 0 for none
+    replaces_id: int = 0
 
     def __post_init__(self) -> None:
         # Reject a bad notice where it is built, not deep inside a backend at fire time.

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from scheduler.config.routine import Routine
+from scheduler.config.routine import CRAMPS_KEY, Routine
 from scheduler.notify.base import Notice
 
 
-def reminder(routine: Routine) -> Notice:
-    """A routine's reminder, with its buttons (or, where none show, the command to type)."""
+def reminder(routine: Routine, *, replaces_id: int = 0) -> Notice:
+    """A routine's reminder, with its buttons (or, where none show, the command to type);
+    ``replaces_id``: the notice of the same reminder it replaces on screen (a repeat)."""
     timeout = routine.notify.timeout
     return Notice(
         title=routine.title, body=routine.message, urgency=routine.notify.urgency,
         timeout_s=timeout.total_seconds() if timeout is not None else None,
         icon=routine.notify.icon,
         actions=tuple((a.key, a.label) for a in routine.notify.actions),
-        hint_command=f"crampguard done {routine.id}",
+        hint_command="crampguard log-cramp --none" if any(
+            a.key.startswith(CRAMPS_KEY) for a in routine.notify.actions)
+        else f"crampguard done {routine.id}", replaces_id=replaces_id,
     )
 
 
