@@ -301,7 +301,7 @@ class DbusNotifier:
             "susssasa{sv}i",
             (
                 notice.app_name,
-                0,  # replaces_id: every reminder is a notice of its own
+                notice.replaces_id,  # a repeat takes its reminder's place on screen
                 icon_of(notice),
                 notice.title,
                 body,
