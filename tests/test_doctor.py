@@ -76,6 +76,12 @@ def test_on_a_real_desktop_with_the_daemon_running_all_is_well(desktop, tmp_path
     assert report["journal"]["exists"] and report["journal"]["writable"]
     assert report["journal"]["size"] > 0
     assert desktop.history() == []  # it asked the server, and showed nothing
+    presence = {source["name"]: source for source in report["presence"]}
+    assert presence["x11"]["found"] and presence["x11"]["used"]  # Xvfb's screen saver
+    assert "idle" in presence["x11"]["provides"]
+    assert presence["dunst-paused"]["found"]
+    assert presence["dunst-paused"]["provides"] == ["do-not-disturb"]
+    assert not presence["logind"]["found"] and presence["logind"]["detail"]
 
     assert text.returncode == 0
     lines = text.stdout.splitlines()
@@ -100,6 +106,11 @@ def test_without_a_desktop_the_missing_server_is_a_problem(session: Session, rou
         "exists": False, "readable": False, "writable": True, "size": 0, "problem": None,
         "damaged": None}
     assert not Path(report["journal"]["path"]).exists()
+
+    assert not any(source["found"] for source in report["presence"])
+    assert report["notes"] == [
+        "no presence source answers: reminders are shown whether or not you are there, and "
+        "do-not-disturb is not seen"]
 
     text = session.cli("--routines", str(routines), "doctor")
     assert text.returncode == 1
@@ -158,6 +169,22 @@ def test_routines_that_never_fire_are_named_and_none_at_all_is_a_problem(session
     assert report["problems"][0].startswith("no enabled routine is ever shown")
 
 
+def test_a_follow_up_waits_for_its_cause(session, tmp_path) -> None:
+    folder = tmp_path / "after"
+    folder.mkdir()
+    (folder / "drink.toml").write_text(routine_text("Drink", "03:00").replace(
+        'at = "03:00"', 'after = "workout + 1h"'))
+    session.env["CRAMPGUARD_NOTIFIER"] = "console"
+    session.json("service", "install")
+    code, report = doctor(session, "--routines", str(folder))
+    assert code == 0, report["problems"]  # it fires, after the event
+    [routine] = report["routines"]
+    assert (routine["next"], routine["after"], routine["warning"]) == (
+        None, "workout + 1h", None)
+    text = session.cli("--routines", str(folder), "doctor").stdout
+    assert "  after workout + 1h             drink " in text
+
+
 def test_a_journal_folder_that_cannot_be_made_is_a_problem(session, routines, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -190,6 +217,20 @@ def test_a_stale_service_entry_is_a_problem(session, routines) -> None:
         f"{session.desktop_file} starts /gone/venv/bin/crampguard, which no longer exists, "
         "so crampguard will not start at your next login: run `crampguard service install` "
         "with the crampguard you use now"]
+
+
+def test_a_failed_unit_is_a_problem_that_names_its_log(tmp_path, routines) -> None:
+    s = Session(tmp_path, manager="running")
+    s.env["CRAMPGUARD_NOTIFIER"] = "console"
+    s.json("service", "install")
+    (s.bin / "active").write_text("failed\n")  # what the fake systemctl answers now
+    code, report = doctor(s, "--routines", str(routines))
+    assert code == 1
+    assert report["service"]["manager"] == {"name": "systemd", "active": "failed",
+                                            "enabled": "enabled"}
+    assert report["problems"] == [
+        "crampguard is not running: its systemd unit failed; `journalctl --user -u "
+        "crampguard` shows why, `systemctl --user restart crampguard` starts it again"]
 
 
 def test_a_paused_daemon_is_named(session, routines) -> None:

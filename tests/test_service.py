@@ -393,9 +393,14 @@ def test_a_crampguard_found_only_through_pythonpath_is_named(no_manager, tmp_pat
               "another crampguard" in n]
     assert note.endswith("install crampguard (`pip install .` in a venv) and run its "
                          "`crampguard service install`")
-    # the tests' own crampguard is installed (`pip install -e`): no such note
-    assert not [n for n in no_manager.json("service", "install")["notes"] if "PYTHONPATH" in n
-                or "another crampguard" in n]
+    # where the crampguard under test is the installed one (`pip install -e .`): no note
+    installed = subprocess.run(
+        [sys.executable, "-c", "import scheduler; print(scheduler.__file__)"],
+        capture_output=True, text=True, cwd=no_manager.home, timeout=30,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if Path(installed.stdout.strip()).parent == ROOT / "scheduler":
+        assert not [n for n in no_manager.json("service", "install")["notes"]
+                    if "PYTHONPATH" in n or "another crampguard" in n]
 
 
 def test_the_console_script_is_what_the_entry_runs(no_manager: Session) -> None:

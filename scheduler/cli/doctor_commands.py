@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler import clock
 from scheduler.cli import service_commands
@@ -23,6 +24,9 @@ from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
 from scheduler.planning.schedule import timetable_for
 from scheduler.planning.warnings import routine_warnings
+
+if TYPE_CHECKING:
+    from scheduler.presence.state import SourceReport
 
 #: SQLite's files beside the journal: its size on disk counts them too.
 _SQLITE_COMPANIONS = ("-wal", "-shm")
@@ -43,15 +47,21 @@ def doctor(ctx: Context) -> DoctorReport:
             "printed on the daemon's output, which nobody sees on a desktop; start the "
             "desktop's notification server (dunst, or the desktop's own), or run crampguard "
             "inside the desktop session")
+    elif delivers == "plyer" and server is None and sys.platform.startswith("linux"):
+        problems.append(
+            f"no notification server answers ({server_error}): on Linux plyer shows its "
+            "notices through that same server, and cannot tell when they are lost; start "
+            "the desktop's notification server")
 
     now = clock.now()
     never = {w.routine: w for w in routine_warnings(routines, settings, now)}
     notes += [str(w) for w in never.values()]
     plans = [NextShown(r.id, r.title, _next_shown(r, settings, now) if r.id not in never
-                       else None, never.get(r.id))
+                       else None, never.get(r.id),
+                       str(r.schedule.after) if r.schedule.after else None)
              for r in routines]
     plans.sort(key=lambda p: (p.at is None, p.at and p.at.timestamp(), p.id))
-    if not any(p.at for p in plans):
+    if not any(p.at or p.after for p in plans):
         problems.append("no enabled routine is ever shown: enable one (enabled = true in "
                         "its file; `crampguard list` shows them all)"
                         + (", or fix the routines named below" if never else ""))
@@ -61,7 +71,7 @@ def doctor(ctx: Context) -> DoctorReport:
         problems.append(f"journal: {journal.problem}")
     if journal.damaged:
         notes.append(f"journal: {ctx.paths.journal} is damaged ({journal.damaged}); the "
-                        "daemon moves it aside and starts a new one when it next starts")
+                     "daemon moves it aside and starts a new one when it next starts")
 
     service = service_commands.status(ctx)
     daemon, daemon_error = service_commands.daemon_status(ctx)
@@ -70,12 +80,11 @@ def doctor(ctx: Context) -> DoctorReport:
     notes += found[1]
     if daemon and daemon.get("paused_until"):
         notes.append(f"paused until {daemon['paused_until']}: reminders due meanwhile "
-                        "are held; `crampguard resume` ends it")
+                     "are held; `crampguard resume` ends it")
 
-    presence = _presence()
-    if presence is not None and not any(source.found for source in presence):
-        notes.append("no presence source answers: reminders are shown whether you are at "
-                        "the computer or not")
+    presence = _presence(ctx)
+    if not any(source.found for source in presence):
+        notes.append(_presence_summary(presence))
     return DoctorReport(
         server=server, server_error=server_error, notifier=settings.notifier, chain=chain,
         delivers=delivers, zone=str(settings.zone),
@@ -86,7 +95,10 @@ def doctor(ctx: Context) -> DoctorReport:
 
 
 def _next_shown(routine: Routine, settings: Settings, now: datetime) -> datetime | None:
-    """The routine's next firing outside quiet hours, on the user's wall clock."""
+    """The routine's next firing outside quiet hours, on the user's wall clock (None for
+    a follow-up alone: it waits for its cause)."""
+    if not routine.schedule.on_clock:
+        return None
     at = timetable_for(routine, settings).next_fire(None, now)
     return at.astimezone(settings.zone) if at else None
 
@@ -186,18 +198,27 @@ def _service_findings(service: ServiceStatusReport, daemon: dict[str, Any] | Non
                             "`systemctl --user restart crampguard` starts it again")
         elif starts:
             notes.append("crampguard is not running; the service starts it at your next "
-                            "login, `crampguard run` (or `systemctl --user start crampguard` "
-                            "for the unit) now")
+                         "login, `crampguard run` (or `systemctl --user start crampguard` "
+                         "for the unit) now")
         elif not entries:  # a stale entry is a problem of its own, above
             problems.append("crampguard is not running and nothing starts it: "
                             "`crampguard service install` starts it with your session")
     elif not starts:
         notes.append("nothing starts crampguard at your next login: "
-                        "`crampguard service install`")
+                     "`crampguard service install`")
     notes += service.status.notes
     return problems, notes
 
 
-def _presence() -> list[Any] | None:
-    """The presence sources found, or None where this crampguard has none to ask."""
-    return None
+def _presence(ctx: Context) -> list[SourceReport]:
+    """Each presence source and whether it answers here (idle time, the screen lock,
+    do-not-disturb, sleep), asked once and let go."""
+    from scheduler.presence import probe
+
+    return probe(ctx.env)
+
+
+def _presence_summary(reports: list[SourceReport]) -> str:
+    from scheduler.presence import describe
+
+    return describe(reports)

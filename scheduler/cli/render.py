@@ -372,7 +372,7 @@ def _doctor_json(r: Any) -> dict[str, Any]:
         "delivery": {"notifier": r.notifier, "chain": list(r.chain), "delivers": r.delivers},
         "zone": r.zone,
         "routines": [{"id": p.id, "title": p.title,
-                      "next": p.at.isoformat() if p.at else None,
+                      "next": p.at.isoformat() if p.at else None, "after": p.after,
                       "warning": _warnings_json([p.warning])[0] if p.warning else None}
                      for p in r.routines],
         "files": {"settings": str(r.settings_file) if r.settings_file else None,
@@ -384,9 +384,14 @@ def _doctor_json(r: Any) -> dict[str, Any]:
         "daemon": {"running": r.daemon is not None, "pid": daemon.get("pid"),
                    "paused_until": daemon.get("paused_until"),
                    "problems": daemon.get("problems", []), "error": r.daemon_error},
-        "presence": None if r.presence is None else {
-            "sources": [dataclasses.asdict(s) for s in r.presence]},
+        "presence": [{"name": s.name, "found": s.found, "detail": s.detail,
+                      "provides": list(s.provides), "used": s.used} for s in r.presence],
     }
+
+
+def _next_text_of(p: Any) -> str:
+    """A routine's next firing, or the cause a follow-up waits for, or "never"."""
+    return format_instant(p.at) if p.at else f"after {p.after}" if p.after else "never"
 
 
 def _doctor_text(r: Any) -> str:
@@ -403,8 +408,8 @@ def _doctor_text(r: Any) -> str:
                  f"goes to {r.delivers}")
     lines.append(f"zone: {r.zone}")
     lines.append("next of each enabled routine:" if r.routines else "no enabled routine")
-    lines += [f"  {format_instant(p.at) if p.at else 'never':<30} {p.id:<22} {p.title}"
-              for p in r.routines]
+    lines += [f"  {_next_text_of(p):<30} {p.id:<22} {p.title}"
+              + (f" (or {p.after})" if p.at and p.after else "") for p in r.routines]
     settings = f"settings {r.settings_file}" if r.settings_file else "default settings"
     lines.append(f"files: {len(r.file_problems)} problem(s), {settings}" if r.file_problems
                  else f"files: ok, {settings}")
@@ -425,11 +430,9 @@ def _doctor_text(r: Any) -> str:
                      f"{_clock(r.daemon['running_since'])}{paused}")
     else:
         lines.append(f"daemon: not running{f' ({r.daemon_error})' if r.daemon_error else ''}")
-    if r.presence is None:
-        lines.append("presence: not checked (this crampguard has no presence sources)")
-    else:
-        lines += [f"presence: {s.name}: {'found' if s.found else 'not found'}, {s.detail}"
-                  for s in r.presence] or ["presence: no source"]
+    lines += [f"presence: {s.name}: {s.detail}" + (
+        f" [{', '.join(s.provides)}{'; idle time from here' if s.used else ''}]"
+        if s.found else "") for s in r.presence]
     lines += [f"problem: {p}" for p in r.problems]
     lines += [f"note: {n}" for n in r.notes]
     if not r.problems:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from scheduler.notify.dbus import ServerInfo
     from scheduler.planning.upcoming import Upcoming
     from scheduler.planning.warnings import RoutineWarning
+    from scheduler.presence.state import SourceReport
 
 # --- the files ----------------------------------------------------------------------------
 
@@ -119,6 +120,8 @@ class NextShown:
     at: datetime | None
     #: why it is never shown
     warning: RoutineWarning | None = None
+    #: a follow-up's cause ("workout + 1h"): it also fires that long after it
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,8 @@ class DoctorReport:
     #: there but does not answer)
     daemon: dict[str, Any] | None
     daemon_error: str | None
-    #: the presence sources probed; None where there are none to ask
-    presence: list[Any] | None
+    #: each presence source, and whether it answers here
+    presence: list[SourceReport]
     #: what stops reminders from reaching the user or from being recorded: exit status 1
     problems: list[str]
     #: worth knowing, stops nothing
