@@ -434,6 +434,9 @@ def test_kill_9_mid_write_loses_nothing_committed(path: Path) -> None:
         # Lines the child printed before it died are commits too; a torn last line is not.
         complete = rest if rest.endswith("\n") else rest.rsplit("\n", 1)[0]
         committed.update(int(x) for x in complete.split())
+        if not path.exists():
+            assert not committed, seed  # killed before it made the journal: nothing was
+            continue  # committed (a loaded machine starts the child slowly)
 
         with raw(path) as db:
             assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)], seed
