@@ -117,9 +117,9 @@ def main() -> int:
             mutter.stop()
             latencies = return_latency(desktop, saver, {**env, **isolated_env(tmp / "h2")},
                                        tmp, args.rounds)
-            report("return to reminder on screen, median", statistics.median(latencies), 2,
-                   "s")
-            report("return to reminder on screen, worst", max(latencies), 2, "s")
+            report("return to reminder on screen, median",
+                   statistics.median(latencies) * 1000, 2000, "ms")
+            report("return to reminder on screen, worst", max(latencies) * 1000, 2000, "ms")
         finally:
             saver.stop()
     return 0 if ok else 1

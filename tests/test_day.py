@@ -74,7 +74,9 @@ def test_check_in_buttons_land_in_the_cramp_log_as_the_night_just_gone(routines,
 @needs_faketime
 def test_a_missed_check_in_is_asked_again_the_next_morning(routines, desktop, tmp_path):
     fake = tmp_path / "faketime"
-    routine(routines, "checkin", f'at = "{clock_in(4)}"\ncatch_up = "1s"\n', CHECKIN_ACTIONS)
+    # catch_up 10m: an hour late is missed; the next day's, seen within the clock check's
+    # 10 s, is shown
+    routine(routines, "checkin", f'at = "{clock_in(4)}"\ncatch_up = "10m"\n', CHECKIN_ACTIONS)
     with Daemon(on_desktop(desktop, fake)) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"crampguard running")

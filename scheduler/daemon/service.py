@@ -10,6 +10,7 @@ import logging
 import os
 import queue
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -64,6 +65,32 @@ def _release_startup_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+class _SignalWaker:
+    """Python runs signal handlers on the main thread, but the kernel may hand a signal to
+    any thread (presence, the bus readers): the main thread, waiting for the loop's event,
+    would run the handler only at its next timeout, up to CLOCK_CHECK seconds later. The
+    wakeup fd is written whichever thread the signal lands on; a thread blocked reading it
+    ends the loop's wait, and the handler runs at once."""
+
+    def __init__(self, wake: Callable[[], None]):
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._previous = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        threading.Thread(target=self._run, args=(wake,), name="crampguard-signals",
+                         daemon=True).start()
+
+    def _run(self, wake: Callable[[], None]) -> None:
+        try:
+            while os.read(self._read, 64):
+                wake()
+        finally:
+            os.close(self._read)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        os.close(self._write)  # the reader sees the end of the pipe and leaves
 
 
 class Daemon:
@@ -145,6 +172,7 @@ class Daemon:
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self._signals.close()
         log.info("crampguard stopped")
         return 0
 
@@ -160,6 +188,7 @@ class Daemon:
 
         handlers: dict[int, Callable[[int, Any], None]] = {
             signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hup}
+        self._signals = _SignalWaker(self.engine.wakeup)
         return {sig: signal.signal(sig, h) for sig, h in handlers.items()}
 
     def request_reload(self) -> None:
