@@ -136,6 +136,8 @@ def test_follow_ups_after_a_done_and_after_log_workout_survive_a_restart(
         status = cli_json(*args, "status")
         nexts = {r["id"]: r["next"] for r in status["routines"]}
         assert nexts["water"] and nexts["stretch"]  # pending follow-ups show as next
+        upcoming = cli_json(*args, "next", "--count", "5")
+        assert "water" in [item["routine"] for item in upcoming]  # and in `next`, timed
         assert daemon.stop() == 0
     with Daemon(env) as daemon:
         daemon.start(*args)

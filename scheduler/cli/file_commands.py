@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -117,8 +118,21 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
             known = ", ".join(sorted(active.routines)) or "none"
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
-    return NextReport(upcoming(chosen, ctx.settings, begin, count), str(zone), active.problems,
-                      follow_ups(chosen))
+    return NextReport(upcoming(chosen, ctx.settings, begin, count, _pending(ctx)), str(zone),
+                      active.problems, follow_ups(chosen))
+
+
+def _pending(ctx: Context) -> list[tuple[str, datetime]]:
+    """Follow-ups the daemon has planned (in the journal), if there is a journal to read."""
+    if not ctx.paths.journal.exists():
+        return []
+    from scheduler.journal.store import Journal
+
+    try:
+        with Journal.open(ctx.paths.journal) as journal:
+            return [(row.routine, row.due) for row in journal.pending()]
+    except CrampguardError:
+        return []  # `next` shows the plan; the journal's trouble is for `doctor` to tell
 
 
 def zone_flag(name: str) -> str:

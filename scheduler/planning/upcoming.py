@@ -27,8 +27,15 @@ class Upcoming:
 
 
 def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
-             count: int) -> list[Upcoming]:
+             count: int, pending: Iterable[tuple[str, datetime]] = ()) -> list[Upcoming]:
+    """The next ``count`` firings from ``start``; ``pending``: follow-ups the daemon has
+    planned (routine id, due), shown among them at their time."""
+    routines = list(routines)
+    by_id = {r.id: r for r in routines}
+    planned = sorted((at, by_id[rid]) for rid, at in pending if rid in by_id and at >= start)
+    zone = settings.zone
     streams = [_stream(r, settings, start) for r in routines]
+    streams.append(iter([Upcoming(r, at, at.astimezone(zone), False) for at, r in planned]))
     merged = heapq.merge(*streams, key=lambda u: u.at)
     return list(itertools.islice(merged, count))
 
