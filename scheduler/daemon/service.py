@@ -6,6 +6,7 @@ watcher just leave a note and wake the loop.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import queue
@@ -130,6 +131,8 @@ class Daemon:
     # --- running ------------------------------------------------------------------------
 
     def run(self) -> int:
+        # `kill -USR1 PID` writes every thread's stack to the log: what a stuck daemon does.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         lock = InstanceLock(self.ctx.paths)
         lock.acquire()
         self.ledger = Ledger(self.ctx.paths.journal, self._open_journal,

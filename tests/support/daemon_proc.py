@@ -112,16 +112,21 @@ class Daemon:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    def stop(self, timeout: float = 5.0) -> int:
+    def stop(self, timeout: float = 10.0) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            # Where is it stuck? The daemon dumps every thread's stack on SIGUSR1.
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
             self.proc.kill()
             self.proc.wait()
-            raise
+            self._close()
+            raise AssertionError(f"the daemon did not stop within {timeout:g} s after "
+                                 f"SIGTERM; its log and stacks:\n{self.log}") from None
         finally:
             self._close()
 
