@@ -230,3 +230,18 @@ def test_broken_config_edit_keeps_the_last_good_settings(routines, tmp_path):
         write_atomically(config, '[anchors]\nbedtime = "23:00"\n')
         daemon.wait_for(r"scheduled soak: daily at 22:15", timeout=3, after=mark)
         assert daemon.stop() == 0
+
+
+def test_a_storm_of_signals_never_wedges_the_loop(routines):
+    """A handler that woke the loop itself could deadlock on the loop's own lock when the
+    signal landed inside its wait (seen once in CI); the handlers now only leave a note."""
+    (routines / "soak.toml").write_text(routine_text("Soak", "21:45"))
+    with Daemon() as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        for _ in range(1000):
+            daemon.signal(signal.SIGHUP)
+        daemon.wait_for(r"SIGHUP: reloading", timeout=5)
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 5

@@ -104,6 +104,7 @@ class Daemon:
         self.last_good: dict[Path, Routine] = {}
         self._reported: set[str] = set()
         self._reload_at: float | None = None
+        self._hup = False  # set by the SIGHUP handler, acted on by the loop
         self._stop_requested = False
         self._clock = ClockWatch()
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any] | None]] = \
@@ -180,14 +181,14 @@ class Daemon:
         return 0
 
     def _install_signals(self) -> dict[int, Any]:
+        # The handlers only leave a note: they run on the main thread, possibly inside the
+        # loop's Event.wait holding its lock, so setting that Event here could deadlock.
+        # _SignalWaker's thread wakes the loop instead.
         def stop(signum: int, frame: Any) -> None:
             self._stop_requested = True
-            self.engine.wakeup()
 
         def hup(signum: int, frame: Any) -> None:
-            log.info("SIGHUP: reloading")
-            self._reload_at = time.monotonic()
-            self.engine.wakeup()
+            self._hup = True
 
         handlers: dict[int, Callable[[int, Any], None]] = {
             signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hup}
@@ -257,6 +258,10 @@ class Daemon:
         jumped = self._clock.jump()
         if jumped:
             self._after_jump(jumped)
+        if self._hup:
+            self._hup = False
+            log.info("SIGHUP: reloading")
+            self._reload_at = time.monotonic()
         if self._reload_at is not None and time.monotonic() >= self._reload_at:
             self._reload_at = None
             self.reload()
