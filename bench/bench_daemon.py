@@ -142,6 +142,20 @@ def lateness(desktop: Desktop, count: int, tmp: Path) -> list[float]:
     return [(arrived - d) * 1000 for arrived, d in zip(monitor.times, due, strict=False)]
 
 
+class Report:
+    """Prints each figure against its budget; ``ok`` stays True while all are within."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.ok = True
+
+    def __call__(self, name: str, value: float, budget: float | None, unit: str) -> None:
+        verdict = "" if budget is None else ("  ok" if value <= budget else "  OVER BUDGET")
+        limit = "" if budget is None else f"  (budget ≤ {budget:g} {unit})"
+        print(f"{name:<{self.width}} {value:8.2f} {unit}{limit}{verdict}", flush=True)
+        self.ok = self.ok and (budget is None or value <= budget)
+
+
 def isolated_env(home: Path) -> dict[str, str]:
     return {"CRAMPGUARD_CONFIG_DIR": str(home / "config"),
             "CRAMPGUARD_STATE_DIR": str(home / "state"),
@@ -155,14 +169,7 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=10.0)
     parser.add_argument("--reminders", type=int, default=60)
     args = parser.parse_args()
-    ok = True
-
-    def report(name: str, value: float, budget: float | None, unit: str) -> None:
-        nonlocal ok
-        verdict = "" if budget is None else ("  ok" if value <= budget else "  OVER BUDGET")
-        limit = "" if budget is None else f"  (budget ≤ {budget:g} {unit})"
-        print(f"{name:<34} {value:8.2f} {unit}{limit}{verdict}", flush=True)
-        ok = ok and (budget is None or value <= budget)
+    report = Report(width=34)
 
     with tempfile.TemporaryDirectory() as tmp_name, Desktop() as desktop:
         tmp = Path(tmp_name)
@@ -205,11 +212,11 @@ def main() -> int:
         print(f"lateness over {len(late)} of {args.reminders} reminders one second apart:")
         if len(late) < args.reminders:
             print("  some reminders never reached the bus")
-            ok = False
+            report.ok = False
         if late:
             report("lateness median", statistics.median(late), 20, "ms")
             report("lateness max", max(late), 100, "ms")
-    return 0 if ok else 1
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_daemon import (  # noqa: E402
     ZONE,
     NotifyMonitor,
+    Report,
     idle_figures,
     isolated_env,
     start_daemon,
@@ -78,14 +79,7 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    ok = True
-
-    def report(name: str, value: float, budget: float | None, unit: str) -> None:
-        nonlocal ok
-        verdict = "" if budget is None else ("  ok" if value <= budget else "  OVER BUDGET")
-        limit = "" if budget is None else f"  (budget ≤ {budget:g} {unit})"
-        print(f"{name:<40} {value:8.2f} {unit}{limit}{verdict}", flush=True)
-        ok = ok and (budget is None or value <= budget)
+    report = Report(width=40)
 
     with tempfile.TemporaryDirectory() as tmp_name, Desktop() as desktop:
         tmp = Path(tmp_name)
@@ -122,7 +116,7 @@ def main() -> int:
             report("return to reminder on screen, worst", max(latencies) * 1000, 2000, "ms")
         finally:
             saver.stop()
-    return 0 if ok else 1
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

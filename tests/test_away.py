@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,13 +20,6 @@ from tests.support.mock_services import MockMutter, MockScreenSaver
 from tests.support.routines import routine_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.desktop]
-
-
-@pytest.fixture
-def routines(tmp_path: Path) -> Path:
-    folder = tmp_path / "routines"
-    folder.mkdir()
-    return folder
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ an answer and its firing, a damaged journal and a broken config.toml at start.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -21,18 +20,12 @@ import pytest
 
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
-from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in
 from tests.support.faketime import faked, needs_faketime
 from tests.support.fixtures import Dirs
 from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
-
-
-def cli_json(*args: str) -> object:
-    result = cli(*args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def status() -> dict:
@@ -45,19 +38,6 @@ def history(*args: str) -> list[dict]:
     reply = cli_json("history", *args)
     assert isinstance(reply, list)
     return reply
-
-
-@pytest.fixture
-def routines(tmp_path: Path) -> Path:
-    folder = tmp_path / "routines"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def console_env() -> dict[str, str]:
-    return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
-            "CRAMPGUARD_NOTIFIER": "console"}
 
 
 # --- at most once, whatever the clock does -------------------------------------------------------

@@ -20,13 +20,6 @@ from tests.support.routines import routine_text
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def routines(tmp_path: Path) -> Path:
-    folder = tmp_path / "routines"
-    folder.mkdir()
-    return folder
-
-
 def test_delivers_to_dunst_with_title_body_and_urgency(desktop, routines):
     (routines / "soon.toml").write_text(routine_text(
         "Calf stretch now", clock_in(4),

@@ -6,14 +6,13 @@ libfaketime (tests/support/faketime.py) where a day or an hour must pass."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from scheduler.journal import stats
-from tests.support.daemon_proc import ZONE, Daemon, cli, clock_in
+from tests.support.daemon_proc import ZONE, Daemon, cli, cli_json, clock_in
 from tests.support.faketime import faked, needs_faketime
 from tests.support.routines import routine_head
 
@@ -23,23 +22,10 @@ CHECKIN_ACTIONS = '[notify]\ntimeout = "0s"\nactions = ["cramps none", "cramps o
                   '"cramps several"]\n'
 
 
-def cli_json(*args: str) -> object:
-    result = cli(*args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def routine(folder: Path, name: str, schedule: str, notify: str = "") -> None:
     (folder / f"{name}.toml").write_text(
         routine_head(name.capitalize(), f"Body of {name}.") + f"\n[schedule]\n{schedule}"
         f'quiet_hours = "ignore"\n' + notify)
-
-
-@pytest.fixture
-def routines(tmp_path: Path) -> Path:
-    folder = tmp_path / "routines"
-    folder.mkdir()
-    return folder
 
 
 def on_desktop(desktop, fake: Path | None = None) -> dict[str, str]:

@@ -3,39 +3,17 @@ the daemon writes, read back through `history` and `stats`."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in
 from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
-
-
-def cli_json(*args: str) -> dict:
-    result = cli(*args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def routines(tmp_path: Path) -> Path:
-    folder = tmp_path / "routines"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def console_env() -> dict[str, str]:
-    return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
-            "CRAMPGUARD_NOTIFIER": "console"}
 
 
 @pytest.mark.parametrize("command", [

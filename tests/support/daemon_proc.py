@@ -7,6 +7,7 @@ log lines (stderr) and console lines (stdout) are collected by reader threads, a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.support.fixtures import ROOT
@@ -35,6 +37,13 @@ def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Complete
     return subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True,
                           text=True, timeout=20, cwd=ROOT,
                           env={**(env or os.environ), "PYTHONPATH": str(ROOT)})
+
+
+def cli_json(*args: str) -> Any:
+    """``cli(ARGS --json)``, which must succeed, parsed."""
+    result = cli(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -55,6 +55,21 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 
 @pytest.fixture
+def routines(tmp_path: Path) -> Path:
+    """An empty routines folder for ``--routines`` (a test writes its files there)."""
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def console_env(isolated: Dirs) -> dict[str, str]:
+    """The environment for a daemon that prints its reminders (no desktop, no bus)."""
+    return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
+            "CRAMPGUARD_NOTIFIER": "console"}
+
+
+@pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]):
     """Run the CLI in process: ``code, out, err = run("next", "--count", "3")``.
 
