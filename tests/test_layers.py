@@ -29,10 +29,13 @@ ALLOWED: dict[str, set[str]] = {
     "autostart": {"base"},
     # whether the user is there (D-Bus, X11): the daemon's and doctor's
     "presence": {"base"},
+    # `report` and `export`: the journal and the routines drawn and written out (CLI side
+    # only: the daemon never loads the drawing libraries)
+    "report": {"base", "timing", "config", "journal"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control",
                "presence"},
     "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
-            "autostart", "presence"},
+            "autostart", "presence", "report"},
     "entry": {"cli"},
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.
@@ -49,6 +52,8 @@ THIRD_PARTY = {
     "watchdog": {"scheduler.daemon.watcher"},
     "platformdirs": {"base"},
     "tzlocal": {"config"},
+    "jinja2": {"report"},
+    "matplotlib": {"scheduler.report.picture"},
 }
 BASE = {"scheduler", "scheduler.errors", "scheduler.clock", "scheduler.paths"}
 

@@ -43,7 +43,7 @@ YEARS_HELP = f"in the years {times.YEARS}"
 
 
 #: The options whose value is a file name, which may be any bytes, UTF-8 or not.
-FILE_OPTIONS = ("config", "routines")
+FILE_OPTIONS = ("config", "routines", "out")
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -189,6 +189,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, metavar="N",
                    help=f"how far back, {times.DAYS} days (default 30)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    period_help = {
+        "days": f"the N days ending with --to (or today), {times.DAYS}",
+        "from": "the first day, YYYY-MM-DD (not with --days)",
+        "to": "the last day, YYYY-MM-DD (default today)"}
+
+    def period_options(p: argparse.ArgumentParser, days_default: str) -> None:
+        p.add_argument("--days", type=int, metavar="N",
+                       help=period_help["days"] + days_default)
+        p.add_argument("--from", dest="start", metavar="DATE", help=period_help["from"])
+        p.add_argument("--to", dest="end", metavar="DATE", help=period_help["to"])
+
+    p = command("report", _report, "a month at a glance: an HTML page (or PNG) to keep or print",
+                "Write one self-contained HTML page (it opens from the file, with no network) "
+                "about a period: a calendar with a row per enabled routine (done, skipped, "
+                "missed, held, not due), the nights (cramp, no cramp, unknown) under the "
+                "evening routines, the comparison `stats` makes for each evening routine, "
+                "and for each routine the documented step it puts into practice with what "
+                "published studies found. With --out FILE.png, the same pictures as an "
+                "image. It prints cleanly and reads in a dark theme.")
+    period_options(p, "; default 30")
+    p.add_argument("--out", metavar="FILE", type=Path,
+                   help="FILE.html, or FILE.png for the pictures as an image (default "
+                        "crampguard-report-LAST-DAY.html here); an existing file that "
+                        "crampguard did not write is never replaced")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+    p = command("export", _export, "the journal as CSV or JSON, for a spreadsheet",
+                "Every journal entry in the period (default: all of it), one row each, "
+                "oldest first, in local time with the UTC offset. The columns are listed in "
+                "the README and stay stable; CSV opens in a spreadsheet as it is.")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="csv (default) or json (an array of objects with the same names)")
+    period_options(p, "; default: the whole journal")
+    p.add_argument("--out", metavar="FILE", type=Path,
+                   help="write to FILE (replacing it) instead of standard output")
+
     p = command("log-cramp", _log_cramp, "record a leg cramp, or a night without one",
                 "Record a leg cramp in the journal (default: now), or with --none a night "
                 "without cramps (default: the night just gone), as the morning check-in's "
@@ -348,6 +384,20 @@ def _stats(args: argparse.Namespace) -> Any:
     from scheduler.cli import journal_commands
 
     return journal_commands.stats(_context(args), days=args.days)
+
+
+def _report(args: argparse.Namespace) -> Any:
+    from scheduler.cli import report_commands
+
+    return report_commands.report(_context(args), days=args.days, start=args.start,
+                                  end=args.end, out=args.out)
+
+
+def _export(args: argparse.Namespace) -> Any:
+    from scheduler.cli import export_commands
+
+    return export_commands.export(_context(args), fmt=args.format, days=args.days,
+                                  start=args.start, end=args.end, out=args.out)
 
 
 def _log_cramp(args: argparse.Namespace) -> Any:

@@ -6,7 +6,7 @@ night"), and the range each value must fall in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from scheduler.config import defaults
 from scheduler.errors import CrampguardError
@@ -128,3 +128,59 @@ def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
         raise CrampguardError(f"{command}: {text.strip()} is too long; "
                               + (rule or f"a {command} is at most {in_words(longest)}"))
     return span
+
+
+# --- periods of whole days (`report`, `export`) -----------------------------------------
+
+DATE_HINT = "write YYYY-MM-DD, e.g. 2026-11-01"
+
+
+def parse_day(text: str, flag: str) -> date:
+    """A calendar date, ``YYYY-MM-DD``, in the years ``YEARS``."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise CrampguardError(f"{flag}: not a date (got {text!r}); {DATE_HINT}") from None
+    if not YEARS.low <= day.year <= YEARS.high:
+        raise CrampguardError(f"{flag}: give a date between the years {YEARS.low} and "
+                              f"{YEARS.high} (got {text!r})")
+    return day
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days, ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def period(*, days: int | None, start: str | None, end: str | None, today: date,
+           default_days: int | None) -> Period | None:
+    """``--days N`` (the N days ending with ``--to``, default today) or ``--from`` [``--to``];
+    ``None`` when nothing is given and there is no default (all of the journal)."""
+    if days is not None and start is not None:
+        raise CrampguardError("--days and --from: give one of them (--days N counts back "
+                              "from --to or today; --from starts the period on a date)")
+    last = parse_day(end, "--to") if end is not None else today
+    if start is not None:
+        first = parse_day(start, "--from")
+        if first > last:
+            raise CrampguardError(f"--from {first} is after --to {last}: the period runs "
+                                  "from the first day to the last")
+        DAYS.check((last - first).days + 1, "--from/--to")
+        return Period(first, last)
+    if days is None:
+        if default_days is None:  # everything, or everything up to --to
+            return None if end is None else Period(date(YEARS.low, 1, 1), last)
+        days = default_days
+    DAYS.check(days, "--days")
+    first = last - timedelta(days=days - 1)
+    if first.year < YEARS.low:
+        raise CrampguardError(f"--days: {days} days before {last} is before the year "
+                              f"{YEARS.low}")
+    return Period(first, last)
