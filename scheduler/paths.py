@@ -52,6 +52,10 @@ class Paths:
         return shipped_dir("seeds") / "catalog.toml"
 
     @property
+    def evidence(self) -> Path:
+        return shipped_dir("seeds") / "evidence.toml"
+
+    @property
     def journal(self) -> Path:
         return self.state_dir / JOURNAL_FILE
 

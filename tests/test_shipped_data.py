@@ -215,3 +215,50 @@ def test_config_template_with_every_example_uncommented_equals_the_defaults(
     assert defaults.timezone is None
     assert loaded.timezone == "Europe/Berlin"
     assert loaded.model_copy(update={"timezone": None}) == defaults
+
+
+# --- seeds/evidence.toml: what studies found, for the report --------------------------------
+
+
+def test_the_evidence_covers_every_routine_step_and_names_only_catalog_steps(
+        catalog: Catalog) -> None:
+    from scheduler.config.evidence import load_evidence
+
+    evidence = load_evidence(SEEDS / "evidence.toml")
+    assert evidence.problems(catalog) == []
+    for step in catalog.routine_ids:
+        entry = evidence.for_step(step)
+        assert entry is not None and entry.summary.strip()
+
+
+def test_every_study_is_cited_in_full_and_used() -> None:
+    from scheduler.config.evidence import load_evidence
+
+    evidence = load_evidence(SEEDS / "evidence.toml")
+    used = {s for entry in evidence.step for s in entry.studies}
+    assert used == {s.id for s in evidence.study}, "a study no step points at"
+    for study in evidence.study:
+        assert str(study.year) in study.citation, study.id
+        # a reader can find it: a DOI, or journal volume and pages
+        assert "doi:10." in study.citation or re.search(r"\d+\(\d+\):\d+", study.citation)
+
+
+def test_a_step_without_a_study_says_so_rather_than_claiming() -> None:
+    """Honesty rule: an entry with no study must say that nothing tested it."""
+    from scheduler.config.evidence import load_evidence
+
+    evidence = load_evidence(SEEDS / "evidence.toml")
+    for entry in evidence.step:
+        if not entry.studies:
+            assert "no trial" in entry.summary.lower(), entry.id
+
+
+def test_a_broken_evidence_file_names_the_file_and_the_field(tmp_path: Path) -> None:
+    from scheduler.config.evidence import load_evidence
+    from scheduler.errors import CrampguardError
+
+    path = tmp_path / "evidence.toml"
+    path.write_text('schema_version = 1\n\n[[step]]\nid = "x"\nsummary = "s"\n'
+                    'studies = ["nowhere"]\n', encoding="utf-8")
+    with pytest.raises(CrampguardError, match=r"evidence\.toml.*nowhere"):
+        load_evidence(path)

@@ -15,6 +15,7 @@ from scheduler.paths import Paths
 
 if TYPE_CHECKING:
     from scheduler.config.catalog import Catalog
+    from scheduler.config.evidence import Evidence
     from scheduler.config.loader import RoutineSet
     from scheduler.config.settings import Settings
 
@@ -49,6 +50,12 @@ class Context:
         from scheduler.config.catalog import load_catalog
 
         return load_catalog(self.paths.catalog)
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        from scheduler.config.evidence import load_evidence
+
+        return load_evidence(self.paths.evidence)
 
     def load_routines(self) -> RoutineSet:
         from scheduler.config.loader import load_set, require_folder
