@@ -172,8 +172,11 @@ def period(*, days: int | None, start: str | None, end: str | None, today: date,
         if first > last:
             raise CrampguardError(f"--from {first} is after --to {last}: the period runs "
                                   "from the first day to the last")
-        DAYS.check((last - first).days + 1, "--from/--to")
-        return Period(first, last)
+        span = Period(first, last)
+        if span.days > DAYS.high:
+            raise CrampguardError(f"--from {first} --to {last} is {span.days} days; a period "
+                                  f"is at most {DAYS.high} days (ten years)")
+        return span
     if days is None:
         if default_days is None:  # everything, or everything up to --to
             return None if end is None else Period(date(YEARS.low, 1, 1), last)
