@@ -124,12 +124,10 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
 
 def _pending(ctx: Context) -> list[tuple[str, datetime]]:
     """Follow-ups the daemon has planned (in the journal), if there is a journal to read."""
-    if not ctx.paths.journal.exists():
-        return []
     from scheduler.journal.store import Journal
 
     try:
-        with Journal.open(ctx.paths.journal) as journal:
+        with Journal.read(ctx.paths.journal) as journal:
             return [(row.routine, row.due) for row in journal.pending()]
     except CrampguardError:
         return []  # `next` shows the plan; the journal's trouble is for `doctor` to tell

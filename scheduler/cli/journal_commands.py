@@ -24,10 +24,17 @@ def _journal(ctx: Context) -> Any:
     return Journal.open(ctx.paths.journal)
 
 
+def _reader(ctx: Context) -> Any:
+    """The journal to read: no write access needed, and no file made when there is none."""
+    from scheduler.journal.store import Journal
+
+    return Journal.read(ctx.paths.journal)
+
+
 def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryReport:
     DAYS.check(days, "--days")
     zone = ctx.settings.zone
-    with _journal(ctx) as journal:
+    with _reader(ctx) as journal:
         events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
     return HistoryReport(events, zone)
 
@@ -38,7 +45,7 @@ def stats(ctx: Context, *, days: int) -> StatsReport:
     DAYS.check(days, "--days")
     now, zone = clock.now(), ctx.settings.zone
     window = compute.window(now=now, zone=zone, days=days)
-    with _journal(ctx) as journal:
+    with _reader(ctx) as journal:
         tally = journal.tally(window)  # counted in SQL: a year is ~100k events
     return StatsReport(
         days=days,

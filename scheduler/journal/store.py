@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
@@ -132,6 +133,37 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             db.close()
             raise CrampguardError(_explain(path, exc)) from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(path, db)
+
+    @classmethod
+    def read(cls, path: Path) -> Journal:
+        """The journal for reading only (history, stats, export, report): it needs no write
+        access to the file or its folder and changes nothing on disk. A journal that does
+        not exist yet reads as empty, and no file is created; one written by an older
+        crampguard is upgraded in memory (the daemon upgrades the file)."""
+        path = Path(path)
+        if not path.exists():
+            return cls(path, _connect(":memory:", schema=True))
+        try:
+            db = _connect_read_only(path)
+        except sqlite3.DatabaseError as exc:
+            raise CrampguardError(_explain_read(path, exc)) from None
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise CrampguardError(_too_new(path, version, len(MIGRATIONS)))
+            if version < len(MIGRATIONS):
+                memory = _connect(":memory:")
+                db.backup(memory)
+                db.close()
+                db = memory
+                _migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise CrampguardError(_explain_read(path, exc)) from None
         except BaseException:
             db.close()
             raise
@@ -299,6 +331,31 @@ class Journal:
             params.extend(wanted)
         return self._select(where, params, limit)
 
+    def between(self, start: datetime | None = None,
+                end: datetime | None = None) -> Iterator[Event]:
+        """Events recorded at or after ``start`` and before ``end`` (``None``: no bound),
+        oldest first, read from the file as they are used: a year is ~100k events, so
+        no list of them is built (`crampguard export` writes each as it comes). Use them
+        up before the journal is closed."""
+        where: list[str] = []
+        params: list[object] = []
+        for bound, test in ((start, "at >= ?"), (end, "at < ?")):
+            if bound is not None:
+                where.append(test)
+                params.append(to_us(bound, "bound"))
+        sql = "SELECT id, at, kind, routine, due, backend, detail FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._errors():
+            cursor = self._db.execute(sql + " ORDER BY at, id", params)  # the `at` index
+        while True:
+            with self._errors():
+                rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for row in rows:
+                yield event_from_row(row)
+
     def _select(self, where: list[str], params: list[object],
                 limit: int | None = None) -> list[Event]:
         sql = "SELECT id, at, kind, routine, due, backend, detail FROM events"
@@ -409,6 +466,43 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         if db.in_transaction:  # SQLite may have rolled back already (a full disk)
             db.execute("ROLLBACK")
         raise
+
+
+def _connect(target: str, *, uri: bool = False, schema: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                         check_same_thread=False, uri=uri)
+    if schema:
+        _migrate(db, Path(target))
+    return db
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the file for reading. A WAL journal is read through its shared-memory file,
+    which SQLite creates next to it; in a folder that cannot be written (a read-only
+    mount, a backup) and with no WAL left over, nobody can be writing the file, so it is
+    read as immutable."""
+    url = "file:" + quote(os.fsencode(path.absolute()))
+    db = _connect(url + "?mode=ro", uri=True)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+        return db
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        wal = path.with_name(path.name + "-wal")
+        cannot_open = (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_CANTOPEN")
+        if not cannot_open or (wal.exists() and wal.stat().st_size > 0):
+            raise
+    db = _connect(url + "?immutable=1", uri=True)
+    db.execute("PRAGMA user_version").fetchone()
+    return db
+
+
+def _explain_read(path: Path, exc: sqlite3.DatabaseError) -> str:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return (f"{path}: cannot read the journal ({exc}); check that the file is yours and "
+                "readable")
+    return _explain(path, exc)
 
 
 def _probe_write(db: sqlite3.Connection) -> None:

@@ -1,0 +1,132 @@
+"""Issue 12, the command-line edge: the journal read without write access, errors as JSON
+under --json, an explicitly chosen notifier that cannot deliver, `next` with a broken file,
+a wall time that did not exist. The real CLI in a subprocess wherever behaviour changes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scheduler.errors import CrampguardError
+from scheduler.journal import store
+from scheduler.journal.store import Journal
+from scheduler.paths import JOURNAL_FILE
+from tests.support.daemon_proc import cli
+from tests.support.fixtures import Dirs
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _recent(hours: float) -> datetime:
+    return datetime.now(BERLIN) - timedelta(hours=hours)
+
+
+# --- C: reading the journal needs no write access -----------------------------------------------
+
+@contextmanager
+def read_only_state(dirs: Dirs) -> Iterator[Path]:
+    """The state folder on a tmpfs of its own, which the test then remounts read-only: root
+    ignores file modes, so a read-only mount is the only read-only journal root can have."""
+    dirs.state.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
+                              str(dirs.state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
+    try:
+        yield dirs.state
+    finally:
+        subprocess.run(["umount", "-l", str(dirs.state)], check=False)
+
+
+def remount_read_only(where: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+
+
+def ok(*args: str) -> str:
+    result = cli(*args)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    return result.stdout
+
+
+def test_history_and_stats_read_a_journal_on_a_read_only_mount(isolated: Dirs) -> None:
+    with read_only_state(isolated) as state:
+        with Journal.open(state / JOURNAL_FILE) as journal:
+            journal.record("delivered", "foot-soak", at=_recent(2), due=_recent(2),
+                           backend="console")
+            journal.record("done", "foot-soak", at=_recent(1), due=_recent(2))
+            journal.log_cramp(when=_recent(3), at=_recent(1), leg="left")
+        before = sorted(p.name for p in state.iterdir())
+        remount_read_only(state)
+        kinds = [e["kind"] for e in json.loads(ok("history", "--json"))]
+        assert kinds == ["cramp", "done", "delivered"]
+        assert "foot-soak" in ok("history")
+        (row,) = json.loads(ok("stats", "--json", "--days", "7"))["routines"]
+        assert (row["routine"], row["done"]) == ("foot-soak", 1)
+        assert json.loads(ok("stats", "--json"))["cramps"] == 1
+        assert sorted(p.name for p in state.iterdir()) == before
+
+
+def test_an_old_journal_on_a_read_only_mount_is_read_as_it_is(isolated: Dirs) -> None:
+    """Schema version 1 (no reminders table): upgraded in memory, the file left as it was."""
+    with read_only_state(isolated) as state:
+        path = state / JOURNAL_FILE
+        with closing(sqlite3.connect(path)) as db:
+            db.executescript(store.MIGRATIONS[0])
+            db.execute("INSERT INTO events (at, kind, routine, due) VALUES (?, 'delivered', "
+                       "'foot-soak', ?)", (_us(_recent(1)), _us(_recent(1))))
+            db.execute("PRAGMA user_version = 1")
+            db.commit()
+        before = path.read_bytes()
+        remount_read_only(state)
+        assert [e["kind"] for e in json.loads(ok("history", "--json"))] == ["delivered"]
+        assert json.loads(ok("stats", "--json"))["routines"][0]["delivered"] == 1
+        assert path.read_bytes() == before
+
+
+def test_a_journal_not_made_yet_reads_as_empty_and_is_not_made(isolated: Dirs) -> None:
+    assert ok("history") == "nothing in the journal for that period\n"
+    assert json.loads(ok("history", "--json")) == []
+    assert "(nothing in the journal yet)" in ok("stats")
+    assert json.loads(ok("stats", "--json"))["cramps"] == 0
+    assert not isolated.state.exists()
+
+
+def test_read_names_a_journal_from_a_newer_crampguard(isolated: Dirs) -> None:
+    path = isolated.state / JOURNAL_FILE
+    Journal.open(path).close()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 9")
+    with pytest.raises(CrampguardError, match=f"^{path}: the journal was written by a newer"):
+        Journal.read(path)
+    result = cli("history")
+    assert result.returncode == 1 and "upgrade crampguard" in result.stderr
+
+
+def test_read_tells_a_damaged_journal(isolated: Dirs) -> None:
+    path = isolated.state / JOURNAL_FILE
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"a shopping list, not a journal\n" * 200)
+    with pytest.raises(CrampguardError, match=f"^{path}: the journal is damaged"):
+        Journal.read(path)
+
+
+def test_read_sees_what_a_writer_commits_meanwhile(isolated: Dirs) -> None:
+    path = isolated.state / JOURNAL_FILE
+    with Journal.open(path) as writer, Journal.read(path) as reader:
+        assert reader.events() == []
+        writer.record("due", "foot-soak", at=_recent(0), due=_recent(0))
+        assert [e.kind for e in reader.events()] == ["due"]
+        with pytest.raises(CrampguardError):
+            reader.record("due", "foot-soak", at=_recent(0))
+
+
+def _us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
