@@ -130,3 +130,43 @@ def test_read_sees_what_a_writer_commits_meanwhile(isolated: Dirs) -> None:
 
 def _us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
+
+
+# --- A: under --json, errors are JSON on stdout too ---------------------------------------------
+
+@pytest.mark.parametrize(("argv", "status", "says"), [
+    (["history", "--days", "0", "--json"], 1, "--days: give a number of days from 1 to 3660"),
+    (["stats", "--json", "--days", "99999"], 1, "--days: give a number of days"),
+    (["next", "--json", "--tz", "Mars/Olympus"], 1, "--tz: "),
+    (["status", "--json"], 1, "crampguard is not running"),
+    (["snooze", "--json"], 2, "snooze: the following arguments are required: ID"),
+    (["history", "--days", "x", "--json"], 2, "argument --days: invalid int value: 'x'"),
+    (["next", "--jso", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["log-cramp", "--json", "--leg", "middle"], 2, "argument --leg: invalid choice"),
+])
+def test_an_error_under_json_is_json_on_stdout_with_the_same_status(
+        argv: list[str], status: int, says: str) -> None:
+    result = cli(*argv)
+    assert result.returncode == status, (result.stdout, result.stderr)
+    reply = json.loads(result.stdout)
+    assert set(reply) == {"error", "problems"}
+    assert says in reply["error"] and reply["problems"] == reply["error"].splitlines()
+    # A person watching the script still reads it.
+    assert says in result.stderr.replace(": error:", ":")
+    text = cli(*[a for a in argv if not a.startswith("--js")])
+    assert (text.returncode, text.stdout) == (status, "")
+
+
+def test_check_json_lists_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text("[[[\n", encoding="utf-8")
+    (tmp_path / "b.toml").write_text("schema_version = 99\n", encoding="utf-8")
+    result = cli("check", str(tmp_path), "--json")
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert [p.split(":")[0] for p in problems][:2] == [str(tmp_path / "a.toml"),
+                                                      str(tmp_path / "b.toml")]
+
+
+def test_an_argument_that_only_looks_like_json_is_not_the_flag() -> None:
+    result = cli("next", "--count", "x", "--", "--json")
+    assert (result.returncode, result.stdout) == (2, "")

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scheduler.cli import times
 from scheduler.cli.times import in_words
@@ -36,7 +36,8 @@ environment:
   CRAMPGUARD_ANCHORS__BEDTIME, ...  override config.toml keys
 
 exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line,
-  130 interrupted (Ctrl-C), 141 the output was closed early (`crampguard next | head`)."""
+  130 interrupted (Ctrl-C), 141 the output was closed early (`crampguard next | head`).
+  With --json a failure is JSON on stdout too: {"error": ..., "problems": [...]}."""
 
 #: An instant typed on the command line: the years it may fall in.
 YEARS_HELP = f"in the years {times.YEARS}"
@@ -54,14 +55,29 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
                              "(env CRAMPGUARD_ROUTINES)")
 
 
+class BadCommandLine(SystemExit):
+    """argparse's complaint about the command line (exit 2), raised instead of printed so
+    that ``main`` can say it as JSON too under --json."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(2)
+        self.parser, self.message = parser, message
+
+
+class _Parser(argparse.ArgumentParser):
+    # The commands' parsers are made of the same class (add_subparsers' default).
+    def error(self, message: str) -> NoReturn:
+        raise BadCommandLine(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crampguard", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
     _global_options(parser, None)
     # The same options after the command name too (`crampguard next --routines x`).
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -442,6 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scheduler.errors import CrampguardError
 
     status = 0
+    as_json = wants_json(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -454,16 +471,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = getattr(result, "exit_status", 0)  # a report that found problems
         # Inside the try: with a pipe, the rest of the output leaves here, not in print.
         sys.stdout.flush()
+    except BadCommandLine as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        _json_error([f"{exc.parser.prog}: {exc.message}"], as_json)
+        return 2
     except CrampguardError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        _json_error(exc.problems, as_json)
         return 1
     except KeyboardInterrupt:
+        _json_error(["interrupted"], as_json)
         return 130
     except BrokenPipeError:
         _drop_stdout()
         return CLOSED_PIPE
     return status
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for --json (argparse takes a prefix such as --js), read
+    before parsing: a command line argparse rejects is answered as JSON too."""
+    words = list(argv)
+    words = words[:words.index("--")] if "--" in words else words
+    return any(len(w) >= 3 and "--json".startswith(w) for w in words)
+
+
+def _json_error(problems: list[str], as_json: bool) -> None:
+    """Under --json a failure is JSON on stdout as well as text on stderr, so a script
+    parses every outcome; the exit status stays the same."""
+    if as_json:
+        from scheduler.cli import render
+
+        render.emit_error(problems)
 
 
 def _require_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -27,6 +27,13 @@ def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
         print(failure, file=err)
 
 
+def emit_error(problems: list[str], *, out: TextIO | None = None) -> None:
+    """A failure under --json: ``{"error": the message as stderr shows it, "problems": its
+    lines}`` on stdout."""
+    print(json.dumps({"error": "\n".join(problems), "problems": problems}, indent=2),
+          file=out or sys.stdout)
+
+
 def to_json(result: Any) -> Any:
     return _form(_JSON, result, "JSON")(result)
 
