@@ -5,6 +5,7 @@ a wall time that did not exist. The real CLI in a subprocess wherever behaviour 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ from scheduler.errors import CrampguardError
 from scheduler.journal import store
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
-from tests.support.daemon_proc import cli
+from tests.support.daemon_proc import Daemon, cli, clock_in
 from tests.support.fixtures import Dirs
+from tests.support.routines import routine_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -170,3 +172,64 @@ def test_check_json_lists_every_problem(tmp_path: Path) -> None:
 def test_an_argument_that_only_looks_like_json_is_not_the_flag() -> None:
     result = cli("next", "--count", "x", "--", "--json")
     assert (result.returncode, result.stdout) == (2, "")
+
+
+# --- B: a notifier chosen by name that cannot deliver is an error --------------------------------
+
+NO_BUS = "unix:path=/nonexistent"
+
+
+def no_bus(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": NO_BUS, **extra}
+
+
+@pytest.mark.parametrize("backend", ["dbus", "plyer"])
+def test_notify_test_with_a_named_notifier_that_cannot_deliver_fails(backend: str) -> None:
+    result = cli("notify-test", "--notifier", backend, env=no_bus())
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"--notifier {backend}: the {backend} notifier cannot "
+                                    "deliver here: ")
+    assert "cannot connect to the D-Bus session bus" in result.stderr
+    assert "choose auto" in result.stderr
+    reply = json.loads(cli("notify-test", "--notifier", backend, "--json", env=no_bus()).stdout)
+    assert reply["error"] == result.stderr.strip()
+
+
+def test_notify_test_names_the_setting_that_chose_the_notifier(isolated: Dirs) -> None:
+    isolated.config.mkdir(parents=True)
+    isolated.config_file.write_text('schema_version = 1\nnotifier = "dbus"\n')
+    result = cli("notify-test", env=no_bus())
+    assert result.returncode == 1
+    assert result.stderr.startswith(f'notifier = "dbus" in {isolated.config_file}: the dbus '
+                                    "notifier cannot deliver here")
+    result = cli("notify-test", env=no_bus(CRAMPGUARD_NOTIFIER="plyer"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("CRAMPGUARD_NOTIFIER=plyer: the plyer notifier")
+
+
+@pytest.mark.parametrize(("backend", "chain"), [("auto", "dbus > console"),
+                                                ("console", "console")])
+def test_notify_test_under_auto_or_console_still_reaches_the_console(backend: str,
+                                                                     chain: str) -> None:
+    result = cli("notify-test", "--notifier", backend, env=no_bus())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(f"delivered via console; notifier chain: {chain}\n")
+
+
+def test_notify_test_with_dbus_named_delivers_through_the_server(desktop) -> None:
+    result = cli("notify-test", "--notifier", "dbus", "--json", env=desktop.env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["backend"] == "dbus"
+    assert [n["summary"] for n in desktop.history()] == ["crampguard test"]
+
+
+def test_the_daemon_with_dbus_named_and_no_bus_still_shows_and_says_so(routines: Path) -> None:
+    """The daemon does not drop a reminder for a choice: it falls back, at warning level."""
+    (routines / "soon.toml").write_text(routine_text("Soon", clock_in(3)))
+    with Daemon(no_bus(CRAMPGUARD_NOTIFIER="dbus")) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"notifier dbus\+console")
+        daemon.wait_for(r"WARNING dbus notifications failed, using the next notifier until "
+                        r"they work again: cannot connect to the D-Bus session bus", timeout=6)
+        daemon.wait_for(r"delivered soon via console", timeout=3)
+        assert daemon.stop() == 0

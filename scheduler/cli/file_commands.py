@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
+import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -169,14 +171,54 @@ def _copy_new(source: Path, target: Path) -> bool:
 
 
 def notify_test(ctx: Context) -> NotifyTestReport:
-    import logging
-
-    from scheduler.notify import build_chain
+    """Under ``auto`` the chain falls back as the daemon's does; a backend chosen by name
+    (--notifier, the setting) is tried alone, so a test that only reached the console does
+    not pass for that backend working."""
+    from scheduler.notify import Notifier, NotifyError, build_chain
+    from scheduler.notify.chain import build_backend
     from scheduler.planning import notices
 
-    chain = build_chain(ctx.settings.notifier, logging.getLogger("crampguard"))
+    log = logging.getLogger("crampguard")
+    choice = ctx.settings.notifier
+    chain = build_chain(choice, log) if choice == "auto" else None
+    sender: Notifier = chain or build_backend(choice, log)
     try:
-        delivery = chain.send(notices.test())  # a NotifyError is a CrampguardError
+        if choice == "plyer" and sys.platform.startswith("linux"):
+            _require_server(log)
+        delivery = sender.send(notices.test())  # a NotifyError is a CrampguardError
+    except NotifyError as exc:
+        if choice == "auto":
+            raise
+        raise CrampguardError(
+            f"{_notifier_origin(ctx, choice)}: the {choice} notifier cannot deliver here: "
+            f"{exc}; fix that, or choose auto, which falls back to the next notifier and "
+            "the console") from None
     finally:
-        chain.close()
-    return NotifyTestReport(delivery.backend, delivery.id, delivery.actions_shown, chain.names)
+        sender.close()
+    names = chain.names if chain else (choice,)
+    return NotifyTestReport(delivery.backend, delivery.id, delivery.actions_shown, names)
+
+
+def _require_server(log: logging.Logger) -> None:
+    """On Linux plyer shows its notices through the desktop's notification server and
+    reports success whether or not one got them (plyer_backend), so ask the server first."""
+    from scheduler.notify import NotifyError
+    from scheduler.notify.dbus import DbusNotifier
+
+    server = DbusNotifier(call_timeout_s=3.0, log=log)
+    try:
+        server.server_information()
+    except CrampguardError as exc:
+        raise NotifyError(f"on Linux plyer shows notices through the desktop's notification "
+                          f"server, and none answers ({exc})") from None
+    finally:
+        server.close()
+
+
+def _notifier_origin(ctx: Context, choice: str) -> str:
+    """Where the notifier was chosen, as the user wrote it."""
+    if ctx.flags.get("notifier"):
+        return f"--notifier {choice}"
+    if ctx.env.get("CRAMPGUARD_NOTIFIER"):
+        return f"CRAMPGUARD_NOTIFIER={choice}"
+    return f'notifier = "{choice}" in {ctx.paths.config_file}'

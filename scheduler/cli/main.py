@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("notify-test", _notify_test, "send one test notification",
                 "Send one test notification through the configured chain of notifiers "
-                "(dbus, plyer, console) and say which one delivered it.")
+                "(dbus, plyer, console) and say which one delivered it. A notifier chosen "
+                "by name (--notifier dbus, or the setting) is tried alone: when it cannot "
+                "deliver, say why and exit 1.")
     p.add_argument("--notifier", choices=("auto", "dbus", "plyer", "console"),
                    help="override the notifier setting")
     p.add_argument("--json", action="store_true", help="print JSON")

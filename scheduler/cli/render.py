@@ -217,7 +217,11 @@ def _done_text(data: dict[str, Any]) -> str:
 
 def _reload_text(data: dict[str, Any]) -> str:
     problems = "".join(f"\nproblem: {p}" for p in data.get("problems", []))
-    return f"reloaded: {data['routines']} routine(s) enabled{problems}"
+    # The daemon's own timers are no routines: said apart, as its log line does.
+    pending = ", ".join(f"{count} {kind}{'s' if count > 1 else ''}"
+                        for kind, count in sorted(data.get("pending", {}).items()))
+    also = f"; also pending: {pending}" if pending else ""
+    return f"reloaded: {data['routines']} routine(s) enabled{also}{problems}"
 
 
 _TEXT.update({

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from scheduler.config import tomlfile
 from scheduler.config.catalog import Catalog
-from scheduler.config.routine import Routine
+from scheduler.config.routine import Routine, slugify
 from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
 from scheduler.timing.grammar import interval_problem
@@ -56,6 +56,7 @@ def _load(path: Path, settings: Settings, catalog: Catalog,
           bases: Mapping[str, Layer]) -> tuple[Routine, Layer]:
     own, text = tomlfile.read(path)
     written = _leaves(own)  # before the id the file name gives
+    named = "id" not in own
     own.setdefault("id", path.stem)
     base = bases.get(own["id"]) if isinstance(own["id"], str) else None
     layer = _over(base, own, dict.fromkeys(written, path)) if base else \
@@ -64,6 +65,9 @@ def _load(path: Path, settings: Settings, catalog: Catalog,
         routine = Routine.model_validate(layer.data)
     except ValidationError as exc:
         problems = tomlfile.validation_problems(path, text, exc, Routine)
+        if named and any(e["loc"] == ("id",) for e in exc.errors()):
+            problems = [_id_from_name(path) if p.startswith(f"{path}: id:") else p
+                        for p in problems]
         if base is None and bases and any(e["type"] == "missing" for e in exc.errors()):
             problems.append(_no_base_hint(path, own["id"], bases))
         raise CrampguardError(problems) from None
@@ -110,6 +114,14 @@ def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple
         else:
             found.append((*prefix, key))
     return found
+
+
+def _id_from_name(path: Path) -> str:
+    """The id a file without an ``id`` key takes from its name is not a valid one."""
+    slug = slugify(path.stem)
+    return (f"{path}: id: the id comes from the file name {path.name!r} (no `id` key), and "
+            f"an id is lowercase letters, digits and hyphens; rename the file to "
+            f"{slug}.toml or add id = \"{slug}\"")
 
 
 def _no_base_hint(path: Path, routine_id: str, bases: Mapping[str, Layer]) -> str:
@@ -237,7 +249,7 @@ def _check_follow_ups(result: RoutineSet) -> None:
 
 def _file_lines(path: Path) -> dict[tuple[str, ...], int]:
     try:
-        return tomlfile.key_lines(path.read_text(encoding="utf-8"))
+        return tomlfile.key_lines(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError):  # read a moment ago; gone or changed since
         return {}
 

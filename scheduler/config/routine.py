@@ -19,6 +19,7 @@ from scheduler.timing.cron import Cron, parse_cron
 from scheduler.timing.grammar import AnchorRef, Window
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NOT_IN_ID = re.compile(r"[^a-z0-9_-]+")
 #: What the user reports happening (`crampguard log workout`), which a routine may follow
 #: (``after = "workout + 1h"``); journal.events.USER_EVENTS names the same.
 EVENTS = ("workout",)
@@ -275,6 +276,16 @@ class Notify(Strict):
             raise ValueError(f"unknown key {unknown[0]!r}; valid keys here: "
                              f"{', '.join(Repeat.model_fields)}")
         return value
+
+
+def slugify(name: str) -> str:
+    """The valid id nearest to ``name``: "Foot Soak" -> "foot-soak", "Fußbad!" ->
+    "fussbad" (accents dropped, other characters a hyphen)."""
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore")
+    slug = _NOT_IN_ID.sub("-", ascii_name.decode()).strip("-_")[:64].rstrip("-_")
+    return slug or "my-routine"
 
 
 class Routine(Strict):

@@ -24,7 +24,9 @@ _INLINE_KEY_RE = re.compile(r"([A-Za-z0-9_-]+)\s*=")
 def read(path: Path) -> tuple[dict[str, Any], str]:
     """Parse ``path``; a syntax error becomes ``PATH:LINE:COL: message``."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        # "utf-8-sig": Notepad and some other editors start a UTF-8 file with a byte-order
+        # mark, which TOML does not allow; it says nothing, so it is dropped.
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise CrampguardError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:

@@ -176,6 +176,11 @@ class Engine:
         return [(job.id, job.name, job.next_run_time) for job in self._scheduler.get_jobs()
                 if job.executor != _TIMERS]
 
+    def timers(self) -> list[str]:
+        """The keys of the one-off timers still to run (a snooze's end, a follow-up, a
+        repeat): the daemon's own jobs, not routines."""
+        return [job.id for job in self._scheduler.get_jobs() if job.executor == _TIMERS]
+
     def timetable(self, routine_id: str) -> Timetable | None:
         job = self._scheduler.get_job(routine_id)
         return job.trigger.timetable if job is not None else None

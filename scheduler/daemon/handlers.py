@@ -33,6 +33,8 @@ class Service(Protocol):
 
     def problems(self) -> list[str]: ...
 
+    def pending_timers(self) -> dict[str, int]: ...
+
 
 Handler = Callable[[Service, dict[str, Any]], dict[str, Any]]
 
@@ -115,7 +117,9 @@ def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 def _reload(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     daemon.reload()
-    return {"routines": len(daemon.routines.enabled), "problems": daemon.problems()}
+    # Routines only, as the log line counts them; the daemon's own timers apart.
+    return {"routines": len(daemon.routines.enabled), "pending": daemon.pending_timers(),
+            "problems": daemon.problems()}
 
 
 def _event(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,16 @@ from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
 from scheduler.daemon.away import Away
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
-from scheduler.daemon.followups import FollowUps
+from scheduler.daemon.followups import FOLLOW_TIMER, FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
-from scheduler.daemon.reminders import Reminders
+from scheduler.daemon.reminders import (
+    PAUSE_TIMER,
+    REPEAT_TIMER,
+    SNOOZE_TIMER,
+    WAIT_TIMER,
+    Reminders,
+)
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
@@ -53,6 +59,9 @@ RESTART_LOOKBACK = 7
 #: started on a broken config.toml runs on it rather than refusing to start.
 LAST_GOOD_CONFIG = "config.last-good.toml"
 log = logging.getLogger("crampguard")
+#: The daemon's own timers by key prefix, as the reload counts them apart from routines.
+_TIMER_KINDS = ((SNOOZE_TIMER, "snooze"), (FOLLOW_TIMER, "follow-up"),
+                (REPEAT_TIMER, "repeat"), (WAIT_TIMER, "held reminder"), (PAUSE_TIMER, "pause"))
 
 
 def _release_startup_memory() -> None:
@@ -334,9 +343,20 @@ class Daemon:
             self.watcher.refresh(self._watch_targets())
         except OSError as exc:
             log.warning("could not watch the folders (%s); send SIGHUP to reload", exc)
-        scheduled = len(self.engine.planned())
-        log.info("reloaded: %d routine(s) scheduled", scheduled)
+        scheduled = len(self.routines.enabled)
+        pending = self.pending_timers()
+        log.info("reloaded: %d routine(s) scheduled%s", scheduled, _also_pending(pending))
         readiness.ready(f"{scheduled} routine(s) scheduled")
+
+    def pending_timers(self) -> dict[str, int]:
+        """The daemon's own timers still to run, by kind ({"snooze": 1}): told apart from
+        the routines, which they are not (the reload's log line and its reply)."""
+        found: dict[str, int] = {}
+        for key in self.engine.timers():
+            kind = next((name for prefix, name in _TIMER_KINDS if key.startswith(prefix)),
+                        "other")
+            found[kind] = found.get(kind, 0) + 1
+        return found
 
     def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
                *, starting: bool = False) -> None:
@@ -468,7 +488,7 @@ class Daemon:
         first = sorted(new)[0]
         what = "the settings file" if first.startswith(
             (str(self.ctx.paths.config_file), "environment")) else "a routine file"
-        self._notify(notices.broken_file(what, first))
+        self._notify(notices.broken_file(what, first, more=len(new) - 1))
 
     # --- delivering and reporting -----------------------------------------------------------
 
@@ -507,6 +527,14 @@ class Daemon:
         journal."""
         journal = [f"journal: {self.ledger.trouble}"] if self.ledger.trouble else []
         return [*self._settings_problems, *self.routines.problems, *self._warnings, *journal]
+
+
+def _also_pending(pending: dict[str, int]) -> str:
+    """"; also pending: 1 snooze, 2 follow-up(s)", or nothing."""
+    if not pending:
+        return ""
+    return "; also pending: " + ", ".join(
+        f"{count} {kind}{'s' if count > 1 else ''}" for kind, count in sorted(pending.items()))
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:

@@ -109,14 +109,32 @@ def build_chain(
         raise ValueError(f'Unknown notifier "{choice}" (valid: {", ".join(CHOICES)})')
     backends: list[Notifier] = []
     if choice in ("auto", "dbus"):
-        backends.append(DbusNotifier(on_action=on_action, log=log))
+        backends.append(build_backend("dbus", log, on_action=on_action))
     if choice == "plyer" or (choice == "auto" and _plyer_is_a_real_path(platform)):
-        backends.append(PlyerNotifier(platform=platform))
+        backends.append(build_backend("plyer", log, platform=platform))
     # Always last: whatever the desktop does, the reminder reaches stdout and the log.
     backends.append(ConsoleNotifier())
     chain = NotifierChain(backends, log)
     log.debug("notifiers for %r: %s", choice, ", ".join(chain.names))
     return chain
+
+
+def build_backend(
+    choice: str,
+    log: logging.Logger,
+    *,
+    platform: str | None = None,
+    on_action: ActionCallback | None = None,
+) -> Notifier:
+    """The one backend named ``choice`` (dbus, plyer, console), with nothing to fall back
+    on: ``notify-test`` uses it to find out whether that very backend delivers here."""
+    if choice == "dbus":
+        return DbusNotifier(on_action=on_action, log=log)
+    if choice == "plyer":
+        return PlyerNotifier(platform=platform)
+    if choice == "console":
+        return ConsoleNotifier()
+    raise ValueError(f'not one backend: "{choice}" (valid: dbus, plyer, console)')
 
 
 def _plyer_is_a_real_path(platform: str) -> bool:

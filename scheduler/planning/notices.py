@@ -21,12 +21,14 @@ def reminder(routine: Routine, *, replaces_id: int = 0) -> Notice:
     )
 
 
-def broken_file(what: str, first_problem: str) -> Notice:
-    """A settings or routine file the daemon could not read; the last good one runs on."""
+def broken_file(what: str, first_problem: str, more: int = 0) -> Notice:
+    """A settings or routine file the daemon could not read; the last good one runs on.
+    The way to see every problem is the hint command alone: each backend shows it once
+    (after the body, or as the command to type), so the body does not say it again."""
+    others = f"\n{more} more problem(s)." if more else ""
     return Notice(
         title=f"crampguard: {what} is broken",
-        body=f"{first_problem}\nThe last good version keeps running. "
-             f"Run `crampguard check` for every problem.",
+        body=f"{first_problem}{others}\nThe last good version keeps running.",
         urgency="normal", hint_command="crampguard check",
     )
 
