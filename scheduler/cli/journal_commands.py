@@ -13,8 +13,6 @@ from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
 from scheduler.journal.events import future_problem, severity_problem
 
-#: Catalog "when" values that make a routine part of the evening routine.
-EVENING_STEPS = ("bedtime", "night")
 LEGS = ("left", "right", "both")
 
 
@@ -59,14 +57,8 @@ def stats(ctx: Context, *, days: int) -> StatsReport:
 
 def evening_routines(ctx: Context) -> list[str]:
     """Routines that put an evening or night step of the catalog into practice."""
-    active = ctx.load_routines()
     catalog = ctx.catalog
-    evening = []
-    for routine in active.routines.values():
-        steps = [catalog.get(s) for s in routine.seed]
-        if any(step is not None and step.when in EVENING_STEPS for step in steps):
-            evening.append(routine.id)
-    return sorted(evening)
+    return sorted(r.id for r in ctx.load_routines().routines.values() if catalog.is_evening(r))
 
 
 def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int | None,

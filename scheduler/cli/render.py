@@ -68,6 +68,10 @@ _JSON: dict[type, Any] = {
         "days": r.days, "cramps": r.cramp_count, "nights": dataclasses.asdict(r.nights),
         "routines": [dataclasses.asdict(x) for x in r.routines],
         "evening_routines_and_cramps": [dataclasses.asdict(c) for c in r.cramps]},
+    results.ReportWritten: lambda r: {
+        "file": str(r.path), "format": r.format, "first": r.first.isoformat(),
+        "last": r.last.isoformat(), "days": r.days, "zone": r.zone, "routines": r.routines,
+        "nights": {**dataclasses.asdict(r.nights), "not_over": r.nights_not_over}},
     results.CrampReport: lambda r: {
         "id": r.id, "when": r.when.astimezone(r.zone).isoformat(), "leg": r.leg,
         "severity": r.severity, "note": r.note},
@@ -180,6 +184,7 @@ _TEXT: dict[type, Any] = {
     results.HistoryReport: lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
     or "nothing in the journal for that period",
     results.StatsReport: lambda r: _stats_text(r),
+    results.ReportWritten: lambda r: _report_text(r),
     results.CrampReport: _cramp_text,
     results.NextReport: _next_text,
     results.Listing: _listing_text,
@@ -266,6 +271,17 @@ def _detail_value(value: Any, zone: Any) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
+
+
+def _report_text(r: Any) -> str:
+    n = r.nights
+    known = n.cramp + n.no_cramp
+    return "\n".join([
+        f"wrote {r.path} ({'the pictures, PNG' if r.format == 'png' else 'one page, HTML'})",
+        f"  {r.first} to {r.last}: {r.days} day{'s' if r.days != 1 else ''} in {r.zone}, "
+        f"{r.routines} routine{'s' if r.routines != 1 else ''} enabled",
+        f"  nights: {known} known ({n.cramp} with a cramp, {n.no_cramp} without), "
+        f"{n.unknown} unknown (nothing logged), {r.nights_not_over} not over in the period"])
 
 
 def _stats_text(report: Any) -> str:

@@ -1,14 +1,127 @@
-"""`report`: a period of the journal as one HTML page, or its pictures as a PNG."""
+"""`report`: a period of the journal as one HTML page, or its pictures as a PNG.
+
+The edges of scheduler/report/: the period from the options, the clock read once, the
+journal read (never written), and the file written whole or not at all (a temporary file
+beside it, then ``os.replace``). The drawing libraries load here, only for this command.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 
+from scheduler import __version__, clock
+from scheduler.cli import times
+from scheduler.cli.results import ReportWritten
 from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
 
+FORMATS = {".html": "html", ".png": "png"}
+#: How much of an existing page is read for the generator marker (it is in the <head>).
+_MARKER_REACH = 4096
+
 
 def report(ctx: Context, *, days: int | None, start: str | None, end: str | None,
-           out: Path | None) -> Any:
-    raise CrampguardError("report: not built yet")
+           out: Path | None) -> ReportWritten:
+    from scheduler.journal import stats
+    from scheduler.journal.events import CRAMP_LOG
+    from scheduler.journal.store import Journal
+    from scheduler.report import model
+
+    now, zone = clock.now(), ctx.settings.zone
+    today = now.astimezone(zone).date()
+    span = times.period(days=days, start=start, end=end, today=today, default_days=30)
+    assert span is not None  # a default is given
+    if span.last > today:
+        raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
+                              "days that have begun; leave --to out to end with today")
+    target, fmt = _target(out, span.last)
+    # A period in the past is counted up to the end of its last day: the rules `stats`
+    # applies at "now" apply there, so the two agree over the same days.
+    window = stats.window(now=min(now, _end_of(span.last, zone)), zone=zone, days=span.days)
+    found = ctx.load_routines()
+    with Journal.read(ctx.paths.journal) as journal:
+        facts = model.Facts(tally=journal.tally(window), days=journal.day_counts(window),
+                            cramp_log=journal.events(since=window.start, kinds=CRAMP_LOG))
+    built = model.build(window, found.routines.values(), ctx.catalog, ctx.evidence, facts)
+    made = now.astimezone(zone)
+    if fmt == "png":
+        from scheduler.report import picture
+
+        data = picture.render(built, made=made, version=__version__)
+    else:
+        from scheduler.report import html
+
+        data = html.render(built, made=made, version=__version__).encode("utf-8")
+    _write(target, data)
+    return ReportWritten(target, fmt, span.first, span.last, str(zone), len(built.routines),
+                         built.night_counts, built.nights_ahead, list(found.problems))
+
+
+def default_name(last: date) -> str:
+    return f"crampguard-report-{last.isoformat()}.html"
+
+
+def _target(out: Path | None, last: date) -> tuple[Path, str]:
+    """Where to write, and the format; an existing file is replaced only when the user
+    named it (--out) or crampguard wrote it (the generator marker)."""
+    if out is None:
+        target = Path.cwd() / default_name(last)
+        if target.exists() and not _ours(target):
+            raise CrampguardError(
+                f"{target} exists and was not written by crampguard; it is left as it is. "
+                "Name the file to write with --out FILE.html (an --out file is replaced)")
+        return target, "html"
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise CrampguardError(f"--out: {out} ends in neither .html (the page) nor .png (the "
+                              "pictures as an image); name it FILE.html or FILE.png")
+    if out.is_dir():
+        raise CrampguardError(f"--out: {out} is a folder; give a file name in it, e.g. "
+                              f"{out / default_name(last)}")
+    if not out.parent.is_dir():
+        raise CrampguardError(f"--out: no folder {out.parent}; create it, or write the "
+                              "report somewhere else")
+    return out.absolute(), fmt
+
+
+def _ours(path: Path) -> bool:
+    from scheduler.report.html import GENERATOR
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(_MARKER_REACH)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}'.encode() in head
+
+
+def _write(target: Path, data: bytes) -> None:
+    """All of it or nothing: a reader never sees half a report, and a failed write leaves
+    the old file as it was. The file is the user's own (0600: it is health data)."""
+    try:
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".tmp")
+    except OSError as exc:
+        raise CrampguardError(f"{target}: cannot write the report there ({exc.strerror}); "
+                              "choose another place with --out") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, target)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise CrampguardError(f"{target}: cannot write the report ({exc.strerror}); "
+                              "choose another place with --out") from None
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _end_of(day: date, zone: tzinfo) -> datetime:
+    """The last instant of a local day (in UTC: wall-clock arithmetic would go wrong on a
+    day that ends with a clock change)."""
+    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return midnight.astimezone(UTC) - timedelta(microseconds=1)

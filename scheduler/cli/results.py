@@ -60,6 +60,19 @@ class NextReport:
     #: routines that (also) fire after an event, which has no time yet
     follow_ups: list[Routine] = field(default_factory=list)
 
+    @property
+    def exit_status(self) -> int:
+        """1 when a routine file is broken: the preview of the rest is shown, and a script
+        can still tell that it is not the whole plan."""
+        return 1 if self.warnings else 0
+
+    @property
+    def failure(self) -> str | None:
+        if not self.warnings:
+            return None
+        return (f"crampguard next: {len(self.warnings)} problem(s) in the routine files; the "
+                "firings above leave those routines out (exit status 1)")
+
 
 @dataclass(frozen=True)
 class InitReport:

@@ -8,8 +8,12 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from scheduler.config import tomlfile
-from scheduler.config.routine import Strict
+from scheduler.config.routine import Routine, Strict
 from scheduler.errors import CrampguardError
+
+#: Catalog "when" values that make a routine part of the evening routine: the one `stats`
+#: and the report set against the nights' cramps.
+EVENING_STEPS = ("bedtime", "night")
 
 
 class Step(Strict):
@@ -36,6 +40,11 @@ class Catalog(Strict):
 
     def get(self, step_id: str) -> Step | None:
         return next((s for s in self.step if s.id == step_id), None)
+
+    def is_evening(self, routine: Routine) -> bool:
+        """Whether the routine puts an evening or night step of the catalog into practice."""
+        steps = [self.get(s) for s in routine.seed]
+        return any(step is not None and step.when in EVENING_STEPS for step in steps)
 
     @property
     def routine_ids(self) -> list[str]:

@@ -221,6 +221,17 @@ def cramp_log(events: Iterable[Event], zone: tzinfo) -> tuple[tuple[datetime, ..
                                                               tuple[tuple[date, bool], ...]]:
     """The "cramp" and "no_cramp" events, resolved night by night (the module's docstring,
     "Known nights"): the cramps that stand, and each night with whether one stands."""
+    standing = standing_by_night(events, zone)
+    cramps = sorted(happened_at(e) for found in standing.values() for e in found
+                    if e.kind == "cramp")
+    nights = sorted((night, any(e.kind == "cramp" for e in found))
+                    for night, found in standing.items())
+    return tuple(cramps), tuple(nights)
+
+
+def standing_by_night(events: Iterable[Event], zone: tzinfo) -> dict[date, list[Event]]:
+    """Each night the cramp log speaks of, and the events that stand for it (the module's
+    docstring, "Known nights"), oldest first; the report shows their counts and severity."""
     standing: dict[date, list[Event]] = defaultdict(list)
     for e in sorted(events, key=lambda e: (e.at, e.id)):
         night = answered_night(e)
@@ -228,11 +239,7 @@ def cramp_log(events: Iterable[Event], zone: tzinfo) -> tuple[tuple[datetime, ..
             standing[night] = [e]  # an answer replaces what came before it
         else:
             standing[night_of(happened_at(e), zone)].append(e)
-    cramps = sorted(happened_at(e) for found in standing.values() for e in found
-                    if e.kind == "cramp")
-    nights = sorted((night, any(e.kind == "cramp" for e in found))
-                    for night, found in standing.items())
-    return tuple(cramps), tuple(nights)
+    return standing
 
 
 def answered_night(e: Event) -> date | None:

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from scheduler.errors import CrampguardError
@@ -383,14 +383,7 @@ class Journal:
         than the statistics' whole budget, while SQLite groups them by routine and
         local half-day in a single pass over the ``at`` index.
         """
-        pieces = stats.utc_offsets(window)
-        # Local wall time = instant + the UTC offset in force at that instant.
-        offset_sql = "?" if len(pieces) == 1 else " ".join(
-            ["CASE", *["WHEN m >= ? THEN ?"] * (len(pieces) - 1), "ELSE ? END"])
-        params: list[object] = []
-        for since, offset in reversed(pieces[1:]):
-            params += [to_us(since, "since"), offset // MICROSECOND]
-        params.append(pieces[0][1] // MICROSECOND)
+        offset_sql, params = _local_offset(window)
         params += [to_us(window.start, "start"), *stats.COUNTED,
                    to_us(window.start, "start"), to_us(window.end, "end")]
         # One row per routine and local half-day, a column per counted kind; "done"
@@ -419,6 +412,31 @@ class Journal:
                               "at >= ?"], [to_us(window.start, "start")])
         return stats.Tally(window, counts, *stats.cramp_log(found, window.zone))
 
+    def day_counts(self, window: stats.Window) -> list[DayCount]:
+        """Per routine, local day and kind, how many reminders (distinct due instants) had
+        such an event, by their moment as ``tally`` places them (the report's calendar).
+
+        Held repeats (a reminder already shown, its repeat held back) are left out: the
+        reminder was not held. Counted in SQL for the same reason as ``tally``.
+        """
+        offset_sql, params = _local_offset(window)
+        params += [to_us(window.start, "start"), *DAY_KINDS,
+                   to_us(window.start, "start"), to_us(window.end, "end")]
+        sql = f"""
+            SELECT routine, (m + {offset_sql}) / {DAY_US} AS day, kind, COUNT(DISTINCT m)
+            FROM (SELECT routine, kind, COALESCE(due, at) AS m
+                  FROM events INDEXED BY events_at
+                  WHERE at >= ? AND kind IN ({", ".join("?" * len(DAY_KINDS))})
+                        AND routine IS NOT NULL
+                        AND (detail IS NULL OR (json_extract(detail, '$.manual') IS NULL
+                             AND (kind != 'held' OR json_extract(detail, '$.repeat') IS NULL))))
+            WHERE m BETWEEN ? AND ?
+            GROUP BY routine, day, kind"""
+        with self._errors():
+            rows = self._db.execute(sql, params).fetchall()
+        return sorted(DayCount(routine, date.fromordinal(_EPOCH_DAY + day), kind, n)
+                      for routine, day, kind, n in rows)
+
     def get_state(self, key: str) -> str | None:
         with self._errors():
             row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -426,6 +444,35 @@ class Journal:
 
     def _errors(self) -> _Translate:
         return _Translate(self.path)
+
+
+class DayCount(NamedTuple):
+    """``Journal.day_counts``' row: ``reminders`` reminders of ``routine`` had a ``kind`` event
+    on local ``day``."""
+
+    routine: str
+    day: date
+    kind: str
+    reminders: int
+
+
+#: The kinds the report's calendar counts by day.
+DAY_KINDS = ("due", "delivered", "done", "snoozed", "skipped", "missed", "held")
+DAY_US = 86_400_000_000
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _local_offset(window: stats.Window) -> tuple[str, list[object]]:
+    """SQL for the UTC offset in force at instant ``m`` (µs) across the window, and its
+    parameters: local wall time = instant + offset, with no zone database in SQLite."""
+    pieces = stats.utc_offsets(window)
+    sql = "?" if len(pieces) == 1 else " ".join(
+        ["CASE", *["WHEN m >= ? THEN ?"] * (len(pieces) - 1), "ELSE ? END"])
+    params: list[object] = []
+    for since, offset in reversed(pieces[1:]):
+        params += [to_us(since, "since"), offset // MICROSECOND]
+    params.append(pieces[0][1] // MICROSECOND)
+    return sql, params
 
 
 class _Translate:
