@@ -193,8 +193,8 @@ def test_check_a_broken_config_toml_names_file_line_and_field(tmp_path: Path) ->
     assert result.stderr.splitlines() == [
         f"{config}:2: quiet_hours: not a window; write \"HH:MM-HH:MM\", e.g. \"09:00-17:30\"; "
         f"or \"auto\" (from bedtime + 1h to wake) or \"off\" (got 'late')",
-        f"{config}:4: anchors.bedtime: impossible time of day; use 24-hour \"HH:MM\" or "
-        f"\"HH:MM:SS\", e.g. \"21:30\" (00:00 to 23:59:59) (got '25:00')"]
+        f"{config}:4: anchors.bedtime: impossible time of day: hours go 00 to 23; use "
+        f"24-hour \"HH:MM\" or \"HH:MM:SS\", e.g. \"21:30\" (got '25:00')"]
     assert "title" not in result.stderr  # not read as a routine
 
 

@@ -37,7 +37,8 @@ def snooze(ctx: Context, routine_id: str, duration: str | None) -> DaemonReply:
 def done(ctx: Context, routine_id: str, due: str | None) -> DaemonReply:
     args: dict[str, Any] = {"id": routine_id}
     if due:
-        args["due"] = times.parse_when(due, clock.now(), ctx.settings.zone).isoformat()
+        args["due"] = times.parse_when(due, clock.now(), ctx.settings.zone,
+                                       "--due").isoformat()
     return call(ctx, "done", **args)
 
 

@@ -5,6 +5,7 @@ night"), and the range each value must fall in."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -61,16 +62,48 @@ PAUSE_RULE = (f"a pause is at most {in_words(PAUSE_MAX)}; for longer, disable th
               "(enabled = false)")
 
 
+#: What ``datetime.fromisoformat`` says of a value in shape but out of range, in words.
+_ISO_RANGES = {"month": "months go 01 to 12", "hour": "hours go 00 to 23",
+               "minute": "minutes go 00 to 59", "second": "seconds go 00 to 59"}
+
+
 def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> datetime:
     """An aware instant; a naive value resolves under the DST contract (see wallclock)."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CrampguardError(f"{flag}: not a time (got {text!r}); {hint or ISO_HINT}") from None
+    except ValueError as exc:
+        if re.match(r"[+-]?\d{5,}-", text.strip()):  # a year past 9999: not ISO, too far
+            raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
+                                  f"{YEARS.high} (got {text!r})") from None
+        raise CrampguardError(f"{flag}: not a time (got {text!r}){_iso_reason(str(exc))}; "
+                              f"{hint or ISO_HINT}") from None
     if not YEARS.low <= value.year <= YEARS.high:
         raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
                               f"{YEARS.high} (got {text!r})")
     return resolve(value, zone) if value.tzinfo is None else value
+
+
+def _iso_reason(message: str) -> str:
+    """The part of an ISO 8601 value out of range, from Python's message ("month must be
+    in 1..12"), as ": months go 01 to 12"; "" when the value is not ISO in shape."""
+    if "out of range for month" in message:
+        return ": that month has fewer days"
+    if "offset must be" in message:
+        return ": a UTC offset is less than 24 hours"
+    part = message.split(" must be in ", 1)[0]
+    return f": {_ISO_RANGES[part]}" if part in _ISO_RANGES else ""
+
+
+def _clock(text: str, flag: str) -> time | None:
+    """A time of day; None when ``text`` is not one in shape (it may be ISO 8601), an error
+    when it is one that no clock shows (25:00)."""
+    try:
+        return grammar.parse_clock(text)
+    except grammar.ImpossibleClock as exc:
+        raise CrampguardError(f"{flag}: {text.strip()} is not a time of day: {exc.reason}")\
+            from None
+    except ValueError:
+        return None
 
 
 def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
@@ -82,13 +115,11 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
         text = " ".join(words[1:]).strip()
         if not text:
             raise CrampguardError('pause until: give a time, e.g. "pause until 21:00"')
-        try:
-            clock_time = grammar.parse_clock(text)
-        except ValueError:
-            until = parse_instant(text, zone, "pause until",
-                                  hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
-        else:
+        clock_time = _clock(text, "pause until")
+        if clock_time is not None:
             return next_wall(clock_time, now, zone)
+        until = parse_instant(text, zone, "pause until",
+                              hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
         if until <= now:
             raise CrampguardError(f"pause until: {text} has passed; a pause must end in the "
                                   "future")
@@ -96,37 +127,48 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
             raise CrampguardError(f"pause until: {text} is too far ahead; {PAUSE_RULE}")
         return until
     return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=PAUSE_RULE,
-                          alternative=', or "until 21:00"')
+                          alternative=', or "until 21:00"', example="30m")
 
 
-def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
+def parse_when(text: str, now: datetime, zone: tzinfo, flag: str = "--when") -> datetime:
     """ISO 8601 (a naive value is local), "HH:MM" (the last time the clock showed it),
-    "last night" (03:00 of the night just gone), "now"."""
+    "last night" (03:00 of the night just gone), "now"; ``flag`` is the option it came
+    from (`log-cramp --when`, `done --due`)."""
     words = text.strip().lower()
     if words == "now":
         return now
     if words == "last night":
         return last_wall(LAST_NIGHT, now, zone)
-    try:
-        bare = grammar.parse_clock(words)
-    except ValueError:
-        bare = None
+    hint = 'write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"'
+    if re.match(r"[+-]\s*\d+\s*[dhms]", words):  # "-5m": meant as "5 minutes ago"
+        raise CrampguardError(f"{flag}: give a time, not how long ago (got "
+                              f"{text!r}); {hint}")
+    bare = _clock(words, flag)
     if bare is not None:
         return last_wall(bare, now, zone)
-    return parse_instant(text, zone, "--when",
-                         hint='write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"')
+    return parse_instant(text, zone, flag, hint=hint)
 
 
 def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
-             alternative: str = "") -> timedelta:
+             alternative: str = "", example: str = "10m") -> timedelta:
     """A duration longer than zero and at most ``longest``, e.g. for `snooze ID 10m`."""
+    typed = text.strip()
+    too_long = (f"{command}: {typed} is too long; "
+                + (rule or f"a {command} is at most {in_words(longest)}"))
+    if typed.startswith("-"):
+        raise CrampguardError(f"{command}: a {command} cannot be negative (got {typed}); give "
+                              f"a duration like {example}{alternative}")
     try:
-        span = grammar.parse_duration(text)
+        span = grammar.parse_duration(typed, allow_zero=True)
+    except grammar.DurationTooLong:
+        raise CrampguardError(too_long) from None
     except ValueError as exc:
         raise CrampguardError(f"{command}: {exc}{alternative}") from None
+    if not span:
+        raise CrampguardError(f"{command}: a {command} must be longer than zero (got {typed}); "
+                              f"give a duration like {example}{alternative}")
     if span > longest:
-        raise CrampguardError(f"{command}: {text.strip()} is too long; "
-                              + (rule or f"a {command} is at most {in_words(longest)}"))
+        raise CrampguardError(too_long)
     return span
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PlainValidator, ValidationError, field_validator
+from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -28,6 +29,10 @@ from scheduler.timing import grammar
 from scheduler.timing.grammar import Window
 
 ENV_PREFIX = "CRAMPGUARD_"
+#: The folders and files named in the environment, read by ``scheduler.paths`` (by exact
+#: name: the settings keys below are matched in any case, as pydantic-settings does).
+PATH_VARIABLES = ("CRAMPGUARD_CONFIG", "CRAMPGUARD_ROUTINES", "CRAMPGUARD_CONFIG_DIR",
+                  "CRAMPGUARD_STATE_DIR", "CRAMPGUARD_RUNTIME_DIR")
 
 
 def _quiet(value: Any) -> Window | Literal["off", "auto"]:
@@ -207,3 +212,44 @@ def _name_env_sources(problems: list[str], exc: ValidationError, env: Mapping[st
             problem = f"environment {var}:{rest}"
         named.append(problem)
     return named
+
+
+# --- CRAMPGUARD_* variables that nothing reads --------------------------------------------
+
+def setting_variables(model: type[BaseModel] | None = None, prefix: str = ENV_PREFIX
+                      ) -> Iterator[str]:
+    """Every variable pydantic-settings reads: each key, and each table (as JSON) with
+    its keys nested by ``__`` (CRAMPGUARD_ANCHORS, CRAMPGUARD_ANCHORS__WORK__BETWEEN)."""
+    for name, field in (model or Settings).model_fields.items():
+        var = prefix + name.upper()
+        yield var
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            yield from setting_variables(field.annotation, var + "__")
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """A warning for each ``CRAMPGUARD_*`` variable that nothing reads (a typo such as
+    CRAMPGUARD_TIMEZOEN would otherwise be ignored without a word), naming the nearest
+    known one. Not an error: the command goes on, on what it does read."""
+    keys = set(setting_variables())
+    unknown = sorted(name for name in env if name.upper().startswith(ENV_PREFIX)
+                     and name not in PATH_VARIABLES and name.upper() not in keys)
+    known = [*PATH_VARIABLES, *sorted(keys)]
+    return [f"environment {name}: no such crampguard variable, ignored; "
+            + (f"did you mean {near}?" if (near := _nearest(name, known)) else
+               "the variables are listed in `crampguard --help`")
+            for name in unknown]
+
+
+def _nearest(name: str, known: list[str]) -> str | None:
+    """The known variable closest to ``name``, by the part after the prefix, whole or by
+    its last key (CRAMPGUARD_BEDTIME is CRAMPGUARD_ANCHORS__BEDTIME)."""
+    typed = name.upper().removeprefix(ENV_PREFIX)
+
+    def likeness(var: str) -> float:
+        key = var.removeprefix(ENV_PREFIX)
+        return max(difflib.SequenceMatcher(None, typed, part).ratio()
+                   for part in (key, key.rsplit("__", 1)[-1]))
+
+    best = max(known, key=likeness)
+    return best if likeness(best) >= 0.6 else None

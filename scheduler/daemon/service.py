@@ -24,7 +24,7 @@ from scheduler import clock
 from scheduler.config.context import Context
 from scheduler.config.loader import RoutineSet, load_set
 from scheduler.config.routine import Routine
-from scheduler.config.settings import Settings, load_settings
+from scheduler.config.settings import Settings, load_settings, unknown_variables
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
 from scheduler.daemon.away import Away
@@ -382,6 +382,8 @@ class Daemon:
         for warning in warnings:
             log.warning("%s", warning)
         self._warnings = warnings
+        for unread in unknown_variables(self.ctx.env):  # at start and on each reload
+            log.warning("%s", unread)
 
     def _schedule(self, routine: Routine) -> None:
         self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),

@@ -116,10 +116,20 @@ def describe_clock(schedule: Schedule, anchors: Anchors) -> str:
     for item in schedule.at:
         resolved = _at_entries(item, anchors)
         days = schedule.days or resolved[0][2]
-        clocks = ", ".join(grammar.format_clock(_wall(base, offset))
-                           for base, offset, _ in resolved)
-        label = f" ({item})" if isinstance(item, AnchorRef) else ""
-        parts.append(f"{grammar.describe_days(days)} at {clocks}{label}")
+        # An offset across midnight fires on the day after (or before) the anchor's day:
+        # the days are said as they fire, the anchor's day in the brackets.
+        by_shift: dict[int, list[str]] = {}
+        for base, offset, _ in resolved:
+            shift = (grammar.since_midnight(base) + offset) // timedelta(days=1)
+            by_shift.setdefault(0 if days == DAILY else shift, []).append(
+                grammar.format_clock(_wall(base, offset)))
+        for shift, clocks in sorted(by_shift.items(), key=lambda kv: kv[0] != 0):
+            label = f" ({item})" if isinstance(item, AnchorRef) else ""
+            fires = days
+            if shift:
+                fires = frozenset((day + shift) % 7 for day in days)
+                label = f" ({item} on {grammar.describe_days(days)})"
+            parts.append(f"{grammar.describe_days(fires)} at {', '.join(clocks)}{label}")
     return "; ".join(parts)
 
 

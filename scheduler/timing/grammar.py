@@ -31,14 +31,28 @@ _DURATION_HINT = 'write a duration like "45m", "1h30m", "20s" or "2h"'
 _TIME_HINT = 'use 24-hour "HH:MM" or "HH:MM:SS", e.g. "21:30"'
 
 
+class ImpossibleClock(ValueError):
+    """A time of day in shape that no clock shows (25:00, 21:60); ``reason`` says which
+    part is out of range, for a message of the caller's own."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"impossible time of day: {reason}; {_TIME_HINT}")
+        self.reason = reason
+
+
 def parse_clock(text: str) -> time:
     """``"21:30"`` or ``"21:30:15"`` → ``time``."""
     m = _TIME_RE.match(text.strip())
     if not m:
         raise ValueError(f"not a time of day; {_TIME_HINT}")
     hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
-    if hour > 23 or minute > 59 or second > 59:
-        raise ValueError(f"impossible time of day; {_TIME_HINT} (00:00 to 23:59:59)")
+    if hour > 23:
+        raise ImpossibleClock("hours go 00 to 23" + (" (midnight is 00:00)" if hour == 24
+                                                      and not minute + second else ""))
+    if minute > 59:
+        raise ImpossibleClock("minutes go 00 to 59")
+    if second > 59:
+        raise ImpossibleClock("seconds go 00 to 59")
     return time(hour, minute, second)
 
 
@@ -69,6 +83,10 @@ def format_instant(at: datetime | None, zone: tzinfo | None = None, form: str = 
     return (at.astimezone(zone) if zone else at).strftime(INSTANT_FORMATS[form])
 
 
+class DurationTooLong(ValueError):
+    """More days than a ``timedelta`` holds: whatever the limit of the caller, past it."""
+
+
 def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     """``"1h30m"`` → 90 minutes. Bare numbers are refused: their unit would be a guess."""
     compact = text.strip().lower()
@@ -81,8 +99,8 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
         try:
             total += int(m[1]) * units[m[2]]
         except OverflowError:
-            raise ValueError(f"a duration this long makes no sense here; {_DURATION_HINT}") \
-                from None
+            raise DurationTooLong(f"a duration this long makes no sense here; "
+                                  f"{_DURATION_HINT}") from None
         pos = m.end()
     if not compact or compact[pos:].strip():
         raise ValueError(f"not a duration; {_DURATION_HINT}")
@@ -203,7 +221,8 @@ def parse_at(text: str) -> time | AnchorRef:
     name, sign, offset_text = m[1], m[2], m[3]
     if name not in ANCHOR_NAMES:
         raise ValueError(f"unknown anchor {name!r}; known anchors: {', '.join(ANCHOR_NAMES)}")
-    offset = parse_duration(offset_text) if offset_text else timedelta()
+    # "bedtime + 0m" is the anchor itself: a zero offset is as valid as none.
+    offset = parse_duration(offset_text, allow_zero=True) if offset_text else timedelta()
     if offset >= timedelta(days=1):
         raise ValueError("an anchor offset must be less than a day")
     return AnchorRef(name, -offset if sign == "-" else offset)
