@@ -233,3 +233,25 @@ def test_the_daemon_with_dbus_named_and_no_bus_still_shows_and_says_so(routines:
                         r"they work again: cannot connect to the D-Bus session bus", timeout=6)
         daemon.wait_for(r"delivered soon via console", timeout=3)
         assert daemon.stop() == 0
+
+
+# --- D: `next` with a broken file previews the rest and exits 1 ----------------------------------
+
+def test_next_with_a_broken_file_shows_the_rest_and_exits_1(isolated: Dirs) -> None:
+    isolated.routines.mkdir(parents=True)
+    broken = isolated.routines / "broken.toml"
+    broken.write_text("schema_version = 1\ntitle = \n", encoding="utf-8")
+    result = cli("next", "--count", "3")
+    assert result.returncode == 1
+    assert len(result.stdout.splitlines()) >= 3  # the preview of the shipped routines
+    assert f"warning: {broken}:2:" in result.stderr
+    assert "crampguard next: 1 problem(s) in the routine files" in result.stderr
+    as_json = cli("next", "--count", "3", "--json")
+    assert as_json.returncode == 1
+    assert len(json.loads(as_json.stdout)) == 3
+    broken.unlink()
+    assert cli("next", "--count", "3").returncode == 0
+
+
+def test_next_help_says_a_broken_file_exits_1() -> None:
+    assert "the exit status is 1" in " ".join(ok("next", "--help").split())
