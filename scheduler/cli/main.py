@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,6 +46,10 @@ YEARS_HELP = f"in the years {times.YEARS}"
 
 #: The options whose value is a file name, which may be any bytes, UTF-8 or not.
 FILE_OPTIONS = ("config", "routines", "out")
+#: A word of a minus and a digit (`pause -5m`, `--when -1h`) is a value, which its own
+#: check then explains ("a pause cannot be negative"), not an unknown option: argparse
+#: takes only "-5" and "-1.5" so. No option of ours looks like one.
+NEGATIVE_VALUE = re.compile(r"^-\d")
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -85,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                 description: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text,
                            description=description or help_text)
+        p._negative_number_matcher = NEGATIVE_VALUE
         p.set_defaults(handler=handler)
         return p
 
@@ -461,7 +467,7 @@ CLOSED_PIPE = 141
 def main(argv: Sequence[str] | None = None) -> int:
     from scheduler.errors import CrampguardError
 
-    status = 0
+    status, args = 0, None
     as_json = wants_json(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
@@ -491,7 +497,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _drop_stdout()
         return CLOSED_PIPE
+    finally:
+        _warn_environment(args)
     return status
+
+
+def _warn_environment(args: argparse.Namespace | None) -> None:
+    """Unknown CRAMPGUARD_* variables (config/settings.py decides which), on stderr after a
+    command that read the settings: one that did not (`status`) stays clear of pydantic,
+    and the daemon (`run`) logs them itself."""
+    settings = sys.modules.get("scheduler.config.settings")
+    if settings is None or args is None or args.command == "run":
+        return
+    for warning in settings.unknown_variables(os.environ):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def wants_json(argv: Sequence[str]) -> bool:
