@@ -16,6 +16,9 @@ def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
          err: TextIO | None = None) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
+    if isinstance(result, results.ExportData):  # the data itself: streamed, not a reply
+        _export_data(result, out, err)
+        return
     for warning in getattr(result, "warnings", []):
         print(f"warning: {warning} (left out; `crampguard check` lists every problem)",
               file=err)
@@ -486,3 +489,35 @@ _TEXT.update({
     results.ServiceStatusReport: lambda r: "\n".join(_service_status_lines(r)),
     results.DoctorReport: _doctor_text,
 })
+
+
+# --- export: the data to standard output, or the reply about the file written ----------
+
+
+class _Utf8:
+    """Text to a binary stream as UTF-8, whatever the locale says, with no newline
+    translation (CSV's line ends are its own)."""
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+
+    def write(self, text: str) -> object:
+        return self.raw.write(text.encode("utf-8", "backslashreplace"))
+
+
+def _export_data(r: results.ExportData, out: TextIO, err: TextIO) -> None:
+    out.flush()
+    raw = getattr(out, "buffer", None)
+    r.write(out if raw is None else _Utf8(raw))
+    (out if raw is None else raw).flush()
+    if r.no_journal is not None:
+        print(f"note: no journal yet ({r.no_journal}): nothing to export", file=err)
+
+
+def _export_text(r: results.ExportReport) -> str:
+    period = "the whole journal" if r.first is None else f"{r.first} to {r.last}"
+    text = f"exported {r.entries} entr{'y' if r.entries == 1 else 'ies'} ({period}) to {r.path}"
+    return text + (f"; no journal yet ({r.no_journal})" if r.no_journal is not None else "")
+
+
+_TEXT[results.ExportReport] = _export_text

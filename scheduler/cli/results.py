@@ -4,6 +4,7 @@ nothing heavy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from scheduler.planning.upcoming import Upcoming
     from scheduler.planning.warnings import RoutineWarning
     from scheduler.presence.state import SourceReport
+    from scheduler.report.export import Sink
 
 # --- the files ----------------------------------------------------------------------------
 
@@ -225,6 +227,29 @@ class EventReport:
     zone: tzinfo
     #: None when the daemon took it; else why not ("not running", its refusal)
     not_told: str | None
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """`export --out`: the file written, how many entries, the period."""
+
+    path: Path
+    entries: int
+    #: the period's first and last day; None: the whole journal
+    first: date | None
+    last: date | None
+    #: where the journal would be, when there is none yet (the export is empty)
+    no_journal: Path | None = None
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """`export` without --out: the data itself. ``write(sink)`` writes it to standard
+    output as it is read from the journal (a year is ~100k entries) and returns how many
+    entries it wrote."""
+
+    write: Callable[[Sink], int]
+    no_journal: Path | None = None
 
 
 # --- the running daemon: its reply, as it came, in a type per command ---------------------

@@ -50,6 +50,9 @@ from scheduler.journal.events import (
 BUSY_TIMEOUT_MS = 5000
 #: How long the daemon's checkpoint after a write waits for readers to finish.
 CHECKPOINT_WAIT_MS = 200
+#: One event as stored (``Journal.between``): id, at, kind, routine, due, backend,
+#: detail; the instants in microseconds since the epoch (UTC), the detail as JSON or None.
+Stored = tuple[int, int, str, str | None, int | None, str | None, str | None]
 
 MIGRATIONS: list[str] = [
     # 0 -> 1
@@ -332,11 +335,12 @@ class Journal:
         return self._select(where, params, limit)
 
     def between(self, start: datetime | None = None,
-                end: datetime | None = None) -> Iterator[Event]:
+                end: datetime | None = None) -> Iterator[Stored]:
         """Events recorded at or after ``start`` and before ``end`` (``None``: no bound),
-        oldest first, read from the file as they are used: a year is ~100k events, so
-        no list of them is built (`crampguard export` writes each as it comes). Use them
-        up before the journal is closed."""
+        oldest first, as stored (``event_from_row`` makes an ``Event`` of one), read from
+        the file as they are used: a year is ~100k events, and building a list of them,
+        or an ``Event`` of each, costs more than `crampguard export`'s whole budget. Use
+        them up before the journal is closed."""
         where: list[str] = []
         params: list[object] = []
         for bound, test in ((start, "at >= ?"), (end, "at < ?")):
@@ -353,8 +357,7 @@ class Journal:
                 rows = cursor.fetchmany(1000)
             if not rows:
                 return
-            for row in rows:
-                yield event_from_row(row)
+            yield from rows
 
     def _select(self, where: list[str], params: list[object],
                 limit: int | None = None) -> list[Event]:
