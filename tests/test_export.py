@@ -135,7 +135,7 @@ def a_month_of_everything(j: Journal) -> None:
                 severity=4, note="=HYPERLINK(\"http://x\")")
     j.log_cramp(when=berlin("2026-03-17T03:00"), at=berlin("2026-03-17T07:00"),
                 note="Wadenkrampf, \"stark\"\nzweite Zeile: ü")
-    j.log_night(date(2026, 3, 17), "several", at=berlin("2026-03-18T07:15"), source="checkin")
+    j.log_night(date(2026, 3, 17), "several", at=berlin("2026-03-18T07:15"), source="check-in")
     j.log_night(date(2026, 3, 18), "none", at=berlin("2026-03-19T07:15"), source="cli",
                 note="-fine")
     j.log_event("workout", when=berlin("2026-03-19T18:30"), at=berlin("2026-03-19T19:00"),
