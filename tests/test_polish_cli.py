@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler.cli.journal_commands import skipped_wall_time
 from scheduler.errors import CrampguardError
 from scheduler.journal import store
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
 from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.faketime import FAKETIME_LIB, needs_faketime
 from tests.support.fixtures import Dirs
 from tests.support.routines import routine_text
 
@@ -255,3 +257,51 @@ def test_next_with_a_broken_file_shows_the_rest_and_exits_1(isolated: Dirs) -> N
 
 def test_next_help_says_a_broken_file_exits_1() -> None:
     assert "the exit status is 1" in " ".join(ok("next", "--help").split())
+
+
+# --- F: a wall time the clock skipped is said, not silently moved -------------------------------
+# Summer time starts on Sunday 2026-03-29 in Berlin: 02:00 CET becomes 03:00 CEST.
+
+def pinned(at_utc: str) -> dict[str, str]:
+    """A CLI whose wall clock stands at ``at_utc`` (libfaketime)."""
+    return {**os.environ, "LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": f"@{at_utc}",
+            "TZ": "UTC", "CRAMPGUARD_TIMEZONE": "Europe/Berlin"}
+
+
+SPRING_MORNING = "2026-03-29 07:00:00"  # 09:00 CEST, the morning after the change
+SKIPPED = "02:30 did not exist on Sun 2026-03-29 (the clocks went forward); recorded 03:00"
+
+
+@needs_faketime
+def test_log_cramp_at_a_skipped_time_says_what_was_recorded() -> None:
+    env = pinned(SPRING_MORNING)
+    text = cli("log-cramp", "--when", "02:30", env=env)
+    assert (text.returncode, text.stderr) == (0, "")
+    assert text.stdout == f"logged a cramp at Sun 2026-03-29 03:00\nnote: {SKIPPED}\n"
+    reply = json.loads(cli("log-cramp", "--when", "2026-03-29T02:30", "--json", env=env).stdout)
+    assert (reply["when"], reply["shifted"]) == ("2026-03-29T03:00:00+02:00", SKIPPED)
+    plain = json.loads(cli("log-cramp", "--when", "03:30", "--json", env=env).stdout)
+    assert (plain["when"], plain["shifted"]) == ("2026-03-29T03:30:00+02:00", None)
+    assert "note:" not in cli("log-cramp", "--when", "last night", env=env).stdout
+
+
+@needs_faketime
+def test_log_workout_at_a_skipped_time_says_so() -> None:
+    reply = json.loads(cli("log", "workout", "--when", "02:30", "--json",
+                           env=pinned(SPRING_MORNING)).stdout)
+    assert (reply["when"], reply["shifted"]) == ("2026-03-29T03:00:00+02:00", SKIPPED)
+
+
+@pytest.mark.parametrize(("typed", "at", "said"), [
+    ("02:30", datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN), SKIPPED),
+    ("02:05:30", datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN),
+     "02:05:30 did not exist on Sun 2026-03-29 (the clocks went forward); recorded 03:00"),
+    # 02:30 on the night the clocks go back happened twice: it exists, nothing to say.
+    ("02:30", datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN), None),
+    ("2026-03-29T02:30+01:00", datetime(2026, 3, 29, 3, 30, tzinfo=BERLIN), None),
+    ("21:45", datetime(2026, 3, 28, 21, 45, tzinfo=BERLIN), None),
+    ("last night", datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN), None),
+    (None, datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN), None),
+])
+def test_skipped_wall_time(typed: str | None, at: datetime, said: str | None) -> None:
+    assert skipped_wall_time(typed, at, BERLIN) == said

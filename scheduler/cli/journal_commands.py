@@ -3,7 +3,7 @@ from the CLI (SQLite in WAL mode lets it do so while the daemon writes)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from scheduler import clock
@@ -78,7 +78,7 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
         raise CrampguardError(f"--when: {problem}")
     with _journal(ctx) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
-    return CrampReport(event_id, at, leg, severity, note, zone)
+    return CrampReport(event_id, at, leg, severity, note, zone, skipped_wall_time(when, at, zone))
 
 
 def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> NightReport:
@@ -115,4 +115,34 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
         raise CrampguardError(f"--when: {problem}")
     with _journal(ctx) as journal:
         event_id = journal.log_event(name, when=at, at=now, source="cli")
-    return EventReport(event_id, name, at, zone, tell_event(ctx, name, at))
+    return EventReport(event_id, name, at, zone, tell_event(ctx, name, at),
+                       skipped_wall_time(when, at, zone))
+
+
+def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | None:
+    """What to tell when ``text`` named a wall time the clock never showed that day (the
+    hour skipped when clocks go forward): ``parse_when`` moved it on to ``at``, a time that
+    exists, and a log that silently holds another time than the one typed misleads."""
+    from scheduler.timing import grammar
+
+    if not text:
+        return None
+    local = at.astimezone(zone)
+    try:
+        meant = datetime.combine(local.date(), grammar.parse_clock(text))
+    except ValueError:
+        try:
+            meant = datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None  # "last night", "now": a time crampguard chose
+        if meant.tzinfo is not None:
+            return None  # an offset names one instant: nothing was moved
+    shown = local.replace(tzinfo=None)
+    if shown == meant:
+        return None
+    return (f"{_wall(meant)} did not exist on {meant:%a %Y-%m-%d} (the clocks went "
+            f"forward); recorded {_wall(shown)}")
+
+
+def _wall(moment: datetime) -> str:
+    return f"{moment:%H:%M:%S}" if moment.second else f"{moment:%H:%M}"

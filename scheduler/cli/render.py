@@ -77,12 +77,12 @@ _JSON: dict[type, Any] = {
         "nights": {**dataclasses.asdict(r.nights), "not_over": r.nights_not_over}},
     results.CrampReport: lambda r: {
         "id": r.id, "when": r.when.astimezone(r.zone).isoformat(), "leg": r.leg,
-        "severity": r.severity, "note": r.note},
+        "severity": r.severity, "note": r.note, "shifted": r.shifted},
     results.NightReport: lambda r: {"id": r.id, "night": r.night.isoformat(),
                                     "cramps": "none"},
     results.EventReport: lambda r: {
         "id": r.id, "event": r.name, "when": r.when.astimezone(r.zone).isoformat(),
-        "daemon_told": r.not_told is None, "not_told": r.not_told},
+        "daemon_told": r.not_told is None, "not_told": r.not_told, "shifted": r.shifted},
     results.NextReport: lambda r: [
         {"routine": u.routine.id, "title": u.routine.title, "message": u.routine.message,
          "at": u.local.isoformat(), "held": "quiet-hours" if u.held else None}
@@ -167,7 +167,8 @@ def _cramp_text(r: Any) -> str:
     parts = [p for p in (f"{r.leg} leg" if r.leg else "",
                          f"severity {r.severity}" if r.severity else "", r.note or "") if p]
     extra = f" ({', '.join(parts)})" if parts else ""
-    return f"logged a cramp at {format_instant(r.when, r.zone, 'minutes')}{extra}"
+    shifted = f"\nnote: {r.shifted}" if r.shifted else ""
+    return f"logged a cramp at {format_instant(r.when, r.zone, 'minutes')}{extra}{shifted}"
 
 
 def _night_text(r: Any) -> str:
@@ -178,7 +179,8 @@ def _night_text(r: Any) -> str:
 def _reported_text(r: Any) -> str:
     told = ("; the daemon was told" if r.not_told is None else
             f"; the daemon was not told ({r.not_told}): it reads the journal when it starts")
-    return f"logged a {r.name} at {format_instant(r.when, r.zone, 'minutes')}{told}"
+    shifted = f"\nnote: {r.shifted}" if r.shifted else ""
+    return f"logged a {r.name} at {format_instant(r.when, r.zone, 'minutes')}{told}{shifted}"
 
 
 _TEXT: dict[type, Any] = {

@@ -206,6 +206,8 @@ class CrampReport:
     severity: int | None
     note: str | None
     zone: tzinfo
+    #: the wall time typed did not exist (clocks went forward): what was recorded instead
+    shifted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,8 @@ class EventReport:
     zone: tzinfo
     #: None when the daemon took it; else why not ("not running", its refusal)
     not_told: str | None
+    #: the wall time typed did not exist (clocks went forward): what was recorded instead
+    shifted: str | None = None
 
 
 @dataclass(frozen=True)
