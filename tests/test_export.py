@@ -26,6 +26,7 @@ from scheduler.journal.events import Event
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
 from scheduler.report.export import COLUMNS
+from tests.support.faketime import FAKETIME_LIB, needs_faketime
 from tests.support.fixtures import ROOT, Dirs
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -44,11 +45,12 @@ def journal(dirs: Dirs) -> Journal:
     return Journal.open(dirs.state / JOURNAL_FILE)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI; its output as it came (``daemon_proc.cli`` reads text, which would
     turn CSV's CRLF into LF), stdout bytes decoded as UTF-8 with nothing translated."""
     result = subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True,
-                            timeout=20, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            timeout=20, cwd=ROOT,
+                            env={**(env or os.environ), "PYTHONPATH": str(ROOT)})
     return subprocess.CompletedProcess(result.args, result.returncode,
                                        result.stdout.decode("utf-8"),
                                        result.stderr.decode("utf-8"))
@@ -213,6 +215,20 @@ def test_a_period_is_whole_local_days_by_when_an_entry_was_recorded(isolated: Di
     assert [(r["kind"], r["when"]) for r in next_day] == [
         ("due", None), ("cramp", "2026-03-29T23:30:00+02:00")]
     assert len(json_rows(export("--format", "json"))) == 5  # no period: all of it
+
+
+@needs_faketime
+def test_days_end_with_today_in_the_users_zone(isolated: Dirs) -> None:
+    with journal(isolated) as j:
+        for at in ("2026-03-29T21:59:59", "2026-03-29T22:00:00"):  # local 23:59:59, 00:00
+            j.record("due", "foot-soak", at=utc(at))
+    # 22:30 UTC on the 29th is 00:30 on the 30th in Berlin: "today" is the 30th there.
+    env = {**os.environ, "LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": "@2026-03-29 22:30:00",
+           "TZ": "UTC"}
+    result = cli("export", "--format", "json", "--days", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [r["recorded_at"] for r in json.loads(result.stdout)] == [
+        "2026-03-30T00:00:00+02:00"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
