@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from tests.support.daemon_proc import Daemon, cli, clock_in
 from tests.support.faketime import FAKETIME_LIB, needs_faketime
 from tests.support.fixtures import Dirs
 from tests.support.routines import routine_text
+from tests.test_recovery import read_only, tmpfs
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -37,21 +37,11 @@ def _recent(hours: float) -> datetime:
 
 @contextmanager
 def read_only_state(dirs: Dirs) -> Iterator[Path]:
-    """The state folder on a tmpfs of its own, which the test then remounts read-only: root
-    ignores file modes, so a read-only mount is the only read-only journal root can have."""
-    dirs.state.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
-                              str(dirs.state)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
-        yield dirs.state
-    finally:
-        subprocess.run(["umount", "-l", str(dirs.state)], check=False)
-
-
-def remount_read_only(where: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    """The state folder on a tmpfs of its own, which the test then remounts read-only
+    (``read_only``): root ignores file modes, so a mount is the read-only journal it can
+    have."""
+    with tmpfs(dirs.state, "4m") as state:
+        yield state
 
 
 def ok(*args: str) -> str:
@@ -68,7 +58,7 @@ def test_history_and_stats_read_a_journal_on_a_read_only_mount(isolated: Dirs) -
             journal.record("done", "foot-soak", at=_recent(1), due=_recent(2))
             journal.log_cramp(when=_recent(3), at=_recent(1), leg="left")
         before = sorted(p.name for p in state.iterdir())
-        remount_read_only(state)
+        read_only(state)
         kinds = [e["kind"] for e in json.loads(ok("history", "--json"))]
         assert kinds == ["cramp", "done", "delivered"]
         assert "foot-soak" in ok("history")
@@ -89,7 +79,7 @@ def test_an_old_journal_on_a_read_only_mount_is_read_as_it_is(isolated: Dirs) ->
             db.execute("PRAGMA user_version = 1")
             db.commit()
         before = path.read_bytes()
-        remount_read_only(state)
+        read_only(state)
         assert [e["kind"] for e in json.loads(ok("history", "--json"))] == ["delivered"]
         assert json.loads(ok("stats", "--json"))["routines"][0]["delivered"] == 1
         assert path.read_bytes() == before
