@@ -11,12 +11,16 @@ import os
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler import __version__, clock
 from scheduler.cli import times
 from scheduler.cli.results import ReportWritten
 from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
+
+if TYPE_CHECKING:
+    from scheduler.report.model import ReportModel
 
 FORMATS = {".html": "html", ".png": "png"}
 #: How much of an existing page is read for the generator marker (it is in the <head>).
@@ -25,11 +29,6 @@ _MARKER_REACH = 4096
 
 def report(ctx: Context, *, days: int | None, start: str | None, end: str | None,
            out: Path | None) -> ReportWritten:
-    from scheduler.journal import stats
-    from scheduler.journal.events import CRAMP_LOG
-    from scheduler.journal.store import Journal
-    from scheduler.report import model
-
     now, zone = clock.now(), ctx.settings.zone
     today = now.astimezone(zone).date()
     span = times.period(days=days, start=start, end=end, today=today, default_days=30)
@@ -38,14 +37,7 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
         raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
                               "days that have begun; leave --to out to end with today")
     target, fmt = _target(out, span.last)
-    # A period in the past is counted up to the end of its last day: the rules `stats`
-    # applies at "now" apply there, so the two agree over the same days.
-    window = stats.window(now=min(now, _end_of(span.last, zone)), zone=zone, days=span.days)
-    found = ctx.load_routines()
-    with Journal.read(ctx.paths.journal) as journal:
-        facts = model.Facts(tally=journal.tally(window), days=journal.day_counts(window),
-                            cramp_log=journal.events(since=window.start, kinds=CRAMP_LOG))
-    built = model.build(window, found.routines.values(), ctx.catalog, ctx.evidence, facts)
+    built, problems = collect(ctx, span, now)
     made = now.astimezone(zone)
     if fmt == "png":
         from scheduler.report import picture
@@ -57,7 +49,27 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
         data = html.render(built, made=made, version=__version__).encode("utf-8")
     _write(target, data)
     return ReportWritten(target, fmt, span.first, span.last, str(zone), len(built.routines),
-                         built.night_counts, built.nights_ahead, list(found.problems))
+                         built.night_counts, built.nights_ahead, problems)
+
+
+def collect(ctx: Context, span: times.Period, now: datetime) -> tuple[ReportModel, list[str]]:
+    """The report's model for the days of ``span`` as the journal has them at ``now``, and
+    the problems of the routine files left out."""
+    from scheduler.journal import stats
+    from scheduler.journal.events import CRAMP_LOG
+    from scheduler.journal.store import Journal
+    from scheduler.report import model
+
+    zone = ctx.settings.zone
+    # A period in the past is counted up to the end of its last day: the rules `stats`
+    # applies at "now" apply there, so the two agree over the same days.
+    window = stats.window(now=min(now, _end_of(span.last, zone)), zone=zone, days=span.days)
+    found = ctx.load_routines()
+    with Journal.read(ctx.paths.journal) as journal:
+        facts = model.Facts(tally=journal.tally(window), days=journal.day_counts(window),
+                            cramp_log=journal.events(since=window.start, kinds=CRAMP_LOG))
+    built = model.build(window, found.routines.values(), ctx.catalog, ctx.evidence, facts)
+    return built, list(found.problems)
 
 
 def default_name(last: date) -> str:

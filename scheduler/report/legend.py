@@ -24,7 +24,7 @@ class Look:
 #: not answered) before missed (never shown in time) before held (kept back on purpose).
 DAY = (
     Look("done", "done", "✓", "done at least once", ("#1b7a3a", "#ffffff"),
-         ("#2f8f4e", "#ffffff")),
+         ("#5cc27f", "#06210f")),
     Look("skipped", "skipped", "↷", "you answered skip", ("#f0c541", "#3a2c00"),
          ("#d6a82a", "#1c1500")),
     Look("shown", "shown, not answered", "○", "shown, and neither done nor skipped",
