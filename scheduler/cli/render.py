@@ -220,6 +220,24 @@ def _skip_text(data: dict[str, Any]) -> str:
     return f"skipped {data['routine']} due {_clock(data['skipped'])}{following}"
 
 
+def _trigger_text(data: dict[str, Any]) -> str:
+    """What became of the reminder: a `trigger` tried again would show it twice."""
+    routine = data["routine"]
+    if data.get("in_progress"):
+        return (f"accepted: {routine} is still on its way (the notification server is slow "
+                f"to answer); it is shown once and recorded, `crampguard history` says how, "
+                f"and a trigger again now does not show it twice")
+    via, first = data.get("backend"), data.get("first_choice")
+    if data.get("earlier"):
+        return (f"{routine} was delivered at {_clock(data.get('at'))} via {via} by the "
+                f"trigger before (its answer came too late); not shown again")
+    text = f"delivered {routine} now via {via}"
+    if first is not None and via != first:
+        after = f" after {data['seconds']:g} s" if data.get("seconds", 0) >= 1 else ""
+        text += f": {first} failed{after} (the daemon's log says why)"
+    return text
+
+
 def _done_text(data: dict[str, Any]) -> str:
     state = "was already recorded as done" if data.get("already") else "recorded as done"
     return f"{data['routine']} (due {_clock(data['due'])}) {state}"
@@ -242,7 +260,7 @@ _TEXT.update({
     results.SnoozeReply: lambda r: f"snoozed {r.data['routine']} until {_clock(r.data['until'])}",
     results.SkipReply: lambda r: _skip_text(r.data),
     results.DoneReply: lambda r: _done_text(r.data),
-    results.TriggerReply: lambda r: f"delivered {r.data['routine']} now",
+    results.TriggerReply: lambda r: _trigger_text(r.data),
     results.ReloadReply: lambda r: _reload_text(r.data),
 })
 

@@ -16,7 +16,8 @@ from scheduler.errors import CrampguardError, NotRunning
 _MAX_REPLY = 4 * 1024 * 1024
 
 
-def request(path: Path, message: dict[str, Any], *, timeout: float = 5.0) -> dict[str, Any]:
+def request(path: Path, message: dict[str, Any], *,
+            timeout: float = wire.CLIENT_TIMEOUT) -> dict[str, Any]:
     """Send one request to the running daemon and return its reply.
 
     Raises ``NotRunning`` when nothing listens at ``path``, and ``CrampguardError`` when

@@ -21,6 +21,14 @@ from scheduler.errors import CrampguardError
 MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
 #: Bytes read per ``recv``; a request never grows the buffer past ``max_request + 1``.
 CHUNK = 16 * 1024
+#: How long the daemon waits for its loop to carry out a request before it answers
+#: anyway. The loop may be delivering a reminder: the notifiers bound a send to 5 s (a
+#: notification server that hangs), so a `trigger` is answered with how it went.
+REPLY_WAIT = 8.0
+#: How long a client waits for the reply: past REPLY_WAIT, so that whatever the daemon
+#: says (done, or still under way) arrives, rather than a silence that reads as "try
+#: again" and would do it twice.
+CLIENT_TIMEOUT = REPLY_WAIT + 4.0
 
 
 def line(reply: dict[str, Any]) -> bytes:

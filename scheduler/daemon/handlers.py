@@ -7,6 +7,7 @@ is one handler here, one parser entry and one printer in the CLI.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.loader import RoutineSet
 from scheduler.config.routine import EVENTS
+from scheduler.daemon.calls import LoopCalls
 from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.reminders import Reminders
 from scheduler.errors import CrampguardError
@@ -26,6 +28,10 @@ class Service(Protocol):
     reminders: Reminders
     routines: RoutineSet
     followups: FollowUps
+    calls: LoopCalls
+
+    @property
+    def notifiers(self) -> tuple[str, ...]: ...
 
     def status(self) -> dict[str, Any]: ...
 
@@ -112,7 +118,16 @@ def _done(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.trigger(_routine_id(request))
+    routine_id = _routine_id(request)
+    earlier = daemon.calls.earlier_trigger(routine_id)
+    if earlier is not None:  # the one before was answered "accepted": not shown twice
+        return {**{k: v for k, v in earlier.items() if k != "ok"}, "earlier": True}
+    started = time.monotonic()
+    reply = daemon.reminders.trigger(routine_id)
+    # Which notifier came first, and how long it took, tell a console delivery after a
+    # hung notification server from one chosen in the settings.
+    return {**reply, "first_choice": daemon.notifiers[0],
+            "seconds": round(time.monotonic() - started, 1)}
 
 
 def _reload(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:

@@ -487,8 +487,12 @@ class Reminders:
         """Show a routine's reminder now, recorded as manual: nothing was due."""
         routine = self._require(routine_id)
         now = clock.now()
-        self._deliver(routine, due=now, manual=True)
-        return {"routine": routine_id, "at": self._iso(now)}
+        shown = self._deliver(routine, due=now, manual=True)
+        if shown.state == "failed" or self.last_delivery is None:
+            raise CrampguardError(f"no notifier could show {routine_id} (recorded as failed; "
+                                  f"the daemon's log says why)")
+        return {"routine": routine_id, "at": self._iso(now),
+                "backend": self.last_delivery.backend}
 
     def _answerable(self, routine_id: str, due: datetime | None,
                     states: tuple[str, ...] = ("delivered", "missed")) -> Reminder:

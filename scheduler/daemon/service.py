@@ -9,13 +9,10 @@ from __future__ import annotations
 import faulthandler
 import logging
 import os
-import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from scheduler.config.settings import Settings, load_settings, unknown_variables
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
 from scheduler.daemon.away import Away
+from scheduler.daemon.calls import STOPPING, LoopCalls
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
 from scheduler.daemon.followups import FOLLOW_TIMER, FollowUps
 from scheduler.daemon.ledger import Ledger
@@ -51,8 +49,6 @@ from scheduler.timing import grammar
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
-#: How long a control command waits for the loop (a reminder being delivered) to answer.
-CALL_TIMEOUT = 5.0
 #: How far back a restarted daemon looks for reminders it missed while it was down.
 RESTART_LOOKBACK = 7
 #: The settings file as it was when it last loaded cleanly, in the state folder: a daemon
@@ -116,15 +112,14 @@ class Daemon:
         self._hup = False  # set by the SIGHUP handler, acted on by the loop
         self._stop_requested = False
         self._clock = ClockWatch()
-        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any] | None]] = \
-            queue.SimpleQueue()
+        self.calls = LoopCalls(lambda: self.engine.wakeup())
         self.started_at = clock.now()
         self.chain = self._chain(self.settings.notifier)
         self.engine = Engine(
             zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
             on_due=self._due)
         self.watcher = Watcher(self.request_reload)
-        self.away = Away(ctx.env, self._post)
+        self.away = Away(ctx.env, self.calls.post)
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
@@ -135,7 +130,7 @@ class Daemon:
         self.away.follow()
 
     def _chain(self, choice: str) -> Any:
-        return build_chain(choice, log, on_action=lambda nid, key: self._post(
+        return build_chain(choice, log, on_action=lambda nid, key: self.calls.post(
             lambda: self.reminders.action(nid, key)))
 
     # --- running ------------------------------------------------------------------------
@@ -176,7 +171,7 @@ class Daemon:
         finally:
             readiness.stopping()
             self._stop_requested = True
-            self._run_calls(stopping=True)
+            self.calls.run(stopping=True)
             self.control.stop()
             self.watcher.stop()
             self.away.stop()
@@ -214,48 +209,11 @@ class Daemon:
             return max(0.0, min(CLOCK_CHECK, self._reload_at - time.monotonic()))
         return CLOCK_CHECK
 
-    def _post(self, fn: Callable[[], Any]) -> None:
-        """From another thread: run ``fn`` on the loop, without waiting for it."""
-        self._calls.put((fn, None))
-        self.engine.wakeup()
-
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        """From another thread: run ``fn`` on the loop and return its result."""
-        if self._stop_requested:
-            return {"ok": False, "error": "crampguard is stopping"}
-        future: Future[Any] = Future()
-        self._calls.put((fn, future))
-        self.engine.wakeup()
-        return future.result(timeout=CALL_TIMEOUT)
-
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The control server's thread: the loop answers."""
-        try:
-            return self._call(lambda: handlers.handle(self, request))
-        except FutureTimeout:
-            return {"ok": False, "error": "the daemon is busy; try again"}
-
-    def _run_calls(self, *, stopping: bool = False) -> None:
-        while True:
-            try:
-                fn, future = self._calls.get_nowait()
-            except queue.Empty:
-                return
-            if future is not None and not future.set_running_or_notify_cancel():
-                continue
-            if stopping:  # answer at once rather than leave a client waiting out its timeout
-                if future is not None:
-                    future.set_result({"ok": False, "error": "crampguard is stopping"})
-                continue
-            try:
-                result = fn()
-            except Exception as exc:
-                log.exception("a control command failed")
-                if future is not None:
-                    future.set_exception(exc)
-            else:
-                if future is not None:
-                    future.set_result(result)
+        """The control server's thread: the loop answers (calls.LoopCalls.answer)."""
+        if self._stop_requested:
+            return STOPPING
+        return self.calls.answer(request, lambda req: handlers.handle(self, req))
 
     def _on_wake(self) -> None:
         if self._stop_requested:
@@ -263,7 +221,7 @@ class Daemon:
             return
         if self.ledger.pending:  # first: the commands below then see the journal as it is
             self.ledger.flush()
-        self._run_calls()
+        self.calls.run()
         jumped = self._clock.jump()
         if jumped:
             self._after_jump(jumped)
@@ -493,6 +451,11 @@ class Daemon:
         self._notify(notices.broken_file(what, first, more=len(new) - 1))
 
     # --- delivering and reporting -----------------------------------------------------------
+
+    @property
+    def notifiers(self) -> tuple[str, ...]:
+        """The notifiers in the order they are tried."""
+        return self.chain.names
 
     def _enabled_routine(self, routine_id: str) -> Routine | None:
         routine = self.routines.routines.get(routine_id)

@@ -18,8 +18,10 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from jeepney import (
@@ -187,8 +189,10 @@ class DbusNotifier:
         # before the desktop session exported its bus still finds it on a later send.
         self._address = address
         # Long enough for the bus to start a D-Bus-activated server on a cold session, short
-        # enough that a hung server does not hold up the next reminder for long.
+        # enough that a hung server does not hold up the next reminder for long. It bounds
+        # each public method as a whole (see _budget), not each of its calls.
         self._timeout = call_timeout_s
+        self._deadline: float | None = None
         self._desktop_entry = desktop_entry
         #: called on the reader thread with (id, key) for each button pressed
         self._on_action = on_action
@@ -200,7 +204,7 @@ class DbusNotifier:
 
     def send(self, notice: Notice) -> Delivery:
         self._refuse_on_reader_thread("send")
-        with self._lock:
+        with self._lock, self._budget():
             # A connection kept from an earlier send may have died with the bus since (a
             # session restart); it gets one second chance on a fresh connection.
             retry = self._conn is not None
@@ -217,7 +221,7 @@ class DbusNotifier:
         """Take a shown notice off the screen (after its button was answered elsewhere, or
         pressed: dunst leaves a notice up after an action). Best effort."""
         self._refuse_on_reader_thread("withdraw")
-        with self._lock:
+        with self._lock, self._budget():
             if self._conn is None:
                 return  # a new connection means a new server: that notice is gone
             try:
@@ -228,7 +232,7 @@ class DbusNotifier:
     def listen(self) -> None:
         """Connect now, not at the first send, to hear the buttons of notices an earlier
         run of the daemon left on screen (best effort: no bus yet is no error)."""
-        with self._lock:
+        with self._lock, self._budget():
             try:
                 self._connection()
             except (NotifyError, _ConnectionBroken) as exc:
@@ -251,7 +255,7 @@ class DbusNotifier:
         """Who serves the notifications and what it can do (`crampguard doctor`); shows
         nothing. Raises NotifyError when no server answers."""
         self._refuse_on_reader_thread("server_information")
-        with self._lock:
+        with self._lock, self._budget():
             try:
                 name, vendor, version, spec = self._call("GetServerInformation")
                 return ServerInfo(name, vendor, version, spec, self.capabilities())
@@ -264,6 +268,30 @@ class DbusNotifier:
         self._refuse_on_reader_thread("close")
         with self._lock:
             self._disconnect()
+
+    @contextmanager
+    def _budget(self) -> Iterator[None]:
+        """One timeout for everything a public method does (connect, AddMatch,
+        GetCapabilities, Notify): a hung bus or server costs a send call_timeout_s in all,
+        not that per call. The daemon's loop waits for the send, and a control command
+        waits for the loop (control/wire.REPLY_WAIT): a bounded send is what lets `trigger`
+        answer with the outcome rather than time out while the reminder is still on its
+        way (and be tried again: shown twice)."""
+        self._deadline = time.monotonic() + self._timeout
+        try:
+            yield
+        finally:
+            self._deadline = None
+
+    def _left(self, what: str) -> float:
+        """Seconds left for ``what`` in this method's budget."""
+        if self._deadline is None:
+            return self._timeout
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise NotifyError(
+                f"the notification server did not answer {what} within {self._timeout:g} s")
+        return left
 
     def _refuse_on_reader_thread(self, method: str) -> None:
         # on_action runs on the reader: a send from there would wait for a reply that only
@@ -324,7 +352,7 @@ class DbusNotifier:
     def _request(self, message: Message, what: str) -> Message:
         link = self._connection()
         try:
-            return link.call(message, timeout=self._timeout)
+            return link.call(message, timeout=self._left(what))
         except TimeoutError as exc:  # before OSError: TimeoutError is one
             raise NotifyError(
                 f"the notification server did not answer {what} within {self._timeout:g} s"
@@ -342,7 +370,9 @@ class DbusNotifier:
                 "and $XDG_RUNTIME_DIR/bus does not exist"
             )
         try:
-            conn = open_dbus_connection(address, auth_timeout=self._timeout)
+            conn = open_dbus_connection(address, auth_timeout=self._left("the connection"))
+        except NotifyError:
+            raise
         except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
             raise NotifyError(f"cannot connect to the D-Bus session bus {address}: {exc}") from exc
         link = self._conn = _Link(conn, self._on_message)
