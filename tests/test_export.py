@@ -142,6 +142,8 @@ def a_month_of_everything(j: Journal) -> None:
                 note="-fine")
     j.log_event("workout", when=berlin("2026-03-19T18:30"), at=berlin("2026-03-19T19:00"),
                 source="cli")
+    # A journal is older than the id rules: a name a spreadsheet would run, with a comma.
+    j.record("due", "=cmd|' /C calc'!A0, x", at=berlin("2026-03-20T08:00"))
 
 
 def test_every_entry_comes_out_once_with_its_fields_in_csv_and_json(isolated: Dirs) -> None:
@@ -149,7 +151,7 @@ def test_every_entry_comes_out_once_with_its_fields_in_csv_and_json(isolated: Di
         a_month_of_everything(j)
         events = list(reversed(j.events()))  # oldest first, as the export
     want = [expected(e) for e in events]
-    assert len(want) == 16
+    assert len(want) == 17
 
     got = json_rows(export("--format", "json"))
     assert got == want
@@ -174,6 +176,8 @@ def test_every_entry_comes_out_once_with_its_fields_in_csv_and_json(isolated: Di
     assert [r["note"] for r in table if r["kind"] == "cramp"][0] == \
         "'=HYPERLINK(\"http://x\")"
     assert [r["note"] for r in table if r["kind"] == "no_cramp"] == ["'-fine"]
+    assert table[-1]["routine"] == "'=cmd|' /C calc'!A0, x"
+    assert got[-1]["routine"] == "=cmd|' /C calc'!A0, x"
 
 
 def test_local_times_carry_the_offset_across_both_dst_changes(isolated: Dirs) -> None:
@@ -267,8 +271,8 @@ def test_out_writes_the_file_and_says_how_many_and_the_period(isolated: Dirs,
     assert target.stat().st_mode & 0o077 == 0  # health data: private
 
     result = cli("export", "--format", "json", "--out", str(tmp_path / "all.json"))
-    assert result.stdout == f"exported 16 entries (the whole journal) to {tmp_path / 'all.json'}\n"
-    assert len(json_rows((tmp_path / "all.json").read_bytes())) == 16
+    assert result.stdout == f"exported 17 entries (the whole journal) to {tmp_path / 'all.json'}\n"
+    assert len(json_rows((tmp_path / "all.json").read_bytes())) == 17
 
 
 def test_out_into_a_folder_that_is_missing_or_not_writable_is_refused(isolated: Dirs,
