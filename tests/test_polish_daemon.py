@@ -176,21 +176,24 @@ class HangingNotifications(Service):
         super().stop()
 
 
-@pytest.fixture
-def frozen_server() -> Iterator[tuple[PrivateBus, HangingNotifications]]:
+def _needs_dbus_daemon() -> None:
     if shutil.which("dbus-daemon") is None:
         pytest.skip("needs dbus-daemon (Debian package: dbus)")
+
+
+@pytest.fixture
+def frozen_server() -> Iterator[tuple[HangingNotifications, dict[str, str]]]:
+    """The hanging server on a private session bus, and the environment that finds it."""
+    _needs_dbus_daemon()
     with PrivateBus() as bus, HangingNotifications(bus.address) as server:
-        yield bus, server
+        yield server, {**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus.address}
 
 
 @pytest.mark.slow
 @pytest.mark.desktop
-def test_a_trigger_while_the_server_hangs_says_how_it_was_delivered(frozen_server, routines,
-                                                                      isolated):
-    bus, _server = frozen_server
+def test_a_trigger_while_the_server_hangs_says_how_it_was_delivered(frozen_server, routines):
+    _server, env = frozen_server
     (routines / "soak.toml").write_text(routine_text("Soak", LATER))
-    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus.address}
     args = ("--routines", str(routines))
     with Daemon(env) as daemon:
         daemon.start(*args)
@@ -215,10 +218,9 @@ def test_a_trigger_answered_accepted_is_not_shown_twice_when_tried_again(frozen_
                                                                           routines, isolated):
     """The loop is busy showing a due reminder (5 s lost on the hung server) when the
     trigger comes; the trigger's own 5 s then end after the daemon's reply wait."""
-    bus, server = frozen_server
+    server, env = frozen_server
     (routines / "due.toml").write_text(routine_text("Due", clock_in(3)))
     (routines / "soak.toml").write_text(routine_text("Soak", LATER))
-    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus.address}
     args = ("--routines", str(routines))
     with Daemon(env) as daemon:
         daemon.start(*args)
@@ -369,8 +371,7 @@ class SlowNotifications(HangingNotifications):
 def test_a_send_takes_at_most_its_timeout_in_all_not_per_call():
     """GetCapabilities answered late, then Notify hung: the two calls share one timeout,
     so the daemon's loop (and a trigger waiting on it) is held that long at most."""
-    if shutil.which("dbus-daemon") is None:
-        pytest.skip("needs dbus-daemon (Debian package: dbus)")
+    _needs_dbus_daemon()
     with PrivateBus() as bus, SlowNotifications(bus.address, delay=0.6):
         notifier = DbusNotifier(bus.address, call_timeout_s=1.0)
         try:
