@@ -7,8 +7,10 @@ beside it, then ``os.replace``). The drawing libraries load here, only for this 
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
+import threading
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,9 +39,11 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
         raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
                               "days that have begun; leave --to out to end with today")
     target, fmt = _target(out, span.last)
+    drawing = _import_in_background("scheduler.report.picture") if fmt == "png" else None
     built, problems = collect(ctx, span, now)
     made = now.astimezone(zone)
-    if fmt == "png":
+    if drawing is not None:
+        drawing.join()
         from scheduler.report import picture
 
         data = picture.render(built, made=made, version=__version__)
@@ -70,6 +74,21 @@ def collect(ctx: Context, span: times.Period, now: datetime) -> tuple[ReportMode
                             cramp_log=journal.events(since=window.start, kinds=CRAMP_LOG))
     built = model.build(window, found.routines.values(), ctx.catalog, ctx.evidence, facts)
     return built, list(found.problems)
+
+
+def _import_in_background(module: str) -> threading.Thread:
+    """matplotlib takes half a second to import, about as long as SQLite takes to count a
+    year, which it does without holding the GIL: the two overlap. A failed import is
+    raised again by the import after ``join``."""
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except BaseException:  # noqa: B036 - raised again in the main thread
+            pass
+
+    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
 
 
 def default_name(last: date) -> str:

@@ -199,6 +199,28 @@ class StatsReport:
 
 
 @dataclass(frozen=True)
+class ReportWritten:
+    """`crampguard report`: the file written, its period and what it counted."""
+
+    path: Path
+    format: str  # "html" | "png"
+    first: date
+    last: date
+    zone: str
+    routines: int
+    #: the period's nights that are over, by what the cramp log says of them
+    nights: NightCounts
+    #: the period's nights not over by its end (the last one, a night ends at noon)
+    nights_not_over: int
+    #: routine files left out (each problem), as `crampguard check` lists them
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+@dataclass(frozen=True)
 class CrampReport:
     id: int
     when: datetime
@@ -257,28 +279,6 @@ class ExportData:
 
 
 # --- the running daemon: its reply, as it came, in a type per command ---------------------
-
-
-@dataclass(frozen=True)
-class ReportWritten:
-    """`crampguard report`: the file written, its period and what it counted."""
-
-    path: Path
-    format: str  # "html" | "png"
-    first: date
-    last: date
-    zone: str
-    routines: int
-    #: the period's nights that are over, by what the cramp log says of them
-    nights: NightCounts
-    #: the period's nights not over by its end (the last one, a night ends at noon)
-    nights_not_over: int
-    #: routine files left out (each problem), as `crampguard check` lists them
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
 
 
 @dataclass(frozen=True)

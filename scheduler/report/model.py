@@ -145,7 +145,10 @@ def build(window: stats.Window, routines: Iterable[Routine], catalog: Catalog,
     evening = [r for r in enabled if catalog.is_evening(r)]
     # The last day is still going on unless the window ends with it (a past period).
     ongoing = last if (now + MICROSECOND).astimezone(zone).date() == last else None
-    rows = tuple(_row(r, r in evening, days, ongoing, facts.days)
+    counted: dict[str, dict[date, dict[str, int]]] = defaultdict(dict)
+    for c in facts.days:
+        counted[c.routine][c.day] = c._asdict()
+    rows = tuple(_row(r, r in evening, days, ongoing, counted[r.id])
                  for r in [*(r for r in enabled if r not in evening), *evening])
     relations = stats.cramp_relation(facts.tally, [r.id for r in evening], now=now,
                                      zone=zone, days=len(days), min_nights=MIN_NIGHTS)
@@ -172,11 +175,7 @@ def day_words(day: date) -> str:
 
 
 def _row(routine: Routine, evening: bool, days: tuple[date, ...], ongoing: date | None,
-         counted: Sequence[DayCount]) -> RoutineRow:
-    by_day: dict[date, dict[str, int]] = defaultdict(dict)
-    for c in counted:
-        if c.routine == routine.id:
-            by_day[c.day][c.kind] = c.reminders
+         by_day: dict[date, dict[str, int]]) -> RoutineRow:
     cells = []
     for day in days:
         counts = by_day.get(day, {})
