@@ -302,7 +302,7 @@ def test_the_real_program_writes_the_png(march: Path, tmp_path: Path) -> None:
 def test_bad_dates_and_ranges_are_refused_with_what_to_write(march: Path, tmp_path: Path,
                                                               run) -> None:
     cases = [
-        (("--from", "2026-02-30"), "--from: not a date"),
+        (("--from", "2026-02-30"), "--from: "),
         (("--from", "2026-03-10", "--to", "2026-03-01"), "--from 2026-03-10 is after --to"),
         (("--days", "0"), "--days"),
         (("--days", "5", "--from", "2026-03-01"), "--days and --from"),
@@ -317,7 +317,8 @@ def test_bad_dates_and_ranges_are_refused_with_what_to_write(march: Path, tmp_pa
     assert list(tmp_path.glob("*.html")) == []
     # the real program says the same
     result = cli("report", "--from", "2026-13-01")
-    assert result.returncode == 1 and "--from: not a date" in result.stderr
+    assert result.returncode == 1 and result.stderr.startswith("--from: ")
+    assert "2026-13-01" in result.stderr
 
 
 @freeze_time("2026-04-10 12:00:00", tz_offset=0)
