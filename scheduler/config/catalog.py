@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from scheduler.config import tomlfile
 from scheduler.config.routine import Routine, Strict
-from scheduler.errors import CrampguardError
 
 #: Catalog "when" values that make a routine part of the evening routine: the one `stats`
 #: and the report set against the nights' cramps.
@@ -52,8 +51,4 @@ class Catalog(Strict):
 
 
 def load_catalog(path: Path) -> Catalog:
-    data, text = tomlfile.read(path)
-    try:
-        return Catalog.model_validate(data)
-    except ValidationError as exc:
-        raise CrampguardError(tomlfile.validation_problems(path, text, exc, Catalog)) from None
+    return tomlfile.load_model(path, Catalog)

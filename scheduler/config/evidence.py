@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from scheduler.config import tomlfile
 from scheduler.config.catalog import Catalog
 from scheduler.config.routine import Strict
-from scheduler.errors import CrampguardError
 
 
 class Study(Strict):
@@ -75,8 +74,4 @@ class Evidence(Strict):
 
 
 def load_evidence(path: Path) -> Evidence:
-    data, text = tomlfile.read(path)
-    try:
-        return Evidence.model_validate(data)
-    except ValidationError as exc:
-        raise CrampguardError(tomlfile.validation_problems(path, text, exc, Evidence)) from None
+    return tomlfile.load_model(path, Evidence)

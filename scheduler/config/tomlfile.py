@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import CrampguardError
+
+M = TypeVar("M", bound=BaseModel)
 
 _POSITION_RE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", re.S)
 _HEADER_RE = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -38,6 +40,16 @@ def read(path: Path) -> tuple[dict[str, Any], str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise CrampguardError(_syntax_problem(path, str(exc))) from None
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    """A shipped data file (the catalog, the evidence) read and validated as ``model``,
+    every problem named by file, line and field."""
+    data, text = read(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise CrampguardError(validation_problems(path, text, exc, model)) from None
 
 
 def _syntax_problem(path: Path, message: str) -> str:
