@@ -274,6 +274,11 @@ def test_out_writes_the_file_and_says_how_many_and_the_period(isolated: Dirs,
     assert result.stdout == f"exported 17 entries (the whole journal) to {tmp_path / 'all.json'}\n"
     assert len(json_rows((tmp_path / "all.json").read_bytes())) == 17
 
+    # --to alone: everything up to that day, said as such (not "1970-01-01 to ...")
+    result = cli("export", "--to", "2026-03-14", "--out", str(tmp_path / "upto.csv"))
+    assert result.stdout.startswith("exported ") and \
+        "(everything up to 2026-03-14)" in result.stdout, result.stdout
+
 
 def test_out_into_a_folder_that_is_missing_or_not_writable_is_refused(isolated: Dirs,
                                                                      tmp_path: Path) -> None:

@@ -535,7 +535,10 @@ def _export_data(r: results.ExportData, out: TextIO, err: TextIO) -> None:
 
 
 def _export_text(r: results.ExportReport) -> str:
-    period = "the whole journal" if r.first is None else f"{r.first} to {r.last}"
+    from scheduler.cli.times import EARLIEST
+
+    period = ("the whole journal" if r.first is None else f"everything up to {r.last}"
+              if r.first == EARLIEST else f"{r.first} to {r.last}")
     text = f"exported {r.entries} entr{'y' if r.entries == 1 else 'ies'} ({period}) to {r.path}"
     return text + (f"; no journal yet ({r.no_journal})" if r.no_journal is not None else "")
 

@@ -175,6 +175,8 @@ def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
 # --- periods of whole days (`report`, `export`) -----------------------------------------
 
 DATE_HINT = "write YYYY-MM-DD, e.g. 2026-11-01"
+#: The first day of "everything up to --to".
+EARLIEST = date(YEARS.low, 1, 1)
 
 
 def parse_day(text: str, flag: str) -> date:
@@ -221,7 +223,7 @@ def period(*, days: int | None, start: str | None, end: str | None, today: date,
         return span
     if days is None:
         if default_days is None:  # everything, or everything up to --to
-            return None if end is None else Period(date(YEARS.low, 1, 1), last)
+            return None if end is None else Period(EARLIEST, last)
         days = default_days
     DAYS.check(days, "--days")
     first = last - timedelta(days=days - 1)
