@@ -45,3 +45,18 @@ def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
         assert daemon.stop() == 0
     libraries = {line.split()[-1] for line in maps.splitlines() if ".so" in line}
     assert sorted(lib for lib in libraries if "libssl" in lib or "libcrypto" in lib) == []
+
+
+def test_loading_settings_and_routines_imports_no_difflib_nor_a_drawing_library() -> None:
+    """difflib only for a "did you mean" (a typo in a file or a variable); jinja2 and
+    matplotlib only for `crampguard report`."""
+    code = ("import sys\n"
+            "from scheduler.config.context import Context\n"
+            "from scheduler.paths import resolve_paths\n"
+            "import scheduler.daemon.service\n"
+            "c = Context(resolve_paths(config=None, routines=None))\n"
+            "c.settings; c.load_routines()\n"
+            "print(sorted(m for m in ('difflib', 'jinja2', 'matplotlib') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"

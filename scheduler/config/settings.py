@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -244,6 +243,8 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
 def _nearest(name: str, known: list[str]) -> str | None:
     """The known variable closest to ``name``, by the part after the prefix, whole or by
     its last key (CRAMPGUARD_BEDTIME is CRAMPGUARD_ANCHORS__BEDTIME)."""
+    import difflib  # only when a variable is unknown: not at every start of the daemon
+
     typed = name.upper().removeprefix(ENV_PREFIX)
 
     def likeness(var: str) -> float:
