@@ -71,15 +71,15 @@ def _load(path: Path, settings: Settings, catalog: Catalog,
         if base is None and bases and any(e["type"] == "missing" for e in exc.errors()):
             problems.append(_no_base_hint(path, own["id"], bases))
         raise CrampguardError(problems) from None
-    problems = _cross_problems(routine, settings, catalog)
+    cross = _cross_problems(routine, settings, catalog)
     if base is not None and "schema_version" not in own:
-        problems.insert(0, (("schema_version",), "required in every file, also one that "
-                                                 "changes a shipped routine; add "
-                                                 "schema_version = 1"))
-    if problems:
+        cross.insert(0, (("schema_version",), "required in every file, also one that "
+                                              "changes a shipped routine; add "
+                                              "schema_version = 1"))
+    if cross:
         lines = tomlfile.key_lines(text)
         raise CrampguardError(
-            f"{_where(path, lines, loc)}: {'.'.join(loc)}: {message}" for loc, message in problems
+            f"{_where(path, lines, loc)}: {'.'.join(loc)}: {message}" for loc, message in cross
         )
     return routine, layer
 
@@ -133,7 +133,7 @@ def _no_base_hint(path: Path, routine_id: str, bases: Mapping[str, Layer]) -> st
 
 def _cross_problems(routine: Routine, settings: Settings,
                     catalog: Catalog) -> list[tuple[tuple[str, ...], str]]:
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for step_id in routine.seed:
         step = catalog.get(step_id)
         if step is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,7 +97,7 @@ def _split_key(key: str) -> tuple[str, ...]:
     return tuple(part.strip().strip("\"'") for part in key.split("."))
 
 
-def line_of(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
+def line_of(lines: Mapping[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
     for end in range(len(loc), 0, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from scheduler import clock
 from scheduler.config.routine import Routine
 from scheduler.daemon.reminders import Reminders, Timers
-from scheduler.journal.events import Reminder, happened_at
+from scheduler.journal.events import Event, Reminder, happened_at
 from scheduler.timing import grammar
 
 log = logging.getLogger("crampguard")
@@ -71,9 +71,13 @@ class FollowUps:
             reach = max((f.schedule.after.wait + f.schedule.catch_up
                          for f in self._followers("event", name)
                          if f.schedule.after is not None), default=timedelta())
-            for event in self._reminders.ledger.read(
-                    lambda j, n=name, r=reach: j.events(kinds=[n], since=now - r), []):
+            for event in self._logged(name, since=now - reach):
                 self.after_event(name, happened_at(event))
+
+    def _logged(self, name: str, *, since: datetime) -> list[Event]:
+        # A method rather than a lambda in restore's loop: the lambda had to bind the loop
+        # variables as defaults, and mypy cannot type a lambda with extra parameters.
+        return self._reminders.ledger.read(lambda j: j.events(kinds=[name], since=since), [])
 
     def pending(self) -> dict[str, datetime]:
         """Each routine's earliest pending follow-up (for `status`)."""

@@ -23,6 +23,7 @@ from scheduler.journal.store import Journal
 
 log = logging.getLogger("crampguard")
 T = TypeVar("T")
+D = TypeVar("D")
 
 #: Writes kept while the journal is away: weeks of reminders; beyond it the oldest go
 #: (and the log says so) rather than the daemon's memory growing without end.
@@ -77,7 +78,7 @@ class Ledger:
         self._working()
         return True
 
-    def read(self, fn: Callable[[Journal], T], default: T) -> T:
+    def read(self, fn: Callable[[Journal], T], default: D) -> T | D:
         journal = self._current()
         if journal is None:
             return default

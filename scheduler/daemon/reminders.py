@@ -295,6 +295,7 @@ class Reminders:
             return failed
         notice = f"{delivery.backend}/{delivery.id}" if delivery.id is not None else None
         if asked_again:
+            assert again is not None  # _ask_again passes the missed reminder it asks about
             shown = replace(again, state="delivered", notice=notice)
         elif again is not None:
             shown = replace(again, answer=None, until=None, notice=notice)

@@ -40,6 +40,7 @@ from scheduler.daemon.reminders import (
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
+from scheduler.journal.events import Reminder
 from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.planning import notices
@@ -380,8 +381,7 @@ class Daemon:
         now = clock.now()
         since = now - timedelta(days=RESTART_LOOKBACK)
         for routine_id in routine_ids:
-            rows = self.ledger.read(
-                lambda j, rid=routine_id: j.reminders(rid, since=since, limit=50), [])
+            rows = self._journal_reminders(routine_id, since=since, limit=50)
             last = next((r.due for r in rows if not r.manual), None)
             timetable = self.engine.timetable(routine_id)
             if last is None or timetable is None:
@@ -393,6 +393,13 @@ class Daemon:
                 run_times.append(firing.at)
             self.reminders.settle(routine_id, run_times, self.engine.catch_up(routine_id),
                                   why_missed=" (crampguard was not running)")
+
+    def _journal_reminders(self, routine_id: str, *, since: datetime,
+                           limit: int) -> list[Reminder]:
+        # Not a lambda in the caller's loop: that one had to bind the loop variable as a
+        # default, and mypy cannot type a lambda with extra parameters.
+        return self.ledger.read(lambda j: j.reminders(routine_id, since=since, limit=limit),
+                                [])
 
     def _skip_settled(self, routine_id: str) -> None:
         """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
@@ -465,11 +472,14 @@ class Daemon:
         zone = self.settings.zone
         last = self.reminders.last_delivery
         pending = self.followups.pending()
+        # Read once: asking paused() and then paused_until reads the clock twice, and a
+        # pause ending between the two left paused_until None.
+        paused_until = self.reminders.paused_until
         return {
             "pid": os.getpid(),
             "running_since": self.started_at.astimezone(zone).isoformat(),
-            "paused_until": self.reminders.paused_until.astimezone(zone).isoformat()
-            if self.reminders.paused(clock.now()) else None,
+            "paused_until": paused_until.astimezone(zone).isoformat()
+            if paused_until is not None else None,
             "zone": str(zone),
             "notifiers": list(self.chain.names),
             "routines": [

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 # The observer's dispatch thread wakes up this often even when nothing happens; an hour
 # keeps an idle daemon asleep (events are still dispatched as they come).
@@ -44,7 +45,7 @@ class Watcher:
         self._changed = changed
         self._observer = Observer(timeout=_DISPATCH_TIMEOUT)
         self._observer.daemon = True
-        self._watched: dict[Path, object] = {}
+        self._watched: dict[Path, ObservedWatch] = {}
         self._targets: set[Path] = set()
 
     def start(self, targets: Iterable[Path]) -> None:

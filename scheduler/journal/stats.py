@@ -260,8 +260,8 @@ def routine_stats(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinf
     done_days: dict[str, set[date]] = defaultdict(set)
     for c in t.counts:
         total = totals[c.routine]
-        for i, n in enumerate(c[2:]):
-            total[i] += n
+        for i, count in enumerate(c[2:]):
+            total[i] += count
         if c.done:
             done_days[c.routine].add(_day(c.half))
         if c.due or c.missed:

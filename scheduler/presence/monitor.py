@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 
 from scheduler import clock
 
@@ -210,8 +211,7 @@ class Presence:
         if session is not None:
             for source in late:
                 assert source.appears_as is not None
-                session.watch_owner(source.appears_as,
-                                    lambda source=source: self._name_moved(source))
+                session.watch_owner(source.appears_as, partial(self._name_moved, source))
         elif not found:
             self._close_all()
             return

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -110,6 +110,10 @@ def _load() -> dict[str, ctypes.CDLL]:
     x11 = libs["x11"]
     x11.XOpenDisplay.restype = c_void_p
     x11.XOpenDisplay.argtypes = [c_char_p]
+    # Declared for both tables below (the second has pointer and None restypes): mypy would
+    # type them from the first table alone.
+    restype: type | None
+    argtypes: Sequence[object]
     for name, restype, argtypes in (
         ("XCloseDisplay", c_int, [c_void_p]),
         ("XDefaultRootWindow", c_ulong, [c_void_p]),

@@ -38,8 +38,13 @@ _DST_MARGIN = timedelta(hours=3)
 class Plan(Protocol):
     """Which wall times a local calendar day asks for."""
 
-    #: earliest and latest wall time a day's entries can reach, from that day's midnight
-    span: tuple[timedelta, timedelta]
+    # A property, not an attribute: AtPlan and IntervalPlan compute it, and an attribute
+    # here would ask every plan for a settable one.
+    @property
+    def span(self) -> tuple[timedelta, timedelta]:
+        """Earliest and latest wall time a day's entries can reach, from that day's
+        midnight."""
+        ...
 
     def walls(self, day: date, after: datetime | None = None) -> Iterable[datetime]:
         """The day's wall times in ascending order; those well before ``after`` may be
