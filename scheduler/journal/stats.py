@@ -62,6 +62,8 @@ COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")
 _COLUMN = {kind: i for i, kind in enumerate(COUNTED)}
 #: Cramp rates this close (10 percentage points or less) are "no clear difference".
 CLEAR_DIFFERENCE = Fraction(10, 100)
+#: No claim about an evening routine until each group (done, not done) has this many nights.
+MIN_NIGHTS = 5
 HALF_DAY = timedelta(hours=12)
 _LOCAL_EPOCH = datetime(1970, 1, 1)  # naive: wall-clock time since then, in the zone
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -277,7 +279,7 @@ def routine_stats(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinf
 
 def cramp_relation(events: Iterable[Event] | Tally, evening_routines: Iterable[str], *,
                    now: datetime, zone: tzinfo, days: int,
-                   min_nights: int = 5) -> list[CrampRelation]:
+                   min_nights: int = MIN_NIGHTS) -> list[CrampRelation]:
     """For each evening routine: cramp nights when it was done against when it was not.
 
     An association over the user's own nights, never a cause; and no claim at all until

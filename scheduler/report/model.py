@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from scheduler.config.routine import Routine
     from scheduler.journal.store import DayCount
 
-#: The comparison's "no claim with too few nights" rule: the same as `crampguard stats`.
-MIN_NIGHTS = 5
+#: The comparison's "no claim with too few nights" rule: the one `crampguard stats` uses.
+MIN_NIGHTS = stats.MIN_NIGHTS
 NO_EVIDENCE = "No published study we know of tested this."
 _KIND_WORDS = (("due", "due"), ("delivered", "shown"), ("done", "done"),
                ("snoozed", "snoozed"), ("skipped", "skipped"), ("missed", "missed"),
