@@ -2,21 +2,17 @@
 
 The journal is read, never written (it need not be writable, and none is made when there
 is none yet: the export is then empty, still with its header). Entries are written as
-they are read: a year of 100,000 is never held in memory. ``--out`` writes a temporary
-file beside the target and renames it over the target, so a reader never sees half an
-export and a failed export leaves the old file as it was.
+they are read: a year of 100,000 is never held in memory. ``--out`` replaces the file
+whole or not at all (cli/replacing.py).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from scheduler import clock
+from scheduler.cli.replacing import replacing
 from scheduler.cli.results import ExportData, ExportReport
 from scheduler.cli.times import Period, period
 from scheduler.config.context import Context
@@ -39,7 +35,7 @@ def export(ctx: Context, *, fmt: str, days: int | None, start: str | None, end: 
 
     if out is None:
         return ExportData(write, missing)
-    with _replacing(out) as sink:
+    with replacing(out, label=f"--out {out}", text=True) as sink:
         count = write(sink)
     return ExportReport(out, count, span.first if span else None, span.last if span else None,
                         missing)
@@ -68,27 +64,3 @@ def _check_target(out: Path) -> None:
     if out.is_dir():
         raise CrampguardError(f"--out {out}: that is a folder; give a file name, e.g. "
                               f"{out / 'crampguard-journal.csv'}")
-
-
-@contextmanager
-def _replacing(out: Path) -> Iterator[Sink]:
-    """A file that takes ``out``'s place once everything is written (private: the journal
-    is health data), or is removed if anything fails."""
-    try:
-        fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    except OSError as exc:
-        raise CrampguardError(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
-                              "give a file in a folder you can write") from None
-    try:
-        with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, out)
-    except OSError as exc:
-        os.unlink(temp)
-        raise CrampguardError(f"--out {out}: writing failed ({exc.strerror or exc}); "
-                              "nothing was changed there") from None
-    except BaseException:
-        os.unlink(temp)
-        raise

@@ -1,15 +1,13 @@
 """`report`: a period of the journal as one HTML page, or its pictures as a PNG.
 
 The edges of scheduler/report/: the period from the options, the clock read once, the
-journal read (never written), and the file written whole or not at all (a temporary file
-beside it, then ``os.replace``). The drawing libraries load here, only for this command.
+journal read (never written), and the file written whole or not at all
+(``cli/replacing.py``). The drawing libraries load here, only for this command.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 import threading
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from scheduler import __version__, clock
 from scheduler.cli import times
+from scheduler.cli.replacing import replacing
 from scheduler.cli.results import ReportWritten
 from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
@@ -39,6 +38,7 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
         raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
                               "days that have begun; leave --to out to end with today")
     target, fmt = _target(out, span.last)
+    label = f"--out {out}" if out is not None else str(target)
     drawing = _import_in_background("scheduler.report.picture") if fmt == "png" else None
     built, problems = collect(ctx, span, now)
     made = now.astimezone(zone)
@@ -51,7 +51,8 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
         from scheduler.report import html
 
         data = html.render(built, made=made, version=__version__).encode("utf-8")
-    _write(target, data)
+    with replacing(target, label=label, text=False) as f:
+        f.write(data)
     return ReportWritten(target, fmt, span.first, span.last, str(zone), len(built.routines),
                          built.night_counts, built.nights_ahead, problems)
 
@@ -127,28 +128,6 @@ def _ours(path: Path) -> bool:
     except OSError:
         return False
     return f'<meta name="generator" content="{GENERATOR}'.encode() in head
-
-
-def _write(target: Path, data: bytes) -> None:
-    """All of it or nothing: a reader never sees half a report, and a failed write leaves
-    the old file as it was. The file is the user's own (0600: it is health data)."""
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                    suffix=".tmp")
-    except OSError as exc:
-        raise CrampguardError(f"{target}: cannot write the report there ({exc.strerror}); "
-                              "choose another place with --out") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise CrampguardError(f"{target}: cannot write the report ({exc.strerror}); "
-                              "choose another place with --out") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _end_of(day: date, zone: tzinfo) -> datetime:
