@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from scheduler import clock
 from scheduler.config.routine import Routine
+from scheduler.daemon.answers import Answers
 from scheduler.daemon.ledger import Ledger
-from scheduler.daemon.reminders import PAUSE_TIMER, Reminders, catch_up
+from scheduler.daemon.memory import Memory
+from scheduler.daemon.reminders import PAUSE_TIMER, Reminders
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice
@@ -38,9 +41,12 @@ class FakeTimers:
     ahead: dict[str, list[datetime]] = field(default_factory=dict)
     tables: dict[str, Timetable] = field(default_factory=dict)
 
-    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
-             grace: timedelta | None) -> None:
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
         self.timers[key] = (when, fn, args)
+
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        table = self.tables.get(routine_id)
+        return iter(()) if table is None else (f.at for f in table.firings(start))
 
     def cancel(self, key: str) -> None:
         self.timers.pop(key, None)
@@ -104,9 +110,68 @@ class FlakyJournal:
         return Journal.open(path)
 
 
+class Core:
+    """The state machine's three parts behind the calls a control command makes, each
+    reading the clock once, as the daemon's handlers do."""
+
+    def __init__(self, reminders: Reminders, answers: Answers):
+        self.machine, self.answers, self.memory = reminders, answers, reminders.memory
+
+    def settle(self, routine_id: str, run_times: list[datetime], **kw: Any) -> None:
+        self.machine.settle(routine_id, run_times, clock.now(), **kw)
+
+    def done(self, routine_id: str, **kw: Any) -> dict[str, Any]:
+        return self.answers.done(routine_id, clock.now(), **kw)
+
+    def snooze(self, routine_id: str, *args: Any, **kw: Any) -> dict[str, Any]:
+        return self.answers.snooze(routine_id, clock.now(), *args, **kw)
+
+    def action(self, notification_id: int, key: str) -> None:
+        self.answers.action(notification_id, key)
+
+    def pause(self, until: datetime) -> dict[str, Any]:
+        return self.machine.pause(until, clock.now())
+
+    def resume(self) -> dict[str, Any]:
+        now = clock.now()
+        reply = self.machine.resume(now)
+        self.machine.release(now)
+        return reply
+
+    @property
+    def paused_until(self) -> datetime | None:
+        return self.memory.paused_until(clock.now())
+
+    def skip(self, routine_id: str) -> dict[str, Any]:
+        return self.machine.skip(routine_id, clock.now())
+
+    def trigger(self, routine_id: str) -> dict[str, Any]:
+        return self.machine.trigger(routine_id, clock.now())
+
+    def release(self) -> None:
+        self.machine.release(clock.now())
+
+    def resume_planned(self) -> None:
+        self.machine.resume_planned(clock.now())
+
+    def get(self, routine_id: str, due: datetime) -> Any:
+        return self.memory.get(routine_id, due)
+
+    def next_shown(self, routine_id: str, start: datetime) -> datetime | None:
+        return self.machine.next_shown(routine_id, start)
+
+    @property
+    def on_done(self) -> Any:
+        return self.answers.on_done
+
+    @on_done.setter
+    def on_done(self, fn: Any) -> None:
+        self.answers.on_done = fn
+
+
 @dataclass
 class Machine:
-    reminders: Reminders
+    reminders: Core
     timers: FakeTimers
     notifier: RecordingNotifier
     ledger: Ledger
@@ -133,7 +198,7 @@ class Machine:
         return build(self.path, self.clock, self.routines)
 
     def fire(self, due: datetime, routine_id: str = "foot-soak") -> None:
-        self.reminders.settle(routine_id, [due], 30 * 60)
+        self.reminders.settle(routine_id, [due])
 
 
 @dataclass
@@ -158,10 +223,14 @@ def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
         ledger.attach(opener.open(path))
     except CrampguardError as exc:
         ledger.trouble = str(exc)
-    reminders = Reminders(ledger=ledger, timers=timers, routine=routines.get,
-                          send=notifier.send, withdraw=notifier.withdraw, zone=lambda: ZONE,
-                          presence=lambda: presence)
-    return Machine(reminders, timers, notifier, ledger, path, traveller, routines, troubles)
+    memory = Memory(ledger, lambda: ZONE)
+    memory.load_pauses(clock.now())
+    reminders = Reminders(memory=memory, timers=timers, routine=routines.get,
+                          enabled=lambda: [r for r in routines.values() if r is not None],
+                          send=notifier.send, presence=lambda: presence)
+    reminders.resume_planned(clock.now())
+    answers = Answers(reminders, withdraw=notifier.withdraw)
+    return Machine(Core(reminders, answers), timers, notifier, ledger, path, traveller, routines, troubles)
 
 
 def _settings() -> Any:
@@ -192,7 +261,7 @@ def test_a_due_reminder_is_delivered_with_its_buttons(machine: Machine) -> None:
 def test_catch_up_delivers_the_latest_within_its_window_and_misses_the_rest(
         machine: Machine) -> None:
     machine.clock.move_to(T0 + timedelta(minutes=20))
-    machine.reminders.settle("foot-soak", [T0 - timedelta(days=1), T0], 30 * 60)
+    machine.reminders.settle("foot-soak", [T0 - timedelta(days=1), T0])
     assert len(machine.notifier.sent) == 1
     assert machine.kinds() == ["due", "missed", "due", "delivered"]
 
@@ -205,11 +274,12 @@ def test_catch_up_past_its_window_delivers_nothing(machine: Machine) -> None:
     assert missed.detail["reason"] == "1860s late, catch_up is 1800s"
 
 
-def test_the_catch_up_rule_alone() -> None:
-    late, latest = catch_up([T0, T0 + timedelta(hours=1)], T0 + timedelta(hours=1, seconds=5),
-                            10)
-    assert late == [(T0, "superseded by a later one")]
-    assert latest == T0 + timedelta(hours=1)
+def test_the_catch_up_rule_alone(machine: Machine) -> None:
+    machine.clock.move_to(T0 + timedelta(hours=1, seconds=5))
+    machine.reminders.settle("foot-soak", [T0, T0 + timedelta(hours=1)])
+    (missed,) = machine.events("missed")
+    assert (missed.due, missed.detail["reason"]) == (T0, "superseded by a later one")
+    assert len(machine.notifier.sent) == 1
 
 
 # --- at most once ----------------------------------------------------------------------------
@@ -220,7 +290,7 @@ def test_a_reminder_is_delivered_at_most_once_however_often_it_comes_due(
     machine.clock.move_to(T0 - timedelta(minutes=10))  # the clock stepped back
     machine.fire(T0)
     machine.clock.move_to(T0 + timedelta(minutes=1))
-    machine.reminders.settle("foot-soak", [T0], 30 * 60)
+    machine.reminders.settle("foot-soak", [T0])
     assert len(machine.notifier.sent) == 1
     restarted = machine.restart()
     restarted.fire(T0)
@@ -280,19 +350,21 @@ def test_a_reminder_due_in_a_pause_is_held_even_when_handled_after_it(
     machine.reminders.pause(T0 + timedelta(hours=1))
     machine.clock.move_to(T0 + timedelta(minutes=90))
     machine.timers.run(PAUSE_TIMER, machine.clock)  # the engine runs late timers first or last
-    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=30)], 3 * 3600)
+    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=30)])
     assert machine.notifier.sent == []
     restarted = machine.restart()  # the same after a restart: pauses are remembered
-    restarted.reminders.settle("foot-soak", [T0 + timedelta(minutes=45)], 3 * 3600)
+    restarted.reminders.settle("foot-soak", [T0 + timedelta(minutes=45)])
     assert restarted.notifier.sent == []
-    assert machine.kinds() == ["held", "held"]
+    assert machine.kinds() == ["due", "held", "due", "held"]
 
 
-def test_a_reminder_due_before_a_pause_began_is_still_delivered(machine: Machine) -> None:
+def test_a_reminder_due_before_a_pause_began_is_not_shown_inside_it(machine: Machine) -> None:
     machine.clock.move_to(T0 + timedelta(minutes=5))
     machine.reminders.pause(T0 + timedelta(hours=1))  # paused after it fell due
     machine.fire(T0)  # handled late (a busy loop, a resume)
-    assert len(machine.notifier.sent) == 1
+    assert machine.notifier.sent == []
+    assert machine.kinds() == ["due", "held"]  # held by a pause: the user chose; it was due
+    assert machine.events("held")[0].detail["reason"].startswith("paused until")
 
 
 def test_a_reminder_in_quiet_hours_is_held_with_the_reason(machine: Machine) -> None:
@@ -333,9 +405,9 @@ def test_resume_ends_the_pause_now_and_later_reminders_are_delivered(
     machine.clock.move_to(T0 + timedelta(minutes=30))
     machine.reminders.resume()
     machine.fire(T0 + timedelta(minutes=40))
-    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=20)], 3600)
+    machine.reminders.settle("foot-soak", [T0 + timedelta(minutes=20)])
     assert len(machine.notifier.sent) == 1  # 20 min was inside the pause, 40 min was not
-    assert machine.kinds() == ["due", "delivered", "held"]
+    assert machine.kinds() == ["due", "delivered", "due", "held"]
 
 
 # --- snooze -------------------------------------------------------------------------------------
@@ -377,8 +449,8 @@ def test_a_snooze_that_returns_during_a_pause_is_held(machine: Machine) -> None:
     machine.reminders.pause(T0 + timedelta(hours=1))
     machine.timers.run(machine.timers.key("crampguard:snooze:"), machine.clock)
     assert len(machine.notifier.sent) == 1
-    (missed,) = machine.events("missed")
-    assert missed.due == T0 and missed.detail["reason"].startswith("snoozed: paused until")
+    (held,) = machine.events("held")
+    assert held.due == T0 and held.detail["reason"].startswith("snoozed: paused until")
 
 
 def test_done_after_a_snooze_cancels_its_return(machine: Machine) -> None:
@@ -614,7 +686,7 @@ def test_a_waiting_reminder_survives_a_restart(present) -> None:
     m.fire(T0)
     m.ledger.close()
     again = build(m.path, m.clock, m.routines, presence=seen)
-    again.reminders.resume_waiting()
+    again.reminders.resume_planned()
     assert again.notifier.sent == []
     again.fire(T0)  # the engine's catch-up finds it: still at most once
     seen.locked = False
@@ -692,7 +764,7 @@ def day(tmp_path: Path) -> Iterator[tuple[Machine, Any]]:
                     "schedule": {"at": "17:45"}, "marks": "workout"})}
     with time_machine.travel(T0, tick=False) as traveller:
         m = build(tmp_path / "j.sqlite3", traveller, routines)
-        follow = FollowUps(m.reminders, m.timers, lambda: [r for r in routines.values() if r])
+        follow = FollowUps(m.reminders.machine, m.timers, lambda: [r for r in routines.values() if r])
         m.reminders.on_done = follow.after_done
         yield m, follow
         m.ledger.close()
@@ -719,9 +791,9 @@ def test_a_follow_up_survives_a_restart_and_honours_a_pause(day) -> None:
     assert follow.after_event("workout", T0) == ["water"]
     m.reminders.pause(T0 + timedelta(hours=2))
     restarted = m.restart()
-    again = FollowUps(restarted.reminders, restarted.timers,
+    again = FollowUps(restarted.reminders.machine, restarted.timers,
                       lambda: [r for r in m.routines.values() if r])
-    again.restore()
+    again.restore(clock.now())
     assert again.pending() == {"water": T0 + timedelta(hours=1)}
     restarted.timers.run(restarted.timers.key("crampguard:follow:"), m.clock)
     assert restarted.notifier.sent == []

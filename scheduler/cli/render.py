@@ -257,7 +257,8 @@ _TEXT.update({
     results.PauseReply: lambda r: f"paused until {_clock(r.data['paused_until'])}",
     results.ResumeReply: lambda r: "resumed" if r.data.get("was_paused_until")
     else "was not paused",
-    results.SnoozeReply: lambda r: f"snoozed {r.data['routine']} until {_clock(r.data['until'])}",
+    results.SnoozeReply: lambda r: f"snoozed {r.data['routine']} until {_clock(r.data['until'])}"
+    + (f"; {r.data['then']}" if r.data.get("then") else ""),
     results.SkipReply: lambda r: _skip_text(r.data),
     results.DoneReply: lambda r: _done_text(r.data),
     results.TriggerReply: lambda r: _trigger_text(r.data),

@@ -67,7 +67,7 @@ class Away:
         if absence is not None and absence != self._handled:
             self._handled = absence
             self._restart_intervals(absence)
-        self._reminders.release()
+        self._reminders.release(clock.now())
         self.follow()
 
     def _restart_intervals(self, absence: Absence) -> None:

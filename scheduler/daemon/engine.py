@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
 from typing import Any
@@ -193,6 +193,17 @@ class Engine:
         job = self._scheduler.get_job(routine_id)
         return float(job.misfire_grace_time or 0) if job is not None else 0.0
 
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        """The routine's firings from ``start`` as planned, an interval restarted on the
+        user's return included."""
+        job = self._scheduler.get_job(routine_id)
+        if job is None:
+            return
+        at = job.trigger.get_next_fire_time(None, start)
+        while at is not None:
+            yield at
+            at = job.trigger.get_next_fire_time(at, at)
+
     def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None:
         """Drop a routine's next firing: (the dropped time, the one after), or None when
         nothing is ahead."""
@@ -232,7 +243,7 @@ class Engine:
     # --- one-off timers ------------------------------------------------------------------
 
     def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
-             grace: timedelta | None) -> None:
+             grace: timedelta | None = None) -> None:
         """Run ``fn(*args)`` on the loop at ``when`` (replacing a timer of the same key);
         at most ``grace`` late, or however late with None."""
         self._scheduler.add_job(

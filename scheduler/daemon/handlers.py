@@ -16,6 +16,7 @@ from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.loader import RoutineSet
 from scheduler.config.routine import EVENTS
+from scheduler.daemon.answers import Answers
 from scheduler.daemon.calls import LoopCalls
 from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.reminders import Reminders
@@ -26,6 +27,7 @@ class Service(Protocol):
     """What the handlers need of the running daemon (``service.Daemon`` implements it)."""
 
     reminders: Reminders
+    answers: Answers
     routines: RoutineSet
     followups: FollowUps
     calls: LoopCalls
@@ -91,30 +93,33 @@ def _status(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pause(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    until = _instant(request, "until")
-    if until - clock.now() > defaults.PAUSE_MAX:
+    until, now = _instant(request, "until"), clock.now()
+    if until - now > defaults.PAUSE_MAX:
         raise CrampguardError(f"a pause is at most {defaults.PAUSE_MAX.days} days; for "
                               "longer, disable the routines (enabled = false)")
-    return daemon.reminders.pause(until)
+    return daemon.reminders.pause(until, now)
 
 
 def _resume(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.resume()
+    now = clock.now()
+    reply = daemon.reminders.resume(now)
+    daemon.reminders.release(now)  # what the pause held back and still waits
+    return reply
 
 
 def _snooze(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.snooze(_routine_id(request),
-                                   _seconds(request, "seconds", defaults.SNOOZE,
-                                            defaults.SNOOZE_MAX))
+    return daemon.answers.snooze(_routine_id(request), clock.now(),
+                                 _seconds(request, "seconds", defaults.SNOOZE,
+                                          defaults.SNOOZE_MAX))
 
 
 def _skip(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
-    return daemon.reminders.skip(_routine_id(request))
+    return daemon.reminders.skip(_routine_id(request), clock.now())
 
 
 def _done(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     due = _instant(request, "due") if request.get("due") is not None else None
-    return daemon.reminders.done(_routine_id(request), due=due)
+    return daemon.answers.done(_routine_id(request), clock.now(), due=due)
 
 
 def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +128,7 @@ def _trigger(daemon: Service, request: dict[str, Any]) -> dict[str, Any]:
     if earlier is not None:  # the one before was answered "accepted": not shown twice
         return {**{k: v for k, v in earlier.items() if k != "ok"}, "earlier": True}
     started = time.monotonic()
-    reply = daemon.reminders.trigger(routine_id)
+    reply = daemon.reminders.trigger(routine_id, clock.now())
     # Which notifier came first, and how long it took, tell a console delivery after a
     # hung notification server from one chosen in the settings.
     return {**reply, "first_choice": daemon.notifiers[0],

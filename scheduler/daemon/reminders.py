@@ -1,36 +1,43 @@
-"""A reminder's life: the one state machine, and the user's answers to it.
+"""A reminder's life: what happens when one is up, and everything planned around it.
 
 Each firing is one reminder, identified by (routine, due instant), with one state:
-delivered | held (a pause or quiet hours) | missed | skipped | failed, and then an answer:
-done | snoozed | skipped. Every decision is made on the reminder's **due** instant, never on
-"now" (only lateness, the catch-up rule, compares the two). A (routine, due) that has a
-state is never shown again, whatever the clock does and however often the daemon restarts:
-the row in the journal says so, and this run's memory says so while the journal is away.
+pending (a follow-up) → delivered | waiting | held | missed | skipped | failed. Whenever one
+is up, the pure ``decide`` says show, wait, hold or miss; this module does it and records
+it, and plans what comes next (the end of a wait, a repeat, a snooze's return) as timers
+whose facts are in the journal, so a restart picks them up (``resume``).
 
-Showing a notice never waits on the journal: the notice goes first, the record follows
-through the ``Ledger``. Runs on the daemon's loop thread only; timers come from a small
-``Timers`` interface (the engine, or a fake in tests).
+A (routine, due) that has a state is never shown again, whatever the clock does and however
+often the daemon restarts. Showing a notice never waits on the journal: the notice goes
+first, the record follows through the ``Ledger``. Runs on the daemon's loop thread only;
+each entry point (a timer, a control command, a change of presence) reads the clock once
+and passes ``now`` down.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from scheduler import clock
-from scheduler.config import defaults
 from scheduler.config.routine import CRAMPS_KEY, Routine
-from scheduler.daemon.ledger import Ledger
+from scheduler.daemon.decide import (
+    Pause,
+    PresenceView,
+    Up,
+    Verdict,
+    Why,
+    World,
+    decide,
+    wait_ends,
+)
+from scheduler.daemon.memory import Memory
 from scheduler.errors import CrampguardError
-from scheduler.journal import stats
 from scheduler.journal.events import Reminder
-from scheduler.notify import Delivery, Notice, NotifyError
+from scheduler.notify import Delivery, Notice, NotifierAway, NotifyError
 from scheduler.planning import notices
-from scheduler.timing import grammar
 from scheduler.timing.plans import Timetable
 
 log = logging.getLogger("crampguard")
@@ -42,36 +49,16 @@ WAIT_TIMER = "crampguard:wait:"
 REPEAT_TIMER = "crampguard:repeat:"
 #: How far back a morning check-in looks for yesterday's missed one to ask again.
 ASK_AGAIN_REACH = timedelta(hours=36)
-#: How far back `done` looks for the reminder to credit, without --due.
-DONE_LOOKBACK = timedelta(days=1)
-#: How long this run remembers decisions and past pauses (the restart catch-up's reach).
-MEMORY = timedelta(days=8)
-#: `done --due 21:45` names a minute; the reminder due within it is the one.
-DUE_MATCH = timedelta(minutes=1)
 #: How many firings `next_shown` looks through (a week of a 10-minute routine).
 NEXT_SHOWN_LOOKAHEAD = 1000
 #: Buttons come back from the notification server (the only backend with buttons).
 BUTTONS_BACKEND = "dbus"
 
 
-class PresenceView(Protocol):
-    """What the state machine asks of presence (``scheduler.presence``) on a due instant."""
-
-    @property
-    def idle_seconds(self) -> float | None: ...
-
-    @property
-    def locked(self) -> bool: ...
-
-    @property
-    def dnd(self) -> str | None: ...
-
-
 class Timers(Protocol):
-    """What the state machine needs from the engine."""
+    """What the state machine needs from the engine and the daemon's plans."""
 
-    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
-             grace: timedelta | None) -> None: ...
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None: ...
 
     def cancel(self, key: str) -> None: ...
 
@@ -81,31 +68,7 @@ class Timers(Protocol):
 
     def next_time(self, routine_id: str) -> datetime | None: ...
 
-
-def catch_up(run_times: list[datetime], now: datetime,
-             grace_seconds: float | None) -> tuple[list[tuple[datetime, str]], datetime | None]:
-    """The catch-up rule: of the due run times, only the latest may be delivered, and only
-    if it is at most ``grace_seconds`` late; the others are missed (with why)."""
-    if not run_times:
-        return [], None
-    *older, latest = run_times
-    missed = [(run_time, "superseded by a later one") for run_time in older]
-    late = now - latest
-    grace = timedelta(seconds=grace_seconds or 0)
-    if late > grace:
-        missed.append((latest, f"{int(late.total_seconds())}s late, catch_up is "
-                               f"{int(grace.total_seconds())}s"))
-        return missed, None
-    return missed, latest
-
-
-@dataclass(frozen=True)
-class Pause:
-    start: datetime
-    end: datetime
-
-    def covers(self, at: datetime) -> bool:
-        return self.start <= at < self.end
+    def upcoming(self, routine_id: str, start: datetime) -> Iterable[datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -117,539 +80,425 @@ class LastDelivery:
 
 
 class Reminders:
-    def __init__(self, *, ledger: Ledger, timers: Timers,
-                 routine: Callable[[str], Routine | None], send: Callable[[Notice], Delivery],
-                 withdraw: Callable[[str, int], None], zone: Callable[[], Any],
+    def __init__(self, *, memory: Memory, timers: Timers,
+                 routine: Callable[[str], Routine | None],
+                 enabled: Callable[[], Iterable[Routine]], send: Callable[[Notice], Delivery],
                  presence: Callable[[], PresenceView | None] = lambda: None):
-        self.ledger = ledger
-        self._presence = presence
+        self.memory = memory
         self.timers = timers
         self._routine = routine
+        self._enabled = enabled
         self._send = send
-        self._withdraw = withdraw
-        self._zone = zone
+        self._presence = presence
         self.last_delivery: LastDelivery | None = None
-        #: called with a reminder just answered done (follow-ups hang on it)
-        self.on_done: Callable[[Reminder], None] = lambda reminder: None
-        #: this run's decisions (and what it read back), so "at most once" holds while the
-        #: journal cannot be read
-        self._known: dict[tuple[str, datetime], Reminder] = {}
-        self.pauses: list[Pause] = []
-        self._restore()
+        #: why the desktop's notification server cannot show a notice, while it cannot
+        self.server_away: str | None = None
 
-    # --- firing --------------------------------------------------------------------------
+    # --- the world, as the decision sees it ----------------------------------------------
 
-    def settle(self, routine_id: str, run_times: list[datetime], grace_seconds: float, *,
-               why_missed: str = "") -> None:
-        """A routine's due run times (from the engine, or found after a restart or a clock
-        step): each is held, missed or delivered at most once, decided on its due instant."""
+    def world(self, routine_id: str, now: datetime, *, ahead: bool = False) -> World:
+        """The world at ``now`` for a routine; ``ahead``: a prediction for a future instant
+        (presence and the server are not known then)."""
+        timetable = self.timers.timetable(routine_id)
+        seen = None if ahead else self._presence()
+        return World(
+            now=now, zone=self.memory.zone, pauses=self.memory.pauses,
+            quiet=timetable.is_quiet if timetable is not None else (lambda at: False),
+            presence=seen, presence_unknown=getattr(seen, "unknown", None),
+            server_away=None if ahead else self.server_away)
+
+    def would_hold(self, routine: Routine, at: datetime) -> Verdict | None:
+        """The hold a firing at ``at`` will meet (a pause, quiet hours), if any."""
+        verdict = decide(Up.of(routine, at, "first"), self.world(routine.id, at, ahead=True))
+        return verdict if verdict.kind == "hold" else None
+
+    # --- due firings ---------------------------------------------------------------------
+
+    def settle(self, routine_id: str, run_times: list[datetime], now: datetime, *,
+               why: Why = "first", why_missed: str = "") -> None:
+        """A routine's due run times (from its timer, after a restart or a clock step, or a
+        follow-up): each is decided at most once; of several, only the latest may be shown."""
         routine = self._routine(routine_id)
         if routine is None:
             return
         open_times = []
         for due in run_times:
-            known = self.get(routine_id, due)
-            if known is not None and known.state != "pending":  # pending: a follow-up
+            known = self.memory.get(routine_id, due)
+            if known is not None and known.state != "pending":
                 log.info("%s due %s is already %s: not shown again", routine_id,
-                         self.local(due), known.state)
+                         self.memory.local(due), known.state)
                 continue
-            reason = self._hold_reason(routine_id, due)
-            if reason:
-                self.settle_as(routine_id, due, "held", reason)
-            else:
-                open_times.append(due)
-        late, latest = catch_up(open_times, clock.now(), grace_seconds)
-        for due, why in late:
-            self.settle_as(routine_id, due, "missed", why + why_missed, counts_as_due=True)
-        if latest is not None:
-            self._show_or_wait(routine, latest)
-            self._ask_again(routine, latest)
+            open_times.append(due)
+        if not open_times:
+            return
+        *older, latest = open_times
+        world = self.world(routine_id, now)
+        for due in older:
+            verdict = decide(Up.of(routine, due, "catch-up"), world)
+            if verdict.kind != "hold":
+                verdict = Verdict("miss", "superseded by a later one", counts_as_due=True)
+            self._record(routine.id, due, verdict, now, why_missed)
+        up = Up.of(routine, latest, why)
+        verdict = decide(up, world)
+        self._act(up, verdict, now, why_missed)
+        if verdict.kind == "show":
+            self._ask_again(routine, latest, now)
 
-    def _ask_again(self, routine: Routine, due: datetime) -> None:
+    def _act(self, up: Up, verdict: Verdict, now: datetime, why_missed: str = "") -> None:
+        """Do what the verdict says for a reminder up for the first time or released."""
+        if verdict.kind == "show":
+            self._deliver(up, now)
+        elif verdict.kind == "wait":
+            self._wait(up, verdict, now)
+        else:
+            self._record(up.routine.id, up.due, verdict, now, why_missed)
+
+    def _record(self, routine_id: str, due: datetime, verdict: Verdict, now: datetime,
+                why_missed: str = "") -> None:
+        state = "held" if verdict.kind == "hold" else "missed"
+        reason = verdict.reason + (why_missed if state == "missed" else "")
+        self.settle_as(routine_id, due, state, reason, now,
+                       counts_as_due=verdict.counts_as_due)
+
+    def settle_as(self, routine_id: str, due: datetime, state: str, reason: str,
+                  now: datetime, *, counts_as_due: bool = False) -> None:
+        self.memory.put(Reminder(routine_id, due, state), now)
+        if counts_as_due:
+            self.memory.event("due", routine_id, at=now, due=due)
+        self.memory.event(state, routine_id, at=now, due=due, detail={"reason": reason})
+        level = logging.WARNING if state in ("missed", "failed") else logging.INFO
+        log.log(level, "%s %s due %s: %s", state, routine_id, self.memory.local(due), reason)
+
+    def _ask_again(self, routine: Routine, due: datetime, now: datetime) -> None:
         """A morning check-in missed yesterday (never shown: the laptop stayed shut, or
         the user was away past its catch_up) is asked once more with today's, for the night
         before; never more than one night back. Shown once, so still at most once."""
         if not any(a.key.startswith(CRAMPS_KEY) for a in routine.notify.actions):
             return
-        earlier = [r for r in self.recent(routine.id, due - ASK_AGAIN_REACH)
+        earlier = [r for r in self.memory.recent(routine.id, due - ASK_AGAIN_REACH)
                    if r.due < due and r.state == "missed" and r.answer is None]
-        if earlier and self._presence_hold(routine) is None:
-            self._deliver(routine, due=earlier[0].due, again=earlier[0], asked_again=True)
-
-    # --- presence: away, locked, do-not-disturb ---------------------------------------------
-
-    def _presence_hold(self, routine: Routine) -> tuple[str, str] | None:
-        """("away" | "dnd", why) when the reminder should not be shown now."""
-        seen = self._presence()
-        if seen is None:
-            return None  # no presence source: shown as always
-        if seen.locked:
-            return "away", "the screen is locked"
-        idle = seen.idle_seconds
-        if idle is not None and idle >= routine.schedule.away_resets.total_seconds():
-            return "away", f"away for {grammar.format_duration(timedelta(seconds=int(idle)))}"
-        if seen.dnd and routine.notify.urgency != "critical":
-            return "dnd", seen.dnd
-        return None
-
-    def _show_or_wait(self, routine: Routine, due: datetime) -> None:
-        """Away: a break (when_away = "skip") is the user's own break, recorded and not
-        shown; anything else waits for their return, as it waits for do-not-disturb to
-        end, within its catch_up."""
-        hold = self._presence_hold(routine)
-        if hold is None:
-            self._deliver(routine, due=due)
+        if not earlier:
             return
-        kind, why = hold
-        if kind == "away" and routine.schedule.away == "skip":
-            self.settle_as(routine.id, due, "held", f"away ({why})")
-            return
-        self.put(Reminder(routine.id, due, "waiting"))
-        self._event("held", routine.id, at=clock.now(), due=due,
-                    detail={"reason": why, "waiting": True})
-        self._arm_wait(routine, due)
-        log.info("waiting to show %s due %s: %s", routine.id, self.local(due), why)
+        up = Up.of(routine, earlier[0].due, "asked-again", at=now)
+        if decide(up, self.world(routine.id, now)).kind == "show":
+            self._deliver(up, now, again=earlier[0])
 
-    def _arm_wait(self, routine: Routine, due: datetime) -> None:
+    # --- waiting for the user, do-not-disturb, or the notification server -----------------
+
+    def _wait(self, up: Up, verdict: Verdict, now: datetime) -> None:
+        self.memory.put(Reminder(up.routine.id, up.due, "waiting"), now)
+        self.memory.event("held", up.routine.id, at=now, due=up.due,
+                          detail={"reason": verdict.reason, "waiting": True})
+        self._arm_wait(up.routine, up.due, now, on_server=verdict.on_server)
+        log.info("waiting to show %s due %s: %s", up.routine.id, self.memory.local(up.due),
+                 verdict.reason)
+
+    def _arm_wait(self, routine: Routine, due: datetime, now: datetime, *,
+                  on_server: bool) -> None:
         self.timers.once(f"{WAIT_TIMER}{routine.id}@{due.isoformat()}",
-                         max(due + routine.schedule.catch_up, clock.now()), self._wait_over,
-                         routine.id, due, grace=None)
+                         max(wait_ends(Up.of(routine, due, "release")), now),
+                         self._wait_over, routine.id, due, on_server)
 
-    def _wait_over(self, routine_id: str, due: datetime) -> None:
-        waiting = self.get(routine_id, due)
-        if waiting is not None and waiting.state == "waiting":
-            routine = self._routine(routine_id)
-            grace = routine.schedule.catch_up if routine else timedelta()
-            self.settle_as(routine_id, due, "missed",
-                            f"held until past its catch_up ({grammar.format_duration(grace)})",
-                            counts_as_due=True)
-
-    def release(self) -> None:
-        """Presence changed (the user is back, do-not-disturb ended): show what waited,
-        within its catch_up, and what a snooze brought back meanwhile."""
+    def _wait_over(self, routine_id: str, due: datetime, on_server: bool) -> None:
+        """The wait timer: past its catch_up, a reminder still waiting is missed, or failed
+        when it was the notification server that never came back."""
         now = clock.now()
-        for (routine_id, due), known in list(self._known.items()):
-            routine = self._routine(routine_id)
-            if routine is None or self._presence_hold(routine) is not None:
+        waiting = self.memory.get(routine_id, due)
+        if waiting is None or waiting.state != "waiting":
+            return
+        routine = self._routine(routine_id)
+        verdict = None if routine is None else \
+            decide(Up.of(routine, due, "release"), self.world(routine_id, now))
+        if verdict is not None and verdict.kind == "show" and routine is not None:
+            self._deliver(Up.of(routine, due, "release"), now)
+            return
+        if on_server or (verdict is not None and verdict.on_server) or self.server_away:
+            self.settle_as(routine_id, due, "failed",
+                           f"no notification server within its catch_up: "
+                           f"{self.server_away or 'it did not come back'}", now,
+                           counts_as_due=True)
+            return
+        grace = routine.schedule.catch_up if routine else timedelta()
+        self.settle_as(routine_id, due, "missed",
+                       f"held until past its catch_up ({int(grace.total_seconds())}s)", now,
+                       counts_as_due=True)
+
+    def release(self, now: datetime) -> None:
+        """The world changed (the user is back, do-not-disturb ended, the server returned, a
+        pause began or ended): decide again what waited, and snoozes due meanwhile."""
+        for known in self.memory.known():
+            routine = self._routine(known.routine)
+            if routine is None:
                 continue
             if known.state == "waiting":
-                self.timers.cancel(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}")
-                if now - due > routine.schedule.catch_up:
-                    self._wait_over(routine_id, due)
-                else:
-                    self._deliver(routine, due=due)
+                up = Up.of(routine, known.due, "release")
+                verdict = decide(up, self.world(routine.id, now))
+                if verdict.kind == "wait":
+                    continue
+                self.timers.cancel(f"{WAIT_TIMER}{routine.id}@{known.due.isoformat()}")
+                self._act(up, verdict, now)
             elif known.until is not None and known.until <= now:
-                self._snooze_ended(routine_id, due)
+                self.snooze_ended(routine.id, known.due, now)
 
     def holding(self) -> bool:
-        """Whether something waits for the user's return or the end of do-not-disturb."""
+        """Whether something waits for the world to change."""
         now = clock.now()
         return any(r.state == "waiting" or (r.until is not None and r.until <= now)
-                   for r in self._known.values())
+                   for r in self.memory.known())
 
-    def resume_waiting(self) -> None:
-        """After a restart, once the routines are planned: reminders that were waiting
-        wait on (or are shown, or missed) as if the daemon had run on."""
-        for row in self.ledger.read(lambda j: j.waiting(), []):
-            self._known.setdefault((row.routine, row.due), row)
-            routine = self._routine(row.routine)
-            if routine is not None:
-                self._arm_wait(routine, row.due)
-        self.release()
+    # --- showing -------------------------------------------------------------------------
 
-    def _hold_reason(self, routine_id: str, due: datetime) -> str | None:
-        """Why a reminder due then is held back, if it is: a pause, or quiet hours."""
-        for pause in self.pauses:
-            if pause.covers(due):
-                return f"paused until {self.local(pause.end)}"
-        timetable = self.timers.timetable(routine_id)
-        if timetable is not None and timetable.is_quiet(due):
-            return "quiet hours"
-        return None
-
-    def settle_as(self, routine_id: str, due: datetime, state: str, reason: str, *,
-                   counts_as_due: bool = False) -> None:
-        self.put(Reminder(routine_id, due, state))
-        now = clock.now()
-        if counts_as_due:
-            self._event("due", routine_id, at=now, due=due)
-        self._event(state, routine_id, at=now, due=due, detail={"reason": reason})
-        level = logging.WARNING if state == "missed" else logging.INFO
-        log.log(level, "%s %s due %s: %s", state, routine_id, self.local(due), reason)
-
-    def _deliver(self, routine: Routine, *, due: datetime, manual: bool = False,
-                 again: Reminder | None = None, repeat: int = 0,
-                 asked_again: bool = False) -> Reminder:
+    def _deliver(self, up: Up, now: datetime, *, again: Reminder | None = None,
+                 repeat: int = 0, manual: bool = False) -> Reminder:
         """Show the notice, then record it: the record never holds the notice back.
-        ``again``: the reminder shown once more (a snooze's return, or a ``repeat``, which
-        takes its notice's place on screen)."""
-        now = clock.now()
+        ``again``: the reminder shown once more (a snooze's return, a repeat in its
+        notice's place, the check-in asked again)."""
+        routine, due = up.routine, up.due
         replaces = _notice_id(again.notice) if again is not None and repeat else 0
         try:
             delivery = self._send(notices.reminder(routine, replaces_id=replaces))
+        except NotifierAway as exc:
+            self.server_away = str(exc)
+            if up.why in ("first", "catch-up", "follow-up", "release"):
+                self._wait(up, Verdict("wait", str(exc), on_server=True), now)
+            else:
+                self._missed_again(routine.id, due, now, str(exc), repeat)
+            return again or Reminder(routine.id, due, "waiting")
         except NotifyError as exc:  # the console backend makes this next to impossible
             log.error("could not deliver %s: %s", routine.id, exc)
             failed = again or Reminder(routine.id, due, "failed", manual=manual)
-            self.put(replace(failed, until=None))
-            self._event("failed", routine.id, at=now, due=due, detail={"error": str(exc)})
+            self.memory.put(replace(failed, until=None), now)
+            self.memory.event("failed", routine.id, at=now, due=due,
+                              detail={"error": str(exc)})
             return failed
+        self.server_away = None
         notice = f"{delivery.backend}/{delivery.id}" if delivery.id is not None else None
-        if asked_again:
-            assert again is not None  # _ask_again passes the missed reminder it asks about
+        if up.why == "asked-again":
+            assert again is not None
             shown = replace(again, state="delivered", notice=notice)
         elif again is not None:
             shown = replace(again, answer=None, until=None, notice=notice)
         else:
             shown = Reminder(routine.id, due, "delivered", notice=notice, manual=manual)
-        self.put(shown)
+        self.memory.put(shown, now)
         kind, detail = ("triggered", {"manual": True}) if manual else \
             ("repeated", {"repeat": repeat}) if repeat else \
-            ("delivered", {"asked_again": True}) if asked_again else \
+            ("delivered", {"asked_again": True}) if up.why == "asked-again" else \
             ("delivered", {"snoozed": True} if again else None)
         if kind == "delivered" and again is None:
-            self._event("due", routine.id, at=now, due=due)
-        self._event(kind, routine.id, at=clock.now(), due=due, backend=delivery.backend,
-                    detail=detail)
+            self.memory.event("due", routine.id, at=now, due=due)
+        self.memory.event(kind, routine.id, at=now, due=due, backend=delivery.backend,
+                          detail=detail)
         self.last_delivery = LastDelivery(routine.id, due, now, delivery.backend)
         log.info("delivered %s via %s%s (due %s, %.3fs late)%s", routine.id, delivery.backend,
-                 f" as #{delivery.id}" if delivery.id is not None else "", self.local(due),
-                 (now - due).total_seconds(), f" {detail}" if detail else "")
+                 f" as #{delivery.id}" if delivery.id is not None else "",
+                 self.memory.local(due), (now - due).total_seconds(),
+                 f" {detail}" if detail else "")
         if not manual:
-            self._arm_repeat(routine, shown, repeat + 1)
+            self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
         return shown
 
-    # --- repeat until answered ------------------------------------------------------------
+    def _missed_again(self, routine_id: str, due: datetime, now: datetime, reason: str,
+                      repeat: int = 0) -> None:
+        """A reminder already shown once that could not be shown again (a snooze's return,
+        a repeat): the row keeps its first outcome, the event says why."""
+        detail: dict[str, Any] = {"reason": reason}
+        if repeat:
+            detail["repeat"] = repeat
+        self.memory.event("held", routine_id, at=now, due=due, detail=detail)
+        log.info("%s due %s not shown again: %s", routine_id, self.memory.local(due), reason)
 
-    def _arm_repeat(self, routine: Routine, shown: Reminder, count: int) -> None:
+    def trigger(self, routine_id: str, now: datetime) -> dict[str, Any]:
+        """Show a routine's reminder now, recorded as manual: nothing was due."""
+        routine = self.require(routine_id)
+        shown = self._deliver(Up.of(routine, now, "first"), now, manual=True)
+        if shown.state != "delivered" or self.last_delivery is None \
+                or self.last_delivery.at != now:
+            raise CrampguardError(f"no notifier could show {routine_id} (recorded as failed; "
+                                  f"the daemon's log says why)")
+        return {"routine": routine_id, "at": self.memory.iso(now),
+                "backend": self.last_delivery.backend}
+
+    # --- repeat until answered -------------------------------------------------------------
+
+    def _arm_repeat(self, routine: Routine, shown: Reminder, count: int,
+                    at: datetime) -> None:
         repeat = routine.notify.repeat
         if repeat is None or count > repeat.times:
             return
-        self.timers.once(self._repeat_key(shown), clock.now() + repeat.every, self._repeat,
-                         shown.routine, shown.due, count, grace=None)
+        self.timers.once(repeat_key(shown), at, self._repeat, shown.routine, shown.due, count)
 
     def _repeat(self, routine_id: str, due: datetime, count: int) -> None:
-        """The repeat timer: show the unanswered reminder again in its notice's place,
-        unless a pause, quiet hours, absence or do-not-disturb hold it (then this repeat
-        is recorded as held, and the next one is still planned)."""
-        current, routine = self.get(routine_id, due), self._routine(routine_id)
+        """The repeat timer: show the unanswered reminder again in its notice's place;
+        what holds it holds this repeat alone, and the next one is still planned."""
+        now = clock.now()
+        current, routine = self.memory.get(routine_id, due), self._routine(routine_id)
         if current is None or routine is None or current.state != "delivered" \
                 or current.answer is not None:
             return  # answered (or gone) since
-        now = clock.now()
-        presence = self._presence_hold(routine)
-        reason = self._hold_reason(routine_id, now) or (presence[1] if presence else None)
-        if reason is None:
-            self._deliver(routine, due=due, again=current, repeat=count)
+        up = Up.of(routine, due, "repeat", at=now)
+        verdict = decide(up, self.world(routine_id, now))
+        if verdict.kind == "show":
+            self._deliver(up, now, again=current, repeat=count)
             return
-        self._event("held", routine_id, at=now, due=due,
-                    detail={"reason": reason, "repeat": count})
-        log.info("repeat %d of %s due %s held: %s", count, routine_id, self.local(due),
-                 reason)
-        self._arm_repeat(routine, current, count + 1)
+        self._missed_again(routine_id, due, now, verdict.reason, count)
+        self._arm_repeat(routine, current, count + 1, now + _every(routine))
 
-    @staticmethod
-    def _repeat_key(reminder: Reminder) -> str:
-        return f"{REPEAT_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+    # --- a snooze's return -----------------------------------------------------------------
 
-    # --- answers (buttons and control commands) -------------------------------------------
-
-    def action(self, notification_id: int, key: str) -> None:
-        """A button pressed on a notice: it answers the reminder it sits on, whichever run
-        of the daemon showed it."""
-        notice = f"{BUTTONS_BACKEND}/{notification_id}"
-        shown = next((r for r in self._known.values() if r.notice == notice), None) or \
-            self.ledger.read(lambda j: j.reminder_by_notice(notice), None)
-        if shown is None:
-            return  # another program's notice
-        try:
-            if key == "done":
-                self.done(shown.routine, due=shown.due)
-            elif key.startswith("snooze:"):
-                self.snooze(shown.routine, grammar.parse_duration(key.split(":", 1)[1]),
-                            due=shown.due)
-            elif key == "skip":
-                self._answer(self._current(shown), "skipped", reason="the Skip button")
-            elif key.startswith(CRAMPS_KEY):
-                self._answer_night(self._current(shown), key.removeprefix(CRAMPS_KEY))
-            else:
-                return  # the default action (a click on the body): nothing to record
-        except (CrampguardError, ValueError) as exc:
-            log.warning("button %r on %s: %s", key, shown.routine, exc)
-            return
-        # Answered: some servers (dunst) leave the notice up after a button; take it down.
-        self._withdraw(BUTTONS_BACKEND, notification_id)
-
-    def _answer_night(self, checkin: Reminder, answer: str) -> None:
-        """A morning check-in's button: the cramp log's entry for the night just gone (the
-        night before the check-in was due, however late it is answered)."""
-        night = stats.night_before(checkin.due, self._zone())
-        at = clock.now()
-        self.ledger.write(lambda j: j.log_night(night, answer, at=at, source="check-in"))
-        log.info("night of %s: %s (check-in)", night.isoformat(), answer)
-        if checkin.answer != "done":
-            self._answer(checkin, "done", reason=f"cramps: {answer}")
-
-    def done(self, routine_id: str, *, due: datetime | None = None) -> dict[str, Any]:
-        """Credit the most recent unanswered reminder of the routine (delivered or missed,
-        up to a day back), or the one due at ``due``."""
-        target = self._answerable(routine_id, due)
-        if target.answer == "done":
-            return {"routine": routine_id, "due": self._iso(target.due), "already": True}
-        self._answer(target, "done")
-        return {"routine": routine_id, "due": self._iso(target.due), "already": False}
-
-    def snooze(self, routine_id: str, wait: timedelta = defaults.SNOOZE, *,
-               due: datetime | None = None) -> dict[str, Any]:
-        target = self._answerable(routine_id, due, states=("delivered",))
-        if target.answer == "done":
-            raise CrampguardError(f"{routine_id} due {self.local(target.due)} is already done")
-        until = clock.now() + wait
-        self._answer(target, "snoozed", until=until,
-                     detail={"until": until.isoformat(), "seconds": int(wait.total_seconds())})
-        return {"routine": routine_id, "until": self._iso(until), "due": self._iso(target.due)}
-
-    def _answer(self, target: Reminder, answer: str, *, until: datetime | None = None,
-                reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        answered = replace(target, answer=answer, until=until)
-        self.put(answered)
-        detail = dict(detail or {})
-        if reason:
-            detail["reason"] = reason
-        if target.manual:
-            detail["manual"] = True
-        self._event(answer, target.routine, at=clock.now(), due=target.due,
-                    detail=detail or None)
-        self.timers.cancel(self._repeat_key(target))  # an answer ends the repeats
-        key = self._snooze_key(target)
-        if until is None:
-            self.timers.cancel(key)
-        else:
-            self.timers.once(key, until, self._snooze_ended, target.routine, target.due,
-                             grace=None)
-        log.info("%s %s%s (due %s)", answer, target.routine,
-                 f" until {self.local(until)}" if until else "", self.local(target.due))
-        if answer == "done":
-            self.on_done(answered)
-
-    def _snooze_ended(self, routine_id: str, due: datetime) -> None:
-        target = self.get(routine_id, due)
+    def snooze_ended(self, routine_id: str, due: datetime, now: datetime | None = None) -> None:
+        now = now or clock.now()
+        target = self.memory.get(routine_id, due)
         routine = self._routine(routine_id)
         if target is None or target.until is None or routine is None:
             return  # answered since, or the routine is gone
-        late = clock.now() - target.until
-        grace = routine.schedule.catch_up
-        reason = self._hold_reason(routine_id, target.until)
-        if reason is None and late > grace:
-            reason = f"the snooze ended {int(late.total_seconds())}s ago, catch_up is " \
-                     f"{int(grace.total_seconds())}s"
-        if reason is None and self._presence_hold(routine) is not None:
-            return  # kept (``until`` stays set): shown by release() when the user is back
-        if reason:
-            self.put(replace(target, until=None))
-            self._event("missed", routine_id, at=clock.now(), due=due,
-                        detail={"reason": f"snoozed: {reason}"})
-            log.info("%s due %s not shown again after its snooze: %s", routine_id,
-                     self.local(due), reason)
+        up = Up.of(routine, due, "snooze", at=target.until)
+        verdict = decide(up, self.world(routine_id, now))
+        if verdict.kind == "wait":
+            # ``until`` stays set: decided again on release, or missed after catch_up
+            self.timers.once(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}",
+                             max(wait_ends(up), now), self.snooze_ended, routine_id, due)
             return
-        self._deliver(routine, due=due, again=target)
+        if verdict.kind == "show":
+            self._deliver(up, now, again=target)
+            return
+        self.memory.put(replace(target, until=None), now)
+        if verdict.kind == "miss":
+            self.memory.event("missed", routine_id, at=now, due=due,
+                              detail={"reason": f"snoozed: {verdict.reason}"})
+            log.info("%s due %s not shown again after its snooze: %s", routine_id,
+                     self.memory.local(due), verdict.reason)
+        else:
+            self._missed_again(routine_id, due, now, f"snoozed: {verdict.reason}")
 
-    def skip(self, routine_id: str) -> dict[str, Any]:
+    # --- pause ---------------------------------------------------------------------------
+
+    def pause(self, until: datetime, now: datetime) -> dict[str, Any]:
+        if until <= now:
+            raise CrampguardError("a pause must end in the future")
+        self.memory.set_pauses([p for p in self.memory.pauses if not p.covers(now)]
+                               + [Pause(now, until)], now)
+        self.memory.event("paused", None, at=now, detail={"until": until.isoformat()})
+        self.timers.once(PAUSE_TIMER, until, self._pause_ended)
+        log.info("paused until %s", self.memory.local(until))
+        self.release(now)  # what waits is held now: nothing is shown inside a pause
+        return {"paused_until": self.memory.iso(until)}
+
+    def resume(self, now: datetime, reason: str = "resume", *,
+               from_timer: bool = False) -> dict[str, Any]:
+        was = self.memory.paused_until(now)
+        if not from_timer:
+            self.timers.cancel(PAUSE_TIMER)
+        if was is not None:
+            self.memory.set_pauses([replace(p, end=now) if p.covers(now) else p
+                                    for p in self.memory.pauses], now)
+        if was is not None or from_timer:
+            self.memory.event("resumed", None, at=now, detail={"reason": reason})
+            log.info("resumed (%s)", reason)
+        return {"was_paused_until": self.memory.iso(was)}
+
+    def _pause_ended(self) -> None:
+        now = clock.now()
+        self.resume(now, "the pause ended", from_timer=True)
+        self.release(now)
+
+    # --- skipping ahead and what comes next ------------------------------------------------
+
+    def skip(self, routine_id: str, now: datetime) -> dict[str, Any]:
         """Drop the routine's next firing (one that would be shown, not one held anyway)."""
-        self._require(routine_id)
+        routine = self.require(routine_id)
         while True:
             skipped = self.timers.skip_next(routine_id)
             if skipped is None:
                 raise CrampguardError(f"{routine_id} has no firing ahead to skip")
             dropped, following = skipped
-            reason = self._hold_reason(routine_id, dropped)
-            if reason:  # it would have been held: record that, and skip the next one
-                self.settle_as(routine_id, dropped, "held", reason)
-                continue
-            break
-        self.settle_as(routine_id, dropped, "skipped", "crampguard skip")
-        return {"routine": routine_id, "skipped": self._iso(dropped),
-                "next": self._iso(following)}
+            hold = self.would_hold(routine, dropped)
+            if hold is None:
+                break
+            # it would have been held: record that, and skip the next one
+            self._record(routine_id, dropped, hold, now)
+        self.settle_as(routine_id, dropped, "skipped", "crampguard skip", now)
+        return {"routine": routine_id, "skipped": self.memory.iso(dropped),
+                "next": self.memory.iso(following)}
 
     def next_shown(self, routine_id: str, start: datetime | None) -> datetime | None:
         """The routine's next firing from ``start`` that will be shown: not held by a pause
         or quiet hours, not skipped ahead (what `status` calls next)."""
-        timetable = self.timers.timetable(routine_id)
-        if timetable is None or start is None:
+        routine = self._routine(routine_id)
+        if routine is None or start is None:
             return None
-        for count, firing in enumerate(timetable.firings(start)):
+        for count, at in enumerate(self.timers.upcoming(routine_id, start)):
             if count >= NEXT_SHOWN_LOOKAHEAD:
                 return None
-            if (self._hold_reason(routine_id, firing.at) is None
-                    and (routine_id, firing.at) not in self._known):
-                return firing.at
+            if self.would_hold(routine, at) is None \
+                    and self.memory.get(routine_id, at) is None:
+                return at
         return None
 
-    def trigger(self, routine_id: str) -> dict[str, Any]:
-        """Show a routine's reminder now, recorded as manual: nothing was due."""
-        routine = self._require(routine_id)
-        now = clock.now()
-        shown = self._deliver(routine, due=now, manual=True)
-        if shown.state == "failed" or self.last_delivery is None:
-            raise CrampguardError(f"no notifier could show {routine_id} (recorded as failed; "
-                                  f"the daemon's log says why)")
-        return {"routine": routine_id, "at": self._iso(now),
-                "backend": self.last_delivery.backend}
+    # --- after a restart -----------------------------------------------------------------
 
-    def _answerable(self, routine_id: str, due: datetime | None,
-                    states: tuple[str, ...] = ("delivered", "missed")) -> Reminder:
-        self._require(routine_id)
-        if due is not None:
-            found = [r for r in self.recent(routine_id, due - DUE_MATCH)
-                     if abs(r.due - due) < DUE_MATCH and r.state in states]
-            if not found:
-                raise CrampguardError(
-                    f"{routine_id} had no reminder due at {self.local(due)}; "
-                    f"`crampguard history` lists them")
-            return min(found, key=lambda r: abs(r.due - due))
-        recent = [r for r in self.recent(routine_id, clock.now() - DONE_LOOKBACK)
-                  if r.state in states]
-        unanswered = [r for r in recent if r.answer in (None, "snoozed")]
-        if unanswered:
-            return unanswered[0]
-        if recent:
-            return recent[0]
-        raise CrampguardError(
-            f"{routine_id} has no reminder from the last day to answer; give --due TIME "
-            f"for an older one")
-
-    def recent(self, routine_id: str, since: datetime) -> list[Reminder]:
-        """The routine's reminders due since ``since``, newest first: the journal's, with
-        this run's memory over them (newer, and there while the journal is away)."""
-        rows = {r.due: r for r in self.ledger.read(
-            lambda j: j.reminders(routine_id, since=since, limit=500), [])}
-        rows.update({due: r for (rid, due), r in self._known.items()
-                     if rid == routine_id and due >= since})
-        return sorted(rows.values(), key=lambda r: r.due, reverse=True)
-
-    def _current(self, reminder: Reminder) -> Reminder:
-        return self.get(reminder.routine, reminder.due) or reminder
-
-    # --- pause ---------------------------------------------------------------------------
-
-    @property
-    def paused_until(self) -> datetime | None:
-        now = clock.now()
-        return next((p.end for p in self.pauses if p.covers(now)), None)
-
-    def paused(self, now: datetime) -> bool:
-        return any(p.covers(now) for p in self.pauses)
-
-    def pause(self, until: datetime) -> dict[str, Any]:
-        now = clock.now()
-        if until <= now:
-            raise CrampguardError("a pause must end in the future")
-        self._set_pauses([p for p in self.pauses if not p.covers(now)] + [Pause(now, until)])
-        self._event("paused", None, at=now, detail={"until": until.isoformat()})
-        self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
-        log.info("paused until %s", self.local(until))
-        return {"paused_until": self._iso(until)}
-
-    def resume(self, reason: str = "resume", *, from_job: bool = False) -> dict[str, Any]:
-        now = clock.now()
-        was = self.paused_until
-        # The pause-end timer removes itself once it has run: APScheduler insists.
-        if not from_job:
-            self.timers.cancel(PAUSE_TIMER)
-        if was is not None:
-            self._set_pauses([replace(p, end=now) if p.covers(now) else p
-                              for p in self.pauses])
-        if was is not None or from_job:
-            self._event("resumed", None, at=now, detail={"reason": reason})
-            log.info("resumed (%s)", reason)
-        return {"was_paused_until": self._iso(was)}
-
-    def _pause_ended(self) -> None:
-        self.resume("the pause ended", from_job=True)
-
-    def _set_pauses(self, pauses: list[Pause]) -> None:
-        cutoff = clock.now() - MEMORY
-        self.pauses = sorted((p for p in pauses if p.end > cutoff), key=lambda p: p.start)
-        text = json.dumps([[p.start.isoformat(), p.end.isoformat()] for p in self.pauses])
-        self.ledger.write(lambda j: j.set_state("pauses", text))
-
-    # --- restoring after a restart -----------------------------------------------------
-
-    def _restore(self) -> None:
-        """Pauses (past ones too: a reminder due during one is held, however late it is
-        handled) and snoozes survive a restart of the daemon."""
-        now = clock.now()
-        text = self.ledger.read(lambda j: j.get_state("pauses"), None)
-        if text:
-            self.pauses = [Pause(datetime.fromisoformat(a), datetime.fromisoformat(b))
-                           for a, b in json.loads(text)]
-        elif legacy := self.ledger.read(lambda j: j.get_state("paused_until"), None):
-            # Written by an earlier crampguard: the end only; its start is long past.
-            self._set_pauses([Pause(now - MEMORY, datetime.fromisoformat(legacy))])
-            self.ledger.write(lambda j: j.set_state("paused_until", None))
-        active = self.paused_until
+    def resume_planned(self, now: datetime) -> None:
+        """After a restart, once the routines are planned: the end of the pause, snoozes,
+        waiting reminders and repeats come back as if the daemon had run on."""
+        active = self.memory.paused_until(now)
         if active is not None:
-            self.timers.once(PAUSE_TIMER, active, self._pause_ended, grace=None)
-        for target in self.ledger.read(lambda j: j.snoozed(), []):
-            self._known[(target.routine, target.due)] = target
+            self.timers.once(PAUSE_TIMER, active, self._pause_ended)
+        for target in self.memory.restore(self.memory.ledger.read(lambda j: j.snoozed(), [])):
             assert target.until is not None
-            self.timers.once(self._snooze_key(target), max(target.until, now),
-                             self._snooze_ended, target.routine, target.due, grace=None)
+            self.timers.once(snooze_key(target), max(target.until, now), self.snooze_ended,
+                             target.routine, target.due)
+        for row in self.memory.restore(self.memory.ledger.read(lambda j: j.waiting(), [])):
+            routine = self._routine(row.routine)
+            if routine is not None:
+                self._arm_wait(routine, row.due, now, on_server=False)
+        self._resume_repeats(now)
+        self.release(now)
 
-    # --- memory and journal ------------------------------------------------------------
+    def _resume_repeats(self, now: datetime) -> None:
+        reach = max((repeat.every * (repeat.times + 1) for r in self._enabled()
+                     if (repeat := r.notify.repeat) is not None), default=None)
+        if reach is None:
+            return
+        for row in self.memory.restore(self.memory.ledger.read(
+                lambda j: j.unanswered(since=now - reach), [])):
+            routine = self._routine(row.routine)
+            if routine is None or routine.notify.repeat is None:
+                continue
+            shown = self._showings(row)
+            count = len(shown)  # the first showing, then each repeat held or shown
+            last = max(shown, default=row.due)
+            self._arm_repeat(routine, row, count, max(last + _every(routine), now))
+
+    def _showings(self, row: Reminder) -> list[datetime]:
+        events = self.memory.ledger.read(
+            lambda j: j.events(routine=row.routine, since=row.due), [])
+        return [e.at for e in events if e.due == row.due and (
+            e.kind in ("delivered", "repeated")
+            or (e.kind == "held" and "repeat" in e.detail))]
+
+    # --- small helpers -------------------------------------------------------------------
 
     def routine(self, routine_id: str) -> Routine | None:
         """The enabled routine of that id, if there is one."""
         return self._routine(routine_id)
 
-    def remember(self, reminder: Reminder) -> None:
-        """A row read back from the journal at start (a pending follow-up)."""
-        self._known.setdefault((reminder.routine, reminder.due), reminder)
-
-    def in_state(self, state: str) -> list[Reminder]:
-        return [r for r in self._known.values() if r.state == state]
-
-    def get(self, routine_id: str, due: datetime) -> Reminder | None:
-        """The reminder's state: this run's memory, else the journal."""
-        key = (routine_id, due)
-        if key in self._known:
-            return self._known[key]
-        found = self.ledger.read(lambda j: j.reminder(routine_id, due), None)
-        if found is not None:
-            self._known[key] = found
-        return found
-
-    def put(self, reminder: Reminder) -> None:
-        self._known[(reminder.routine, reminder.due)] = reminder
-        if len(self._known) > 4000:  # a day of a one-minute routine, several times over
-            cutoff = clock.now() - MEMORY
-            self._known = {k: r for k, r in self._known.items()
-                           if r.due > cutoff or r.until is not None}
-        self.ledger.write(lambda j: j.put_reminder(reminder))
-
-    def _event(self, kind: str, routine_id: str | None, *, at: datetime,
-               due: datetime | None = None, backend: str | None = None,
-               detail: dict[str, Any] | None = None) -> None:
-        self.ledger.write(lambda j: j.record(kind, routine_id, at=at, due=due,
-                                             backend=backend, detail=detail))
-
-    # --- helpers -------------------------------------------------------------------------
-
-    @staticmethod
-    def _snooze_key(reminder: Reminder) -> str:
-        return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
-
-    def _require(self, routine_id: str) -> Routine:
+    def require(self, routine_id: str) -> Routine:
         routine = self._routine(routine_id)
         if routine is None:
             raise CrampguardError(f"no enabled routine {routine_id!r}")
         return routine
 
-    def _iso(self, at: datetime | None) -> str | None:
-        """Instants in replies carry the user's wall clock and offset."""
-        return at.astimezone(self._zone()).isoformat() if at else None
 
-    def local(self, at: datetime | None) -> str:
-        return grammar.format_instant(at, self._zone())
+def snooze_key(reminder: Reminder) -> str:
+    return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+
+
+def repeat_key(reminder: Reminder) -> str:
+    return f"{REPEAT_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+
+
+def _every(routine: Routine) -> timedelta:
+    return routine.notify.repeat.every if routine.notify.repeat else timedelta()
 
 
 def _notice_id(notice: str | None) -> int:

@@ -24,12 +24,14 @@ from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings, load_settings, unknown_variables
 from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
+from scheduler.daemon.answers import Answers
 from scheduler.daemon.away import Away
 from scheduler.daemon.calls import STOPPING, LoopCalls
 from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
 from scheduler.daemon.followups import FOLLOW_TIMER, FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
+from scheduler.daemon.memory import Memory
 from scheduler.daemon.reminders import (
     PAUSE_TIMER,
     REPEAT_TIMER,
@@ -40,7 +42,6 @@ from scheduler.daemon.reminders import (
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
-from scheduler.journal.events import Reminder
 from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
 from scheduler.planning import notices
@@ -50,8 +51,9 @@ from scheduler.timing import grammar
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
-#: How far back a restarted daemon looks for reminders it missed while it was down.
-RESTART_LOOKBACK = 7
+#: How far back a restarted daemon looks for reminders it missed while it was down (from
+#: when it was last alive, but no further: a month of missed firings says enough).
+RESTART_REACH = timedelta(days=31)
 #: The settings file as it was when it last loaded cleanly, in the state folder: a daemon
 #: started on a broken config.toml runs on it rather than refusing to start.
 LAST_GOOD_CONFIG = "config.last-good.toml"
@@ -127,12 +129,12 @@ class Daemon:
 
     def _due(self, routine_id: str, run_times: list[datetime], grace: float) -> None:
         """The engine: a routine's run times came due."""
-        self.reminders.settle(routine_id, run_times, grace)
+        self.reminders.settle(routine_id, run_times, clock.now())
         self.away.follow()
 
     def _chain(self, choice: str) -> Any:
         return build_chain(choice, log, on_action=lambda nid, key: self.calls.post(
-            lambda: self.reminders.action(nid, key)))
+            lambda: self.answers.action(nid, key)))
 
     # --- running ------------------------------------------------------------------------
 
@@ -149,14 +151,19 @@ class Daemon:
         except CrampguardError as exc:  # it keeps reminding, and tries again as it goes
             self.ledger.trouble = str(exc)
             self._journal_trouble(str(exc))
+        self.memory = Memory(self.ledger, lambda: self.settings.zone)
+        self.memory.load_pauses(clock.now())
+        # Read before this run notes its own life: the restart catches up from here.
+        self._last_alive = self.memory.last_alive()
         self.reminders = Reminders(
-            ledger=self.ledger, timers=self.engine, routine=self._enabled_routine,
-            send=lambda notice: self.chain.send(notice),
-            withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
-            zone=lambda: self.settings.zone, presence=self.away.view)
+            memory=self.memory, timers=self.engine, routine=self._enabled_routine,
+            enabled=lambda: self.routines.enabled,
+            send=lambda notice: self.chain.send(notice), presence=self.away.view)
+        self.answers = Answers(self.reminders,
+                               withdraw=lambda backend, nid: self.chain.withdraw(backend, nid))
         self.away.bind(self.engine, self.reminders, lambda: self.routines.enabled)
         self.followups = FollowUps(self.reminders, self.engine, lambda: self.routines.enabled)
-        self.reminders.on_done = self.followups.after_done
+        self.answers.on_done = self.followups.after_done
         previous = self._install_signals()
         try:
             self.control.start()
@@ -173,6 +180,7 @@ class Daemon:
             readiness.stopping()
             self._stop_requested = True
             self.calls.run(stopping=True)
+            self.memory.mark_alive(clock.now())
             self.control.stop()
             self.watcher.stop()
             self.away.stop()
@@ -222,6 +230,7 @@ class Daemon:
             return
         if self.ledger.pending:  # first: the commands below then see the journal as it is
             self.ledger.flush()
+        self.memory.mark_alive(clock.now())
         self.calls.run()
         jumped = self._clock.jump()
         if jumped:
@@ -361,10 +370,11 @@ class Daemon:
     def _started(self) -> None:
         """Once the engine has planned every routine from the real "now"."""
         self.chain.listen()  # buttons on notices a previous run left on screen
+        now = clock.now()
         plans = self.engine.planned()
-        self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
-        self.reminders.resume_waiting()
-        self.followups.restore()
+        self._catch_up_after_restart([routine_id for routine_id, _, _ in plans], now)
+        self.reminders.resume_planned(now)
+        self.followups.restore(now)
         self.away.follow()
         for routine_id, _, _ in plans:
             self._skip_settled(routine_id)
@@ -374,39 +384,36 @@ class Daemon:
         readiness.ready(f"{len(plans)} routine(s) scheduled")
         _release_startup_memory()
 
-    def _catch_up_after_restart(self, routine_ids: list[str]) -> None:
-        """Reminders that fell due while the daemon was down, since each routine's last
-        reminder in the journal: held, missed or delivered (the latest, within catch_up)
-        by the same state machine as any other."""
-        now = clock.now()
-        since = now - timedelta(days=RESTART_LOOKBACK)
+    def _catch_up_after_restart(self, routine_ids: list[str], now: datetime) -> None:
+        """Reminders that fell due while the daemon was down, since it was last alive:
+        held, missed or delivered (the latest, within catch_up) by the same decision as
+        any other; those it handled before it stopped have their rows and are passed over."""
+        last_alive = self._last_alive
+        if last_alive is None:
+            return  # the first run on this journal: nothing was planned before
+        since = max(last_alive, now - RESTART_REACH)
+        if since > last_alive:
+            log.warning("crampguard was not running since %s: firings before %s are not "
+                        "recorded", grammar.format_instant(last_alive, self.settings.zone),
+                        grammar.format_instant(since, self.settings.zone))
         for routine_id in routine_ids:
-            rows = self._journal_reminders(routine_id, since=since, limit=50)
-            last = next((r.due for r in rows if not r.manual), None)
             timetable = self.engine.timetable(routine_id)
-            if last is None or timetable is None:
-                continue  # nothing here before (or not for a week): nothing was missed
+            if timetable is None:
+                continue
             run_times = []
-            for firing in timetable.firings(last, inclusive=False):
+            for firing in timetable.firings(since, inclusive=False):
                 if firing.at > now:
                     break
                 run_times.append(firing.at)
-            self.reminders.settle(routine_id, run_times, self.engine.catch_up(routine_id),
+            self.reminders.settle(routine_id, run_times, now, why="catch-up",
                                   why_missed=" (crampguard was not running)")
-
-    def _journal_reminders(self, routine_id: str, *, since: datetime,
-                           limit: int) -> list[Reminder]:
-        # Not a lambda in the caller's loop: that one had to bind the loop variable as a
-        # default, and mypy cannot type a lambda with extra parameters.
-        return self.ledger.read(lambda j: j.reminders(routine_id, since=since, limit=limit),
-                                [])
 
     def _skip_settled(self, routine_id: str) -> None:
         """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
         the routine's next one."""
         for _ in range(100):
             next_time = self.engine.next_time(routine_id)
-            if next_time is None or self.reminders.get(routine_id, next_time) is None:
+            if next_time is None or self.memory.get(routine_id, next_time) is None:
                 return
             self.engine.skip_next(routine_id)
 
@@ -474,7 +481,8 @@ class Daemon:
         pending = self.followups.pending()
         # Read once: asking paused() and then paused_until reads the clock twice, and a
         # pause ending between the two left paused_until None.
-        paused_until = self.reminders.paused_until
+        now = clock.now()
+        paused_until = self.memory.paused_until(now)
         return {
             "pid": os.getpid(),
             "running_since": self.started_at.astimezone(zone).isoformat(),

@@ -302,6 +302,19 @@ class Journal:
         """Reminders held until the user is back or do-not-disturb ends."""
         return self._reminders("state = 'waiting'", [])
 
+    def unanswered(self, *, since: datetime) -> list[Reminder]:
+        """Reminders shown by the schedule and not answered, due at or after ``since``
+        (their repeats come back after a restart)."""
+        return self._reminders("state = 'delivered' AND answer IS NULL AND manual = 0 "
+                               "AND due >= ?", [to_us(since, "since")])
+
+    def latest(self) -> datetime | None:
+        """When the last event was recorded: the daemon's last sign of life in a journal
+        written before it noted one."""
+        with self._errors():
+            (at,) = self._db.execute("SELECT MAX(at) FROM events").fetchone()
+        return None if at is None else from_us(at)
+
     def _reminders(self, where: str, params: list[object],
                    limit: int | None = None) -> list[Reminder]:
         sql = ("SELECT routine, due, state, answer, notice, until, manual FROM reminders "

@@ -8,7 +8,12 @@ from typing import Protocol
 
 from scheduler.errors import NotifyError
 
-__all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifyError"]
+
+class NotifierAway(NotifyError):
+    """The desktop's notification server this session had is gone: a notice now would
+    reach only the console, where nobody looks. The reminder waits for the server."""
+
+__all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifierAway", "NotifyError"]
 
 URGENCIES = ("low", "normal", "critical")
 DEFAULT_ICON = "dialog-information"
