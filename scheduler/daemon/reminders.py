@@ -268,6 +268,8 @@ class Reminders:
             log.error("could not deliver %s: %s", routine.id, exc)
             failed = again or Reminder(routine.id, due, "failed", manual=manual)
             self.memory.put(replace(failed, until=None), now)
+            if again is None and not manual:
+                self.memory.event("due", routine.id, at=now, due=due)
             self.memory.event("failed", routine.id, at=now, due=due,
                               detail={"error": str(exc)})
             return failed
