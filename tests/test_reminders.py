@@ -230,7 +230,8 @@ def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
                           send=notifier.send, presence=lambda: presence)
     reminders.resume_planned(clock.now())
     answers = Answers(reminders, withdraw=notifier.withdraw)
-    return Machine(Core(reminders, answers), timers, notifier, ledger, path, traveller, routines, troubles)
+    return Machine(Core(reminders, answers), timers, notifier, ledger, path, traveller,
+                   routines, troubles)
 
 
 def _settings() -> Any:
@@ -764,7 +765,8 @@ def day(tmp_path: Path) -> Iterator[tuple[Machine, Any]]:
                     "schedule": {"at": "17:45"}, "marks": "workout"})}
     with time_machine.travel(T0, tick=False) as traveller:
         m = build(tmp_path / "j.sqlite3", traveller, routines)
-        follow = FollowUps(m.reminders.machine, m.timers, lambda: [r for r in routines.values() if r])
+        follow = FollowUps(m.reminders.machine, m.timers,
+                           lambda: [r for r in routines.values() if r])
         m.reminders.on_done = follow.after_done
         yield m, follow
         m.ledger.close()
