@@ -233,7 +233,7 @@ def _trigger_text(data: dict[str, Any]) -> str:
                 f"trigger before (its answer came too late); not shown again")
     text = f"delivered {routine} now via {via}"
     if first is not None and via != first:
-        after = f" after {data['seconds']:g} s" if data.get("seconds", 0) >= 1 else ""
+        after = f" after {data['seconds']:.0f} s" if data.get("seconds", 0) >= 1 else ""
         text += f": {first} failed{after} (the daemon's log says why)"
     return text
 
