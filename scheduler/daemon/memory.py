@@ -122,7 +122,11 @@ class Memory:
     # --- the daemon's last sign of life ------------------------------------------------------
 
     def mark_alive(self, now: datetime) -> None:
-        """Noted at each wake and at stop: a restart catches up from here."""
+        """Noted at each wake and at stop: a restart catches up from here. Not while the
+        journal is in trouble: a note per wake would crowd out the events kept for it (an
+        older note only makes the restart look further back, over rows already there)."""
+        if self.ledger.trouble:
+            return
         stamp = now.isoformat()
         self.ledger.write(lambda j: j.set_state(ALIVE_KEY, stamp))
 
