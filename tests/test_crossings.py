@@ -192,9 +192,9 @@ def test_a_workout_logged_twice_plans_one_follow_up(routines, pinned):
     (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
     pinned.set(berlin(2027, 1, 12, 18, 30))
     with start(pinned, routines) as daemon:
-        first = pinned.json("log", "workout")
-        again = pinned.json("log", "workout")
-        assert pinned.json("reload")["pending"] == {"follow-up": 1}, (first, again)
+        pinned.json("log", "workout")
+        pinned.json("log", "workout")
+        assert pinned.json("reload")["pending"] == {"follow-up": 1}
         pinned.forward(60)
         pinned.wake()
         daemon.wait_for(r"delivered refuel via console", timeout=8)
@@ -233,8 +233,8 @@ def test_a_reminder_held_by_a_pause_counts_as_due(routines, console_env):
         daemon.wait_for(r"held soon due .*: paused until", timeout=10)
         assert daemon.stop() == 0
     reply = json.loads(cli("stats", "--days", "1", "--json", env=console_env).stdout)
-    (row,) = reply["routines"]
-    assert (row["routine"], row["due"], row["delivered"]) == ("soon", 1, 0), row
+    counted = [(r["routine"], r["due"], r["delivered"]) for r in reply["routines"]]
+    assert counted == [("soon", 1, 0)], reply["routines"]
 
 
 # --- repeats across a restart and a pause ---------------------------------------------------
