@@ -28,6 +28,9 @@ D = TypeVar("D")
 #: Writes kept while the journal is away: weeks of reminders; beyond it the oldest go
 #: (and the log says so) rather than the daemon's memory growing without end.
 MAX_PENDING = 5000
+#: While writes wait in memory, the loop tries them again this often: they land within
+#: seconds of the journal working again, not at the loop's next clock check or the stop.
+RETRY_AFTER = 2.0
 
 
 class Ledger:
@@ -42,6 +45,8 @@ class Ledger:
         self._pending: deque[Callable[[Journal], object]] = deque()
         #: the problem being reported, until the journal works again
         self.trouble: str | None = None
+        #: the latest failure: the trouble may have changed since it was reported
+        self._last_error: str | None = None
 
     def attach(self, journal: Journal) -> None:
         """The journal the daemon opened at start."""
@@ -50,6 +55,12 @@ class Ledger:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds until the writes kept in memory are worth trying again; None when none
+        wait (the daemon's loop bounds its wait by it)."""
+        return RETRY_AFTER if self._pending else None
 
     def write(self, fn: Callable[[Journal], object]) -> None:
         """Run ``fn`` on the journal now, or as soon as the journal can take it."""
@@ -92,10 +103,16 @@ class Ledger:
         return result
 
     def close(self) -> None:
-        self.flush()
+        """Write what is waiting, then let go of the journal. A connection that failed
+        (a full disk) may go on failing after the disk has room again, so the last chance
+        before the events are lost is a fresh connection."""
+        if not self.flush() and self._journal is not None:
+            self._journal.close()
+            self._journal = None
+            self.flush()
         if self._pending:
             log.error("%d journal event(s) could not be written before stopping: %s",
-                      len(self._pending), self.trouble)
+                      len(self._pending), self._last_error or self.trouble)
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -120,11 +137,13 @@ class Ledger:
         return self._journal
 
     def _failed(self, problem: str) -> None:
+        self._last_error = problem
         if self.trouble is None:
             self.trouble = problem
             self._on_trouble(problem)
 
     def _working(self) -> None:
+        self._last_error = None
         if self.trouble is not None:
             was, self.trouble = self.trouble, None
             self._on_recovered(was)

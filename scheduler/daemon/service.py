@@ -184,8 +184,8 @@ class Daemon:
             self.control.stop()
             self.watcher.stop()
             self.away.stop()
+            self.ledger.close()  # before the notifiers: its trouble may still be shown
             self.chain.close()
-            self.ledger.close()
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -214,9 +214,11 @@ class Daemon:
         self.engine.wakeup()
 
     def _next_wait(self) -> float:
+        wait = CLOCK_CHECK
         if self._reload_at is not None:
-            return max(0.0, min(CLOCK_CHECK, self._reload_at - time.monotonic()))
-        return CLOCK_CHECK
+            wait = max(0.0, min(wait, self._reload_at - time.monotonic()))
+        retry = self.ledger.retry_after
+        return wait if retry is None else min(wait, retry)
 
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """The control server's thread: the loop answers (calls.LoopCalls.answer)."""
