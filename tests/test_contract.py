@@ -195,7 +195,7 @@ def test_a_full_disk_does_not_stop_a_reminder_and_the_journal_catches_up(
         assert any(p.startswith("journal: ") for p in status()["problems"])
         assert daemon.count(r"cannot write its journal") == 1  # reported once
         filler.unlink()
-        daemon.wait_for(r"the journal works again", timeout=12)
+        daemon.wait_for(r"INFO the journal works again", timeout=12)
         assert status()["problems"] == [], daemon.log
         assert daemon.stop() == 0
     kinds = [e["kind"] for e in history("--routine", "due")]

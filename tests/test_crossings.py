@@ -168,8 +168,8 @@ def test_a_reminder_waiting_for_do_not_disturb_is_held_by_a_pause_started_meanwh
         daemon.wait_for(r"crampguard running")
         desktop.dunstctl("set-paused", "true")
         daemon.wait_for(r"waiting to show soak due .*: dunst paused", timeout=8)
-        assert cli("pause", "30m", env=env).returncode == 0
         mark = daemon.mark()
+        assert cli("pause", "30m", env=env).returncode == 0
         desktop.dunstctl("set-paused", "false")
         # Whatever the daemon makes of the release, it says so in its log.
         outcome = daemon.wait_for(r"(delivered soak|held soak due .*)", timeout=5,
@@ -272,7 +272,8 @@ def test_a_pause_holding_one_repeat_lets_the_later_ones_come(routines, pinned):
         pinned.json("pause", "1m30s")
         pinned.forward(65)  # repeat 1 falls inside the pause
         pinned.wake()
-        daemon.wait_for(r"repeat 1 of nudge due .* held: paused until", timeout=8)
+        daemon.wait_for(r"repeat 1 of nudge due .* held, not shown again: paused until",
+                        timeout=8)
         pinned.forward(65)  # the pause is over when repeat 2 is due
         pinned.wake()
         daemon.wait_for(r"delivered nudge via console .*'repeat': 2", timeout=8)

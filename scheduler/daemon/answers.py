@@ -19,7 +19,7 @@ from scheduler.daemon.memory import Memory
 from scheduler.daemon.reminders import (
     BUTTONS_BACKEND,
     Reminders,
-    repeat_key,
+    repeat_keys,
     snooze_key,
 )
 from scheduler.errors import CrampguardError
@@ -130,7 +130,8 @@ class Answers:
         self._memory.event(answer, target.routine, at=now, due=target.due,
                            detail=detail or None)
         timers = self._reminders.timers
-        timers.cancel(repeat_key(target))  # an answer ends the repeats
+        for key in repeat_keys(target, self._reminders.routine(target.routine)):
+            timers.cancel(key)  # an answer ends the repeats
         if until is None:
             timers.cancel(snooze_key(target))
         else:

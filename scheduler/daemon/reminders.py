@@ -308,7 +308,8 @@ class Reminders:
         if repeat:
             detail["repeat"] = repeat
         self.memory.event("held", routine_id, at=now, due=due, detail=detail)
-        log.info("%s due %s not shown again: %s", routine_id, self.memory.local(due), reason)
+        what = f"repeat {repeat} of {routine_id}" if repeat else routine_id
+        log.info("%s due %s held, not shown again: %s", what, self.memory.local(due), reason)
 
     def trigger(self, routine_id: str, now: datetime) -> dict[str, Any]:
         """Show a routine's reminder now, recorded as manual: nothing was due."""
@@ -328,7 +329,10 @@ class Reminders:
         repeat = routine.notify.repeat
         if repeat is None or count > repeat.times:
             return
-        self.timers.once(repeat_key(shown), at, self._repeat, shown.routine, shown.due, count)
+        # A key per repeat: the timer that runs re-arms the next, and an engine may drop
+        # a timer of its own key once its run ends.
+        self.timers.once(repeat_key(shown, count), at, self._repeat, shown.routine,
+                         shown.due, count)
 
     def _repeat(self, routine_id: str, due: datetime, count: int) -> None:
         """The repeat timer: show the unanswered reminder again in its notice's place;
@@ -495,8 +499,14 @@ def snooze_key(reminder: Reminder) -> str:
     return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
 
 
-def repeat_key(reminder: Reminder) -> str:
-    return f"{REPEAT_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+def repeat_key(reminder: Reminder, count: int) -> str:
+    return f"{REPEAT_TIMER}{reminder.routine}@{reminder.due.isoformat()}#{count}"
+
+
+def repeat_keys(reminder: Reminder, routine: Routine | None) -> list[str]:
+    """Every repeat timer a reminder may have (an answer ends them all)."""
+    times = routine.notify.repeat.times if routine and routine.notify.repeat else 0
+    return [repeat_key(reminder, count) for count in range(1, times + 1)]
 
 
 def _every(routine: Routine) -> timedelta:
