@@ -781,3 +781,13 @@ def test_a_missed_check_in_is_asked_again_the_next_morning_for_its_own_night(
         m.fire(monday + timedelta(days=2), "morning-checkin")
         assert len(m.notifier.sent) == 3, "answered, and never more than one night back"
         m.ledger.close()
+
+
+def test_the_same_press_heard_twice_answers_once(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.action(1, "snooze:10m")
+    machine.reminders.action(1, "snooze:10m")  # a broadcast heard on a second connection
+    assert machine.kinds() == ["due", "delivered", "snoozed"]
+    assert machine.notifier.withdrawn == [1]
+    machine.reminders.action(1, "done")  # another button on it still counts
+    assert machine.kinds() == ["due", "delivered", "snoozed", "done"]

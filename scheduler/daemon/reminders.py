@@ -361,6 +361,10 @@ class Reminders:
             self.ledger.read(lambda j: j.reminder_by_notice(notice), None)
         if shown is None:
             return  # another program's notice
+        if _pressed_before(self._current(shown), notice, key):
+            log.debug("button %r on notification %d again: answered already", key,
+                      notification_id)
+            return
         try:
             if key == "done":
                 self.done(shown.routine, due=shown.due)
@@ -650,6 +654,17 @@ class Reminders:
 
     def local(self, at: datetime | None) -> str:
         return grammar.format_instant(at, self._zone())
+
+
+def _pressed_before(current: Reminder, notice: str, key: str) -> bool:
+    """Whether the reminder on ``notice`` already carries the answer ``key`` gives: the
+    same press heard twice (a server that broadcasts its signals reaches every listener).
+    A reminder shown again after a snooze sits on a new notice and takes presses anew.
+    A check-in's cramp answers are left out: the reminder does not say which one was
+    given, and a second one may correct the first (the latest about a night counts)."""
+    answer = ("snoozed" if key.startswith("snooze:") else "skipped" if key == "skip"
+              else "done" if key == "done" else None)
+    return answer is not None and current.notice == notice and current.answer == answer
 
 
 def _notice_id(notice: str | None) -> int:

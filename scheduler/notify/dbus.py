@@ -199,6 +199,9 @@ class DbusNotifier:
         self._log = log or logging.getLogger(__name__)
         self._conn: _Link | None = None
         self._monitor: _Link | None = None
+        #: the live connection's match rule for ActionInvoked is in place: a broadcast
+        #: press reaches it, and the monitor must not pass the same press on again
+        self._hears_broadcasts = False
         self._caps: frozenset[str] | None = None
         self._lock = threading.Lock()
 
@@ -308,6 +311,7 @@ class DbusNotifier:
         link, self._conn = self._conn, None
         monitor, self._monitor = self._monitor, None
         self._caps = None
+        self._hears_broadcasts = False
         for each in (link, monitor):
             if each is not None:
                 each.close()
@@ -409,6 +413,8 @@ class DbusNotifier:
                     reply.header.fields.get(HeaderFields.error_name),
                     " ".join(str(part) for part in reply.body),
                 )
+            elif member == "ActionInvoked":
+                self._hears_broadcasts = True
 
     def _watch_earlier_notices(self, address: str) -> None:
         """Hear the buttons on notices an earlier run of the daemon showed.
@@ -416,9 +422,10 @@ class DbusNotifier:
         The server addresses ActionInvoked to the connection that sent the notice; once that
         run has ended, the bus drops the signal before any match rule sees it. A monitor
         connection (``BecomeMonitor``) still sees it. It only reads: presses addressed to
-        the live connection arrive there and are skipped here, and the ids are looked up in
-        the journal, so another program's notices change nothing. A bus that refuses a
-        monitor costs only those old buttons."""
+        the live connection arrive there and are skipped here, as are broadcast ones once
+        the live connection's match rule hears them; the ids are looked up in the journal,
+        so another program's notices change nothing. A bus that refuses a monitor costs
+        only those old buttons."""
         try:
             conn = open_dbus_connection(address, auth_timeout=self._timeout)
         except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
@@ -445,9 +452,12 @@ class DbusNotifier:
 
     def _on_monitored(self, message: Message) -> None:
         live = self._conn
-        if live is not None and message.header.fields.get(
-                HeaderFields.destination) == live.conn.unique_name:
-            return  # heard on the live connection already
+        to = message.header.fields.get(HeaderFields.destination)
+        if live is not None and (to == live.conn.unique_name
+                                 or (to is None and self._hears_broadcasts)):
+            # Heard on the live connection already: a server that broadcasts its presses
+            # (Plasma, LXQt) reaches both, and one press must count once.
+            return
         self._on_message(message)
 
     def _on_message(self, message: Message) -> None:
