@@ -93,6 +93,21 @@ def test_a_locked_screen_is_away_whatever_the_idle_time():
     assert Tracker().observe(T0, Reading(locked=True)).away_since == T0
 
 
+def test_a_source_gone_is_unknown_and_neither_ends_an_absence_nor_starts_one():
+    gone = "org.gnome.Mutter.IdleMonitor went away"
+    tracker = Tracker(away_after_s=300)
+    tracker.observe(T0, Reading(idle_seconds=400))
+    unknown = tracker.observe(T0 + timedelta(minutes=1), Reading(unknown=gone))
+    assert unknown.unknown == gone and unknown.away and unknown.last_absence is None
+    assert unknown.away_since == T0 - timedelta(seconds=400)
+    assert unknown.summary != tracker.observe(T0, Reading(idle_seconds=400)).summary
+    back = tracker.observe(T0 + timedelta(minutes=2), Reading(idle_seconds=0))
+    assert back.unknown is None and not back.away
+    assert back.last_absence == Absence(T0 - timedelta(seconds=400), T0 + timedelta(minutes=2))
+    present = Tracker().observe(T0, Reading(unknown=gone))
+    assert not present.away and present.away_since is None and present.unknown == gone
+
+
 def test_without_idle_time_nobody_is_ever_away_unless_locked():
     state = Tracker(away_after_s=1).observe(T0, Reading(idle_seconds=None, dnd=DUNST_PAUSED))
     assert not state.away and state.idle_seconds is None and state.dnd == DUNST_PAUSED

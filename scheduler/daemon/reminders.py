@@ -28,7 +28,7 @@ from scheduler.daemon.ledger import Ledger
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
 from scheduler.journal.events import Reminder
-from scheduler.notify import Delivery, Notice, NotifyError
+from scheduler.notify import Delivery, Notice, NotifierAway, NotifyError
 from scheduler.planning import notices
 from scheduler.timing import grammar
 from scheduler.timing.plans import Timetable
@@ -65,6 +65,9 @@ class PresenceView(Protocol):
 
     @property
     def dnd(self) -> str | None: ...
+
+    @property
+    def unknown(self) -> str | None: ...
 
 
 class Timers(Protocol):
@@ -134,6 +137,9 @@ class Reminders:
         #: this run's decisions (and what it read back), so "at most once" holds while the
         #: journal cannot be read
         self._known: dict[tuple[str, datetime], Reminder] = {}
+        # -- notifier away: the reminders waiting for the notification server, and why
+        self._server_away: dict[tuple[str, datetime], str] = {}
+        # -- end notifier away
         self.pauses: list[Pause] = []
         self._restore()
 
@@ -183,6 +189,10 @@ class Reminders:
         seen = self._presence()
         if seen is None:
             return None  # no presence source: shown as always
+        # -- presence unknown (a source went away): waits like do-not-disturb
+        if seen.unknown is not None:
+            return "dnd", seen.unknown
+        # -- end presence unknown
         if seen.locked:
             return "away", "the screen is locked"
         idle = seen.idle_seconds
@@ -218,6 +228,12 @@ class Reminders:
     def _wait_over(self, routine_id: str, due: datetime) -> None:
         waiting = self.get(routine_id, due)
         if waiting is not None and waiting.state == "waiting":
+            # -- notifier away: past its catch_up without the server, it failed
+            server_gone = self._server_away.pop((routine_id, due), None)
+            if server_gone is not None:
+                self.settle_as(routine_id, due, "failed", server_gone, counts_as_due=True)
+                return
+            # -- end notifier away
             routine = self._routine(routine_id)
             grace = routine.schedule.catch_up if routine else timedelta()
             self.settle_as(routine_id, due, "missed",
@@ -288,6 +304,10 @@ class Reminders:
         try:
             delivery = self._send(notices.reminder(routine, replaces_id=replaces))
         except NotifyError as exc:  # the console backend makes this next to impossible
+            # -- notifier away: a first showing waits for the server, within its catch_up
+            if isinstance(exc, NotifierAway) and not manual and again is None:
+                return self._wait_for_server(routine, due, str(exc))
+            # -- end notifier away
             log.error("could not deliver %s: %s", routine.id, exc)
             failed = again or Reminder(routine.id, due, "failed", manual=manual)
             self.put(replace(failed, until=None))
@@ -317,6 +337,25 @@ class Reminders:
         if not manual:
             self._arm_repeat(routine, shown, repeat + 1)
         return shown
+
+    # -- notifier away ----------------------------------------------------------------------
+
+    def _wait_for_server(self, routine: Routine, due: datetime, why: str) -> Reminder:
+        """The notification server is gone: wait for it as for do-not-disturb. release()
+        (on the server's return, or any presence change) tries again; each try that finds
+        it still gone only re-arms the wait, so the journal says "held" once."""
+        key = (routine.id, due)
+        waiting = Reminder(routine.id, due, "waiting")
+        if key not in self._server_away:
+            self._server_away[key] = why
+            self.put(waiting)
+            self._event("held", routine.id, at=clock.now(), due=due,
+                        detail={"reason": why, "waiting": True})
+            log.info("waiting to show %s due %s: %s", routine.id, self.local(due), why)
+        self._arm_wait(routine, due)
+        return waiting
+
+    # -- end notifier away
 
     # --- repeat until answered ------------------------------------------------------------
 

@@ -132,7 +132,9 @@ class Daemon:
 
     def _chain(self, choice: str) -> Any:
         return build_chain(choice, log, on_action=lambda nid, key: self.calls.post(
-            lambda: self.reminders.action(nid, key)))
+            lambda: self.reminders.action(nid, key)),
+            # What waited for the notification server to come back is shown now.
+            on_available=lambda: self.calls.post(lambda: self.reminders.release()))
 
     # --- running ------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Pick the backends with ``build_chain(settings.notifier, log)``; the chain's ``se
 Delivery naming the backend that showed the notice, for the journal.
 """
 
-from .base import Delivery, Notice, Notifier, NotifyError
+from .base import Delivery, Notice, Notifier, NotifierAway, NotifyError
 from .chain import build_chain
 
-__all__ = ["Delivery", "Notice", "Notifier", "NotifyError", "build_chain"]
+__all__ = ["Delivery", "Notice", "Notifier", "NotifierAway", "NotifyError", "build_chain"]

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from scheduler.errors import NotifyError
+from scheduler.errors import NotifierAway, NotifyError
 
-__all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifyError"]
+__all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifierAway", "NotifyError"]
 
 URGENCIES = ("low", "normal", "critical")
 DEFAULT_ICON = "dialog-information"
