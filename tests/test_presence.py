@@ -401,6 +401,28 @@ def buses() -> Iterator[tuple[PrivateBus, PrivateBus]]:
 
 @pytest.mark.slow
 @pytest.mark.desktop
+def test_an_idle_monitor_that_leaves_the_bus_is_unknown_until_one_answers_again(buses):
+    session, _system = buses
+    gone = "org.gnome.Mutter.IdleMonitor went away"
+    mutter = MockMutter(session.address)
+    try:
+        with PresenceChild(_env(session.address), "--away-after", "1") as child:
+            away = _change(child, 0, away=True)
+            mutter.stop()  # the shell restarts
+            unknown = _change(child, child.events.index(away) + 1, unknown=gone)
+            # still away, the absence not ended: the monitor going is no return
+            assert unknown["state"]["away"] and unknown["state"]["last_absence"] is None
+            assert unknown["state"]["idle_seconds"] is None
+            seen = len(child.events)
+            mutter = MockMutter(session.address)  # the new shell's monitor, the user at it
+            back = _change(child, seen, unknown=None, away=False)
+            assert back["state"]["last_absence"]["end"] is not None
+    finally:
+        mutter.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.desktop
 def test_gnome_idle_monitor_watches_both_ways(buses):
     session, _system = buses
     with MockMutter(session.address) as mutter:
