@@ -29,3 +29,9 @@ class NotRunning(CrampguardError):
 
 class NotifyError(CrampguardError):
     """A notification backend could not deliver a notice; the chain moves on to the next."""
+
+
+class NotifierAway(NotifyError):
+    """The desktop's notification server that this run has shown notices on is gone (it is
+    restarting, or the session is changing): the chain stops here instead of printing the
+    notice to a console nobody reads. The message says why."""

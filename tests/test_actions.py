@@ -163,6 +163,23 @@ def test_a_server_that_broadcasts_its_signals_is_heard_through_the_match_rules(
         assert presses.next() == (41, "done")  # NotificationClosed calls nothing
 
 
+def test_a_broadcast_press_comes_back_once_while_the_monitor_listens_too(
+    desktop: Desktop, notifier: DbusNotifier, presses: Presses
+) -> None:
+    # listen() adds the monitor that hears an earlier run's notices; a broadcast reaches it
+    # as well as the live connection's match rule.
+    notifier.listen()
+    assert notifier._monitor is not None, "the bus refused the monitor"
+    desktop.kill_dunst()
+    with open_dbus_connection(desktop.address) as server:
+        (reply,) = unwrap_msg(server.send_and_get_reply(message_bus.RequestName(NOTIFICATIONS)))
+        assert reply == 1
+        server.send(new_signal(SERVER, "ActionInvoked", "us", (41, "snooze:10m")))
+
+        assert presses.next() == (41, "snooze:10m")
+        presses.assert_none()
+
+
 def test_a_broadcast_from_a_program_not_owning_the_server_name_is_not_a_press(
     desktop: Desktop, notifier: DbusNotifier, presses: Presses
 ) -> None:

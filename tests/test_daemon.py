@@ -46,19 +46,6 @@ def test_without_a_session_bus_the_console_delivers(routines, tmp_path):
         assert daemon.stop() == 0
 
 
-def test_dunst_killed_while_running_next_reminder_still_arrives(desktop, routines):
-    (routines / "first.toml").write_text(routine_text("First", clock_in(4)))
-    (routines / "second.toml").write_text(routine_text("Second", clock_in(8)))
-    with Daemon(desktop.env) as daemon:
-        daemon.start("--routines", str(routines))
-        daemon.wait_for(r"delivered first via dbus", timeout=8)
-        desktop.kill_dunst()
-        daemon.wait_for(r"delivered second via console", timeout=8)
-        daemon.wait_for(r"^\[crampguard\] Second — ", timeout=2)
-        assert daemon.proc.poll() is None  # still running
-        assert daemon.stop() == 0
-
-
 def test_live_edits_new_broken_and_fixed(desktop, routines):
     keep = routines / "keep.toml"
     keep.write_text(routine_text("Keep v1", clock_in(8)))

@@ -93,6 +93,21 @@ def test_a_locked_screen_is_away_whatever_the_idle_time():
     assert Tracker().observe(T0, Reading(locked=True)).away_since == T0
 
 
+def test_a_source_gone_is_unknown_and_neither_ends_an_absence_nor_starts_one():
+    gone = "org.gnome.Mutter.IdleMonitor went away"
+    tracker = Tracker(away_after_s=300)
+    tracker.observe(T0, Reading(idle_seconds=400))
+    unknown = tracker.observe(T0 + timedelta(minutes=1), Reading(unknown=gone))
+    assert unknown.unknown == gone and unknown.away and unknown.last_absence is None
+    assert unknown.away_since == T0 - timedelta(seconds=400)
+    assert unknown.summary != tracker.observe(T0, Reading(idle_seconds=400)).summary
+    back = tracker.observe(T0 + timedelta(minutes=2), Reading(idle_seconds=0))
+    assert back.unknown is None and not back.away
+    assert back.last_absence == Absence(T0 - timedelta(seconds=400), T0 + timedelta(minutes=2))
+    present = Tracker().observe(T0, Reading(unknown=gone))
+    assert not present.away and present.away_since is None and present.unknown == gone
+
+
 def test_without_idle_time_nobody_is_ever_away_unless_locked():
     state = Tracker(away_after_s=1).observe(T0, Reading(idle_seconds=None, dnd=DUNST_PAUSED))
     assert not state.away and state.idle_seconds is None and state.dnd == DUNST_PAUSED
@@ -382,6 +397,28 @@ def buses() -> Iterator[tuple[PrivateBus, PrivateBus]]:
     _needs("dbus-daemon", package="dbus")
     with PrivateBus() as session, PrivateBus() as system:
         yield session, system
+
+
+@pytest.mark.slow
+@pytest.mark.desktop
+def test_an_idle_monitor_that_leaves_the_bus_is_unknown_until_one_answers_again(buses):
+    session, _system = buses
+    gone = "org.gnome.Mutter.IdleMonitor went away"
+    mutter = MockMutter(session.address)
+    try:
+        with PresenceChild(_env(session.address), "--away-after", "1") as child:
+            away = _change(child, 0, away=True)
+            mutter.stop()  # the shell restarts
+            unknown = _change(child, child.events.index(away) + 1, unknown=gone)
+            # still away, the absence not ended: the monitor going is no return
+            assert unknown["state"]["away"] and unknown["state"]["last_absence"] is None
+            assert unknown["state"]["idle_seconds"] is None
+            seen = len(child.events)
+            mutter = MockMutter(session.address)  # the new shell's monitor, the user at it
+            back = _change(child, seen, unknown=None, away=False)
+            assert back["state"]["last_absence"]["end"] is not None
+    finally:
+        mutter.stop()
 
 
 @pytest.mark.slow

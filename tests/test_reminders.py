@@ -23,7 +23,7 @@ from scheduler.daemon.memory import Memory
 from scheduler.daemon.reminders import PAUSE_TIMER, Reminders
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
-from scheduler.notify import Delivery, Notice
+from scheduler.notify import Delivery, Notice, NotifierAway
 from scheduler.planning.schedule import timetable_for
 from scheduler.timing.plans import Timetable
 
@@ -80,8 +80,12 @@ class FakeTimers:
 class RecordingNotifier:
     sent: list[Notice] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)
+    #: while set, the notification server is gone: send raises NotifierAway with it
+    away: str | None = None
 
     def send(self, notice: Notice) -> Delivery:
+        if self.away is not None:
+            raise NotifierAway(self.away)
         self.sent.append(notice)
         return Delivery("dbus", id=len(self.sent), actions_shown=True)
 
@@ -206,6 +210,7 @@ class FakePresence:
     idle_seconds: float | None = 0.0
     locked: bool = False
     dnd: str | None = None
+    unknown: str | None = None
 
 
 def build(path: Path, traveller: Any, routines: dict[str, Routine | None],
@@ -681,6 +686,21 @@ def test_do_not_disturb_holds_and_releases_and_critical_comes_through(present) -
     assert [n.title for n in m.notifier.sent] == ["Urgent", "Warm foot soak"]
 
 
+def test_while_presence_is_unknown_every_reminder_waits_even_critical(present) -> None:
+    m, seen = present
+    seen.idle_seconds = 600
+    seen.unknown = "org.gnome.Mutter.IdleMonitor went away"
+    due = datetime(2026, 11, 24, 9, 50, tzinfo=ZONE)
+    m.clock.move_to(due)
+    m.fire(due, "sitting")  # a break that skips while away: not skipped, we cannot tell
+    m.fire(due, "urgent")
+    assert m.notifier.sent == []
+    assert {e.detail["reason"] for e in m.events("held")} == {f"presence unknown: {seen.unknown}"}
+    seen.unknown, seen.idle_seconds = None, 0
+    m.reminders.release()
+    assert sorted(n.title for n in m.notifier.sent) == ["Urgent", "Warm foot soak"]
+
+
 def test_a_waiting_reminder_survives_a_restart(present) -> None:
     m, seen = present
     seen.locked = True
@@ -855,3 +875,46 @@ def test_a_missed_check_in_is_asked_again_the_next_morning_for_its_own_night(
         m.fire(monday + timedelta(days=2), "morning-checkin")
         assert len(m.notifier.sent) == 3, "answered, and never more than one night back"
         m.ledger.close()
+
+
+def test_the_same_press_heard_twice_answers_once(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.action(1, "snooze:10m")
+    machine.reminders.action(1, "snooze:10m")  # a broadcast heard on a second connection
+    assert machine.kinds() == ["due", "delivered", "snoozed"]
+    assert machine.notifier.withdrawn == [1]
+    machine.reminders.action(1, "done")  # another button on it still counts
+    assert machine.kinds() == ["due", "delivered", "snoozed", "done"]
+
+
+# --- the notification server gone ------------------------------------------------------------
+
+SERVER_GONE = "the notification server (org.freedesktop.Notifications) is gone"
+
+
+def test_a_reminder_due_while_the_server_is_gone_waits_and_is_shown_on_its_return(
+        machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    machine.fire(T0)
+    assert machine.reminders.get("foot-soak", T0).state == "waiting"  # type: ignore[union-attr]
+    machine.clock.move_to(T0 + timedelta(minutes=5))
+    machine.reminders.release()  # something else changed: still gone, nothing new recorded
+    (held,) = machine.events("held")
+    assert held.detail == {"reason": SERVER_GONE, "waiting": True}
+    machine.notifier.away = None
+    machine.reminders.machine.server_back(clock.now())  # the server has its name again
+    machine.reminders.release()
+    assert len(machine.notifier.sent) == 1
+    assert machine.kinds() == ["held", "due", "delivered"]
+
+
+def test_a_reminder_the_server_stayed_away_for_past_catch_up_failed(machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    machine.fire(T0)
+    machine.timers.run(machine.timers.key("crampguard:wait:"), machine.clock)
+    machine.notifier.away = None
+    machine.reminders.release()
+    assert machine.notifier.sent == []
+    assert machine.kinds() == ["held", "due", "failed"]
+    (failed,) = machine.events("failed")
+    assert failed.detail == {"reason": SERVER_GONE}

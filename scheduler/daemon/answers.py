@@ -52,9 +52,9 @@ class Answers:
         shown = self._memory.by_notice(notice)
         if shown is None:
             return  # another program's notice
-        if shown.answer is not None:
-            log.info("button %r on %s due %s: already %s from this notice", key,
-                     shown.routine, self._memory.local(shown.due), shown.answer)
+        if _answered_before(shown, key):
+            log.info("button %r on %s due %s: already %s", key, shown.routine,
+                     self._memory.local(shown.due), shown.answer)
             return
         try:
             if key == "done":
@@ -164,3 +164,16 @@ class Answers:
         raise CrampguardError(
             f"{routine_id} has no reminder from the last day to answer; give --due TIME "
             f"for an older one")
+
+
+def _answered_before(shown: Reminder, key: str) -> bool:
+    """Whether a press answers nothing new: the same press heard twice (a server that
+    broadcasts its signals reaches every listener), or any press after a final answer.
+    A snooze then a Done on the same notice is two answers, the second the final one; a
+    check-in's cramp buttons may correct the night (the latest about a night counts)."""
+    if key.startswith(CRAMPS_KEY):
+        return False
+    answer = ("snoozed" if key.startswith("snooze:") else "skipped" if key == "skip"
+              else "done" if key == "done" else None)
+    return shown.answer in ("done", "skipped") or (
+        answer is not None and shown.answer == answer)

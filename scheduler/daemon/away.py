@@ -31,6 +31,7 @@ class Away:
         self._post = post
         self._handled: Absence | None = None
         self._watching = False
+        self._unknown: str | None = None
 
     def start(self) -> None:
         self._presence.start(on_change=lambda: self._post(self._changed_on_loop),
@@ -69,6 +70,13 @@ class Away:
             self._restart_intervals(absence)
         self._reminders.release(clock.now())
         self.follow()
+        if state.unknown != self._unknown:
+            self._unknown = state.unknown
+            if state.unknown is not None:
+                log.warning("presence unknown (%s): reminders wait until it answers again",
+                            state.unknown)
+            else:
+                log.info("presence answers again")
 
     def _restart_intervals(self, absence: Absence) -> None:
         """Back from a break long enough to count as one: interval routines that skip while

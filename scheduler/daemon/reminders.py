@@ -213,10 +213,9 @@ class Reminders:
             self._deliver(Up.of(routine, due, "release"), now)
             return
         if on_server or (verdict is not None and verdict.on_server) or self.server_away:
-            self.settle_as(routine_id, due, "failed",
-                           f"no notification server within its catch_up: "
-                           f"{self.server_away or 'it did not come back'}", now,
-                           counts_as_due=True)
+            self.settle_as(routine_id, due, "failed", self.server_away or
+                           "the notification server did not come back within its catch_up",
+                           now, counts_as_due=True)
             return
         grace = routine.schedule.catch_up if routine else timedelta()
         self.settle_as(routine_id, due, "missed",
@@ -239,6 +238,11 @@ class Reminders:
                 self._act(up, verdict, now)
             elif known.until is not None and known.until <= now:
                 self.snooze_ended(routine.id, known.due, now)
+
+    def server_back(self, now: datetime) -> None:
+        """The desktop's notification server has its name on the bus again."""
+        self.server_away = None
+        self.release(now)
 
     def holding(self) -> bool:
         """Whether something waits for the world to change."""

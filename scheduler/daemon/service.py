@@ -134,7 +134,10 @@ class Daemon:
 
     def _chain(self, choice: str) -> Any:
         return build_chain(choice, log, on_action=lambda nid, key: self.calls.post(
-            lambda: self.answers.action(nid, key)))
+            lambda: self.answers.action(nid, key)),
+            # What waited for the notification server to come back is shown now.
+            on_available=lambda: self.calls.post(
+                lambda: self.reminders.server_back(clock.now())))
 
     # --- running ------------------------------------------------------------------------
 

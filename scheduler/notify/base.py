@@ -6,12 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from scheduler.errors import NotifyError
-
-
-class NotifierAway(NotifyError):
-    """The desktop's notification server this session had is gone: a notice now would
-    reach only the console, where nobody looks. The reminder waits for the server."""
+from scheduler.errors import NotifierAway, NotifyError
 
 __all__ = ["ActionCallback", "Delivery", "Notice", "Notifier", "NotifierAway", "NotifyError"]
 

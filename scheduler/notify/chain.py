@@ -1,13 +1,15 @@
-"""Backends in order of preference: the first that delivers wins, and the console always can."""
+"""Backends in order of preference: the first that delivers wins, and the console always can,
+except while the desktop's notification server this run has used is gone: then the chain
+raises NotifierAway, as a notice printed to a console is not one the user saw."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from .base import ActionCallback, Delivery, Notice, Notifier, NotifyError
+from .base import ActionCallback, Delivery, Notice, Notifier, NotifierAway, NotifyError
 from .console import ConsoleNotifier
 from .dbus import DbusNotifier
 from .plyer_backend import PlyerNotifier
@@ -37,7 +39,8 @@ class NotifierChain:
         return tuple(backend.name for backend in self.backends)
 
     def send(self, notice: Notice) -> Delivery:
-        """Deliver through the first backend that can; NotifyError only if none could."""
+        """Deliver through the first backend that can; NotifyError only if none could, and
+        NotifierAway without trying the rest when the desktop's server is gone."""
         with self._lock:
             return self._send(notice)
 
@@ -46,6 +49,9 @@ class NotifierChain:
         for position, backend in enumerate(self.backends):
             try:
                 delivery = backend.send(notice)
+            except NotifierAway as exc:
+                self._note_failure(position, backend, exc)
+                raise
             except Exception as exc:
                 # Not only NotifyError: a bug in one backend must not cost the reminder.
                 self._note_failure(position, backend, exc)
@@ -96,20 +102,24 @@ def build_chain(
     *,
     platform: str | None = None,
     on_action: ActionCallback | None = None,
+    on_available: Callable[[], None] | None = None,
 ) -> NotifierChain:
     """The chain for config's ``notifier``: auto | dbus | plyer | console.
 
     ``platform`` defaults to ``sys.platform``; tests pass it to pin the per-platform choice.
     ``on_action(notification_id, action_key)`` hears the buttons pressed on the notices the
     dbus backend showed (Delivery.id, e.g. "done", "snooze:10m"), on that backend's own
-    thread: see ActionCallback. The other backends show no buttons.
+    thread: see ActionCallback. The other backends show no buttons. ``on_available()`` is
+    called, from any thread, when the desktop's notification server gets its bus name
+    again (after a send raised NotifierAway: the time to try once more).
     """
     platform = sys.platform if platform is None else platform
     if choice not in CHOICES:
         raise ValueError(f'Unknown notifier "{choice}" (valid: {", ".join(CHOICES)})')
     backends: list[Notifier] = []
     if choice in ("auto", "dbus"):
-        backends.append(build_backend("dbus", log, on_action=on_action))
+        backends.append(build_backend("dbus", log, on_action=on_action,
+                                      on_available=on_available))
     if choice == "plyer" or (choice == "auto" and _plyer_is_a_real_path(platform)):
         backends.append(build_backend("plyer", log, platform=platform))
     # Always last: whatever the desktop does, the reminder reaches stdout and the log.
@@ -125,11 +135,12 @@ def build_backend(
     *,
     platform: str | None = None,
     on_action: ActionCallback | None = None,
+    on_available: Callable[[], None] | None = None,
 ) -> Notifier:
     """The one backend named ``choice`` (dbus, plyer, console), with nothing to fall back
     on: ``notify-test`` uses it to find out whether that very backend delivers here."""
     if choice == "dbus":
-        return DbusNotifier(on_action=on_action, log=log)
+        return DbusNotifier(on_action=on_action, on_available=on_available, log=log)
     if choice == "plyer":
         return PlyerNotifier(platform=platform)
     if choice == "console":

@@ -8,6 +8,11 @@ each ActionInvoked to ``on_action``. It waits in the kernel until bytes arrive o
 interrupts it: no polling, no wakeups while nothing happens. When the bus goes away the reader
 ends, and the next send opens a fresh connection with a fresh reader (and match rules).
 
+Once a server has answered in this run, its name losing its owner (the server restarting,
+the desktop changing) makes a send raise NotifierAway rather than NotifyError: the chain
+then waits for the server instead of printing the notice to a console. ``on_available``
+hears the name get an owner again (NameOwnerChanged, on the reader thread).
+
 A lock keeps two reminders that fire together (the scheduler runs jobs in a thread pool) one
 after the other on the one connection, as it did when there was no reader.
 """
@@ -37,7 +42,15 @@ from jeepney import (
 from jeepney.io.threading import DBusConnection, ReceiveStopped, open_dbus_connection
 from jeepney.wrappers import unwrap_msg
 
-from .base import ActionCallback, Delivery, Notice, NotifyError, body_with_hint, icon_of
+from .base import (
+    ActionCallback,
+    Delivery,
+    Notice,
+    NotifierAway,
+    NotifyError,
+    body_with_hint,
+    icon_of,
+)
 
 SERVER = DBusAddress(
     "/org/freedesktop/Notifications",
@@ -50,6 +63,12 @@ _INT32_MAX = 2**31 - 1
 _SIGNALS = ("ActionInvoked", "NotificationClosed")
 #: How long close() waits for the reader; it leaves at once when interrupted.
 _JOIN_TIMEOUT_S = 2.0
+BUS = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
+                  interface="org.freedesktop.DBus")
+#: The bus's answers when no program owns the server's name (nor can be started for it).
+_NO_OWNER = ("org.freedesktop.DBus.Error.ServiceUnknown",
+             "org.freedesktop.DBus.Error.NameHasNoOwner")
+_SPAWN_FAILED = "org.freedesktop.DBus.Error.Spawn."
 
 
 def session_bus_address(env: Mapping[str, str] | None = None) -> str | None:
@@ -183,6 +202,7 @@ class DbusNotifier:
         call_timeout_s: float = 5.0,
         desktop_entry: str = "crampguard",
         on_action: ActionCallback | None = None,
+        on_available: Callable[[], None] | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         # address None: read the environment when connecting, not now, so a daemon started
@@ -196,9 +216,16 @@ class DbusNotifier:
         self._desktop_entry = desktop_entry
         #: called on the reader thread with (id, key) for each button pressed
         self._on_action = on_action
+        #: called on the reader thread when the server's name gets an owner
+        self._on_available = on_available
+        #: a server has answered in this run: its going away is news, not a headless box
+        self._served = False
         self._log = log or logging.getLogger(__name__)
         self._conn: _Link | None = None
         self._monitor: _Link | None = None
+        #: the live connection's match rule for ActionInvoked is in place: a broadcast
+        #: press reaches it, and the monitor must not pass the same press on again
+        self._hears_broadcasts = False
         self._caps: frozenset[str] | None = None
         self._lock = threading.Lock()
 
@@ -308,6 +335,7 @@ class DbusNotifier:
         link, self._conn = self._conn, None
         monitor, self._monitor = self._monitor, None
         self._caps = None
+        self._hears_broadcasts = False
         for each in (link, monitor):
             if each is not None:
                 each.close()
@@ -343,11 +371,17 @@ class DbusNotifier:
     def _call(self, method: str, signature: str | None = None, body: tuple = ()) -> tuple:
         reply = self._request(new_method_call(SERVER, method, signature, body), method)
         try:
-            return unwrap_msg(reply)
+            body = unwrap_msg(reply)
         except DBusErrorResponse as exc:
             self._caps = None
             detail = " ".join(str(part) for part in exc.data)
+            if self._served and (exc.name in _NO_OWNER or exc.name.startswith(_SPAWN_FAILED)):
+                raise NotifierAway(
+                    f"the notification server ({SERVER.bus_name}) is gone from the session "
+                    f"bus: {exc.name}") from exc
             raise NotifyError(f"{method} failed: {exc.name}: {detail}") from exc
+        self._served = True
+        return body
 
     def _request(self, message: Message, what: str) -> Message:
         link = self._connection()
@@ -377,7 +411,7 @@ class DbusNotifier:
             raise NotifyError(f"cannot connect to the D-Bus session bus {address}: {exc}") from exc
         link = self._conn = _Link(conn, self._on_message)
         self._caps = None
-        if self._on_action is not None:
+        if self._on_action is not None or self._on_available is not None:
             try:
                 self._listen()
             except NotifyError:
@@ -392,15 +426,19 @@ class DbusNotifier:
 
         dunst (and the servers that follow the spec's advice) send them to our unique name,
         which the bus delivers without any rule; a server that broadcasts them needs these.
+        And the bus's word when the server's name changes owner, for ``on_available``.
         A refusal is logged, not raised: the notice itself can still be shown."""
-        for member in _SIGNALS:
-            rule = MatchRule(
-                type="signal",
-                sender=SERVER.bus_name,
-                interface=SERVER.interface,
-                path=SERVER.object_path,
-                member=member,
-            )
+        rules = []
+        if self._on_action is not None:
+            rules = [(member, MatchRule(type="signal", sender=SERVER.bus_name,
+                                        interface=SERVER.interface, path=SERVER.object_path,
+                                        member=member)) for member in _SIGNALS]
+        if self._on_available is not None:
+            owner = MatchRule(type="signal", sender=BUS.bus_name, interface=BUS.interface,
+                              path=BUS.object_path, member="NameOwnerChanged")
+            owner.add_arg_condition(0, SERVER.bus_name)
+            rules.append(("NameOwnerChanged", owner))
+        for member, rule in rules:
             reply = self._request(message_bus.AddMatch(rule), "AddMatch")
             if reply.header.message_type is MessageType.error:
                 self._log.warning(
@@ -409,6 +447,8 @@ class DbusNotifier:
                     reply.header.fields.get(HeaderFields.error_name),
                     " ".join(str(part) for part in reply.body),
                 )
+            elif member == "ActionInvoked":
+                self._hears_broadcasts = True
 
     def _watch_earlier_notices(self, address: str) -> None:
         """Hear the buttons on notices an earlier run of the daemon showed.
@@ -416,9 +456,10 @@ class DbusNotifier:
         The server addresses ActionInvoked to the connection that sent the notice; once that
         run has ended, the bus drops the signal before any match rule sees it. A monitor
         connection (``BecomeMonitor``) still sees it. It only reads: presses addressed to
-        the live connection arrive there and are skipped here, and the ids are looked up in
-        the journal, so another program's notices change nothing. A bus that refuses a
-        monitor costs only those old buttons."""
+        the live connection arrive there and are skipped here, as are broadcast ones once
+        the live connection's match rule hears them; the ids are looked up in the journal,
+        so another program's notices change nothing. A bus that refuses a monitor costs
+        only those old buttons."""
         try:
             conn = open_dbus_connection(address, auth_timeout=self._timeout)
         except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
@@ -445,14 +486,31 @@ class DbusNotifier:
 
     def _on_monitored(self, message: Message) -> None:
         live = self._conn
-        if live is not None and message.header.fields.get(
-                HeaderFields.destination) == live.conn.unique_name:
-            return  # heard on the live connection already
+        to = message.header.fields.get(HeaderFields.destination)
+        if live is not None and (to == live.conn.unique_name
+                                 or (to is None and self._hears_broadcasts)):
+            # Heard on the live connection already: a server that broadcasts its presses
+            # (Plasma, LXQt) reaches both, and one press must count once.
+            return
         self._on_message(message)
 
     def _on_message(self, message: Message) -> None:
         """On the reader thread: a message that is no reply to our calls."""
         header = message.header
+        if (
+            self._on_available is not None
+            and header.message_type is MessageType.signal
+            and header.fields.get(HeaderFields.sender) == BUS.bus_name
+            and header.fields.get(HeaderFields.member) == "NameOwnerChanged"
+            and message.body[0] == SERVER.bus_name
+        ):
+            if message.body[2]:  # a new owner; "" when the name is gone
+                self._log.info("the notification server is back on the session bus")
+                try:
+                    self._on_available()
+                except Exception:  # as with on_action: the reader must go on
+                    self._log.exception("handling the notification server's return failed")
+            return
         if (
             self._on_action is None
             or header.message_type is not MessageType.signal

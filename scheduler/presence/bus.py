@@ -112,9 +112,10 @@ class Bus:
             self._subscribed.append((local, handler))
         self._send(message_bus.AddMatch(rule), "AddMatch")
 
-    def watch_owner(self, name: str, handler: Callable[[], None]) -> None:
-        """Call ``handler`` when ``name`` gets a new owner or loses it (a restarted server)."""
-        self.subscribe(lambda _message: handler(), sender=BUS.bus_name,
+    def watch_owner(self, name: str, handler: Callable[[bool], None]) -> None:
+        """Call ``handler(owned)`` when ``name`` gets a new owner (True) or loses it (a
+        restarted server: False, then True)."""
+        self.subscribe(lambda message: handler(bool(message.body[2])), sender=BUS.bus_name,
                        interface=BUS.interface, member="NameOwnerChanged",
                        path=BUS.object_path, args={0: (name, "string")})
 

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from jeepney import DBusAddress
@@ -122,11 +123,11 @@ class MutterIdle(Source):
                 self._active_watch = None  # one-shot: Mutter has dropped it
         self.changed(self)
 
-    def _restarted(self) -> None:
+    def _restarted(self, owned: bool) -> None:
         with self._lock:  # a new Mutter knows none of our watches
             self._idle_watch = None
             self._active_watch = None
-        self.changed(self)
+        self.owner_moved(MUTTER.bus_name, owned)
 
 
 class _Service(Source):
@@ -148,7 +149,8 @@ class _Service(Source):
         self._bus.subscribe(lambda _message: self.changed(self), sender=self._target.bus_name,
                             interface=interface or self._target.interface, member=member,
                             path=self._target.object_path, args=args)
-        self._bus.watch_owner(self._target.bus_name, lambda: self.changed(self))
+        self._bus.watch_owner(self._target.bus_name,
+                              partial(self.owner_moved, self._target.bus_name))
 
 
 class ScreenSaver(_Service):
@@ -358,7 +360,7 @@ class Logind(Source):
                                 interface=PROPERTIES, member="PropertiesChanged",
                                 path=self._session.object_path,
                                 args={0: (SESSION_INTERFACE, "string")})
-            self._bus.watch_owner(LOGIN.bus_name, lambda: self.changed(self))
+            self._bus.watch_owner(LOGIN.bus_name, partial(self.owner_moved, LOGIN.bus_name))
 
     def refresh(self) -> None:
         if self._session is None or self._bus is None:

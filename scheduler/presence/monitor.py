@@ -152,7 +152,10 @@ class Presence:
     (``sources`` empty): reminders go on as without presence. A source that is not there
     at start but can come later (a notification server D-Bus starts with the first notice,
     a screensaver started after the daemon) is taken on when its name appears on the
-    session bus; without a session bus and with no source, ``start`` starts nothing.
+    session bus; without a session bus and with no source, ``start`` starts nothing. A
+    source of idle time or the lock whose service leaves the bus (the desktop shell
+    restarting) makes ``state().unknown`` say so until that service, or another in its
+    place, owns the name again: a source that went away is no sign that the user is back.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None, *,
@@ -340,7 +343,13 @@ class Presence:
     # -- any thread -----------------------------------------------------------------------
 
     def _observe(self) -> PresenceState:
-        reading = Reading(
+        # Only a source of idle time or the lock leaves presence unknown when it goes: a
+        # do-not-disturb switch lives in the notification server, and with the server gone
+        # nothing is shown anyway (the notifier waits for it to come back).
+        unknown = next((s.gone for s in self._sources
+                        if s.gone is not None and (IDLE in s.provides or LOCK in s.provides)),
+                       None)
+        reading = Reading(unknown=unknown) if unknown is not None else Reading(
             idle_seconds=self._idle.idle_seconds() if self._idle is not None else None,
             locked=any(s.locked() for s in self._sources if LOCK in s.provides),
             dnd=next((reason for s in self._sources if DND in s.provides
@@ -369,7 +378,9 @@ class Presence:
         self.reports = [replace(r, used=r.found and self._idle is not None
                                 and r.name == self._idle.name) for r in self.reports]
 
-    def _name_moved(self, source: Source) -> None:
+    def _name_moved(self, source: Source, owned: bool) -> None:
+        if not owned:
+            return  # not taken on yet: nothing to lose
         with self._pending_lock:
             self._appeared.add(source)
         self._wake()

@@ -33,6 +33,9 @@ class Source:
         self.changed = changed
         #: what it tells, once open() found it (IDLE, LOCK, DND, SLEEP)
         self.provides: tuple[str, ...] = ()
+        #: why it cannot be read: its bus name lost its owner (the desktop shell
+        #: restarting); None while it is there
+        self.gone: str | None = None
 
     def open(self) -> str:
         """Connect and read; return what answered. Raises Unavailable."""
@@ -46,6 +49,12 @@ class Source:
 
     def close(self) -> None:
         """Stop listening and free what open() took."""
+
+    def owner_moved(self, name: str, owned: bool) -> None:
+        """On a reader thread: ``name``, the service this source reads, lost its owner or
+        got one (the same service restarted, or another in its place)."""
+        self.gone = None if owned else f"{name} went away"
+        self.changed(self)
 
     # -- the roles ------------------------------------------------------------------------
 

@@ -50,7 +50,10 @@ class PresenceState:
     not. ``away_since``: while away, when it began. ``last_absence``: the most recent
     absence that has ended (compare its ``end`` with what you handled before: it stays the
     same until the next one ends). ``sources``: the names of the sources in use; empty on a
-    headless box, where nothing is ever away or do-not-disturb.
+    headless box, where nothing is ever away or do-not-disturb. ``unknown``: why presence
+    cannot be told now (a source in use went away, e.g. "org.gnome.Mutter.IdleMonitor went
+    away"), None while it can; while it is set, ``locked``, ``idle_seconds`` and ``dnd``
+    say nothing, an absence neither begins nor ends, and "not away" does not mean "there".
     """
 
     away: bool = False
@@ -60,11 +63,12 @@ class PresenceState:
     away_since: datetime | None = None
     last_absence: Absence | None = None
     sources: tuple[str, ...] = ()
+    unknown: str | None = None
 
     @property
-    def summary(self) -> tuple[bool, bool, str | None]:
-        """What a change callback is about: away, locked, do-not-disturb."""
-        return (self.away, self.locked, self.dnd)
+    def summary(self) -> tuple[bool, bool, str | None, str | None]:
+        """What a change callback is about: away, locked, do-not-disturb, unknown."""
+        return (self.away, self.locked, self.dnd, self.unknown)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class Reading:
     idle_seconds: float | None = None
     locked: bool = False
     dnd: str | None = None
+    #: why the sources cannot be read now (the rest of the reading is then void)
+    unknown: str | None = None
 
 
 class Tracker:
@@ -122,6 +128,12 @@ class Tracker:
     def observe(
         self, now: datetime, reading: Reading, sources: tuple[str, ...] = ()
     ) -> PresenceState:
+        if reading.unknown is not None:
+            # A source that went away is no sign of the user: an absence goes on (it ends
+            # when a source answers again and says they are back), none begins.
+            return PresenceState(away=self._since is not None, away_since=self._since,
+                                 last_absence=self._last, sources=sources,
+                                 unknown=reading.unknown)
         away = reading.locked or self.idle_away(reading.idle_seconds)
         # The last input is when the user left (a lock comes after it) and, once they are
         # back, the latest sign of them; a source without idle time has only "now".

@@ -353,22 +353,41 @@ class MockLogind(Service):
 
 class MockNotifications(Service):
     """A notification server that is not dunst: KDE's (the Inhibited property) or, with
-    ``server="gnome-shell"``, GNOME Shell's (its banners follow a GSettings key)."""
+    ``server="gnome-shell"``, GNOME Shell's (its banners follow a GSettings key).
+
+    It shows notices as Plasma and LXQt do: ``Notify`` returns the next id (the notice is
+    kept in ``notices``: id -> (summary, actions)), and ``press`` broadcasts
+    ActionInvoked, addressed to no one, as those servers send it."""
 
     PATH = "/org/freedesktop/Notifications"
     INTERFACE = "org.freedesktop.Notifications"
 
     def __init__(self, address: str, *, server: str = "Plasma", inhibited: bool | None = None):
         super().__init__(address, self.INTERFACE)
+        self.notices: dict[int, tuple[str, list[str]]] = {}
+        self._ids = itertools.count(1)
         self.method(self.PATH, self.INTERFACE, "GetServerInformation",
                     lambda _call: _reply("ssss", server, "KDE", "6.0", "1.2"))
         self.method(self.PATH, self.INTERFACE, "GetCapabilities",
                     lambda _call: _reply("as", ["body", "actions"]))
+        self.method(self.PATH, self.INTERFACE, "Notify", self._notify)
+        self.method(self.PATH, self.INTERFACE, "CloseNotification", lambda _call: _reply(None))
         if inhibited is not None:
             self.set(self.PATH, self.INTERFACE, emit=False, Inhibited=("b", inhibited))
 
     def inhibit(self, on: bool) -> None:
         self.set(self.PATH, self.INTERFACE, Inhibited=("b", on))
+
+    def press(self, notification_id: int, key: str) -> None:
+        """The user pressed a button: one ActionInvoked, broadcast."""
+        self.emit(self.PATH, self.INTERFACE, "ActionInvoked", "us", (notification_id, key))
+
+    def _notify(self, call: Message) -> tuple[str | None, tuple]:
+        _app, replaces, _icon, summary, _body, actions, _hints, _timeout = call.body
+        notification_id = replaces or next(self._ids)
+        with self._lock:
+            self.notices[notification_id] = (summary, list(actions[::2]))
+        return _reply("u", notification_id)
 
 
 def dconf_env(folder: Path) -> dict[str, str]:
