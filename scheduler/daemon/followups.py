@@ -129,7 +129,7 @@ class FollowUps:
 
     def _arm(self, routine_id: str, due: datetime) -> None:
         self._timers.once(f"{FOLLOW_TIMER}{routine_id}@{due.isoformat()}",
-                          max(due, clock.now()), self._due, routine_id, due, grace=None)
+                          max(due, clock.now()), self._due, routine_id, due)
 
     def _due(self, routine_id: str, due: datetime) -> None:
         routine = self._reminders.routine(routine_id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -70,8 +70,8 @@ class PresenceView(Protocol):
 class Timers(Protocol):
     """What the state machine needs from the engine."""
 
-    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
-             grace: timedelta | None) -> None: ...
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` at ``when``, however late: lateness is decided here."""
 
     def cancel(self, key: str) -> None: ...
 
@@ -80,6 +80,9 @@ class Timers(Protocol):
     def timetable(self, routine_id: str) -> Timetable | None: ...
 
     def next_time(self, routine_id: str) -> datetime | None: ...
+
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        """The firings at or after ``start``, an interval restarted on return included."""
 
 
 def catch_up(run_times: list[datetime], now: datetime,
@@ -213,7 +216,7 @@ class Reminders:
     def _arm_wait(self, routine: Routine, due: datetime) -> None:
         self.timers.once(f"{WAIT_TIMER}{routine.id}@{due.isoformat()}",
                          max(due + routine.schedule.catch_up, clock.now()), self._wait_over,
-                         routine.id, due, grace=None)
+                         routine.id, due)
 
     def _wait_over(self, routine_id: str, due: datetime) -> None:
         waiting = self.get(routine_id, due)
@@ -325,7 +328,7 @@ class Reminders:
         if repeat is None or count > repeat.times:
             return
         self.timers.once(self._repeat_key(shown), clock.now() + repeat.every, self._repeat,
-                         shown.routine, shown.due, count, grace=None)
+                         shown.routine, shown.due, count)
 
     def _repeat(self, routine_id: str, due: datetime, count: int) -> None:
         """The repeat timer: show the unanswered reminder again in its notice's place,
@@ -424,8 +427,7 @@ class Reminders:
         if until is None:
             self.timers.cancel(key)
         else:
-            self.timers.once(key, until, self._snooze_ended, target.routine, target.due,
-                             grace=None)
+            self.timers.once(key, until, self._snooze_ended, target.routine, target.due)
         log.info("%s %s%s (due %s)", answer, target.routine,
                  f" until {self.local(until)}" if until else "", self.local(target.due))
         if answer == "done":
@@ -473,15 +475,13 @@ class Reminders:
     def next_shown(self, routine_id: str, start: datetime | None) -> datetime | None:
         """The routine's next firing from ``start`` that will be shown: not held by a pause
         or quiet hours, not skipped ahead (what `status` calls next)."""
-        timetable = self.timers.timetable(routine_id)
-        if timetable is None or start is None:
+        if start is None:
             return None
-        for count, firing in enumerate(timetable.firings(start)):
+        for count, at in enumerate(self.timers.upcoming(routine_id, start)):
             if count >= NEXT_SHOWN_LOOKAHEAD:
                 return None
-            if (self._hold_reason(routine_id, firing.at) is None
-                    and (routine_id, firing.at) not in self._known):
-                return firing.at
+            if self._hold_reason(routine_id, at) is None and (routine_id, at) not in self._known:
+                return at
         return None
 
     def trigger(self, routine_id: str) -> dict[str, Any]:
@@ -545,7 +545,7 @@ class Reminders:
             raise CrampguardError("a pause must end in the future")
         self._set_pauses([p for p in self.pauses if not p.covers(now)] + [Pause(now, until)])
         self._event("paused", None, at=now, detail={"until": until.isoformat()})
-        self.timers.once(PAUSE_TIMER, until, self._pause_ended, grace=None)
+        self.timers.once(PAUSE_TIMER, until, self._pause_ended)
         log.info("paused until %s", self.local(until))
         return {"paused_until": self._iso(until)}
 
@@ -588,12 +588,12 @@ class Reminders:
             self.ledger.write(lambda j: j.set_state("paused_until", None))
         active = self.paused_until
         if active is not None:
-            self.timers.once(PAUSE_TIMER, active, self._pause_ended, grace=None)
+            self.timers.once(PAUSE_TIMER, active, self._pause_ended)
         for target in self.ledger.read(lambda j: j.snoozed(), []):
             self._known[(target.routine, target.due)] = target
             assert target.until is not None
             self.timers.once(self._snooze_key(target), max(target.until, now),
-                             self._snooze_ended, target.routine, target.due, grace=None)
+                             self._snooze_ended, target.routine, target.due)
 
     # --- memory and journal ------------------------------------------------------------
 

@@ -10,7 +10,6 @@ import faulthandler
 import logging
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from scheduler.control.server import ControlServer
 from scheduler.daemon import handlers, readiness
 from scheduler.daemon.away import Away
 from scheduler.daemon.calls import STOPPING, LoopCalls
-from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
+from scheduler.daemon.engine import Engine
 from scheduler.daemon.followups import FOLLOW_TIMER, FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
@@ -37,6 +36,8 @@ from scheduler.daemon.reminders import (
     WAIT_TIMER,
     Reminders,
 )
+from scheduler.daemon.sleep import ClockWatch
+from scheduler.daemon.timers import RoutineTimers
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
@@ -74,32 +75,6 @@ def _release_startup_memory() -> None:
         pass
 
 
-class _SignalWaker:
-    """Python runs signal handlers on the main thread, but the kernel may hand a signal to
-    any thread (presence, the bus readers): the main thread, waiting for the loop's event,
-    would run the handler only at its next timeout, up to CLOCK_CHECK seconds later. The
-    wakeup fd is written whichever thread the signal lands on; a thread blocked reading it
-    ends the loop's wait, and the handler runs at once."""
-
-    def __init__(self, wake: Callable[[], None]):
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)
-        self._previous = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
-        threading.Thread(target=self._run, args=(wake,), name="crampguard-signals",
-                         daemon=True).start()
-
-    def _run(self, wake: Callable[[], None]) -> None:
-        try:
-            while os.read(self._read, 64):
-                wake()
-        finally:
-            os.close(self._read)
-
-    def close(self) -> None:
-        signal.set_wakeup_fd(self._previous)
-        os.close(self._write)  # the reader sees the end of the pipe and leaves
-
-
 class Daemon:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -116,18 +91,21 @@ class Daemon:
         self.calls = LoopCalls(lambda: self.engine.wakeup())
         self.started_at = clock.now()
         self.chain = self._chain(self.settings.notifier)
-        self.engine = Engine(
-            zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
-            on_due=self._due)
+        self.engine = Engine(zone=self.settings.zone, on_wake=self._on_wake,
+                             next_wait=self._next_wait)
+        self.timers = RoutineTimers(self.engine, self._due, clock.now)
         self.watcher = Watcher(self.request_reload)
         self.away = Away(ctx.env, self.calls.post)
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
 
-    def _due(self, routine_id: str, run_times: list[datetime], grace: float) -> None:
-        """The engine: a routine's run times came due."""
-        self.reminders.settle(routine_id, run_times, grace)
+    def _due(self, routine_id: str, run_times: list[datetime]) -> None:
+        """A routine's run times came due (its timer fired)."""
+        routine = self._enabled_routine(routine_id)
+        if routine is None:
+            return
+        self.reminders.settle(routine_id, run_times, routine.schedule.catch_up.total_seconds())
         self.away.follow()
 
     def _chain(self, choice: str) -> Any:
@@ -150,12 +128,12 @@ class Daemon:
             self.ledger.trouble = str(exc)
             self._journal_trouble(str(exc))
         self.reminders = Reminders(
-            ledger=self.ledger, timers=self.engine, routine=self._enabled_routine,
+            ledger=self.ledger, timers=self.timers, routine=self._enabled_routine,
             send=lambda notice: self.chain.send(notice),
             withdraw=lambda backend, nid: self.chain.withdraw(backend, nid),
             zone=lambda: self.settings.zone, presence=self.away.view)
-        self.away.bind(self.engine, self.reminders, lambda: self.routines.enabled)
-        self.followups = FollowUps(self.reminders, self.engine, lambda: self.routines.enabled)
+        self.away.bind(self.timers, self.reminders, lambda: self.routines.enabled)
+        self.followups = FollowUps(self.reminders, self.timers, lambda: self.routines.enabled)
         self.reminders.on_done = self.followups.after_done
         previous = self._install_signals()
         try:
@@ -181,14 +159,16 @@ class Daemon:
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self._signals.close()
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self.engine.close()
         log.info("crampguard stopped")
         return 0
 
     def _install_signals(self) -> dict[int, Any]:
-        # The handlers only leave a note: they run on the main thread, possibly inside the
-        # loop's Event.wait holding its lock, so setting that Event here could deadlock.
-        # _SignalWaker's thread wakes the loop instead.
+        # The handlers only leave a note for the loop. Python runs them on the main thread,
+        # but the kernel may hand a signal to any thread (presence, the bus readers): the
+        # wakeup fd ends the loop's wait whichever thread it lands on, and the handler runs
+        # as the wait returns.
         def stop(signum: int, frame: Any) -> None:
             self._stop_requested = True
 
@@ -197,7 +177,8 @@ class Daemon:
 
         handlers: dict[int, Callable[[int, Any], None]] = {
             signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hup}
-        self._signals = _SignalWaker(self.engine.wakeup)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self.engine.sleep.wake_fd(),
+                                                        warn_on_full_buffer=False)
         return {sig: signal.signal(sig, h) for sig, h in handlers.items()}
 
     def request_reload(self) -> None:
@@ -205,10 +186,11 @@ class Daemon:
         self._reload_at = time.monotonic() + DEBOUNCE
         self.engine.wakeup()
 
-    def _next_wait(self) -> float:
+    def _next_wait(self) -> float | None:
+        """How long the loop may sleep at most: until a debounced reload is due."""
         if self._reload_at is not None:
-            return max(0.0, min(CLOCK_CHECK, self._reload_at - time.monotonic()))
-        return CLOCK_CHECK
+            return max(0.0, self._reload_at - time.monotonic())
+        return None
 
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """The control server's thread: the loop answers (calls.LoopCalls.answer)."""
@@ -240,7 +222,7 @@ class Daemon:
             return  # what fell due meanwhile is handled now, under each catch_up rule
         # Back in time: plan from the new "now", or the next reminders would wait until
         # the old future instant comes round again.
-        self.engine.replan(clock.now())
+        self.timers.replan(clock.now())
 
     # --- loading and re-planning ---------------------------------------------------------
 
@@ -311,7 +293,7 @@ class Daemon:
         """The daemon's own timers still to run, by kind ({"snooze": 1}): told apart from
         the routines, which they are not (the reload's log line and its reply)."""
         found: dict[str, int] = {}
-        for key in self.engine.timers():
+        for key in self.timers.own_timers():
             kind = next((name for prefix, name in _TIMER_KINDS if key.startswith(prefix)),
                         "other")
             found[kind] = found.get(kind, 0) + 1
@@ -329,7 +311,7 @@ class Daemon:
         new = {r.id: r for r in routines.enabled}
         self.routines = routines
         for gone in old.keys() - new.keys():
-            self.engine.drop(gone)
+            self.timers.drop(gone)
             log.info("unscheduled %s", gone)
         for routine_id, routine in new.items():
             if not replan_all and old.get(routine_id) == routine:
@@ -345,28 +327,27 @@ class Daemon:
             log.warning("%s", unread)
 
     def _schedule(self, routine: Routine) -> None:
-        self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),
-                         routine.schedule.catch_up)
+        self.timers.plan(routine.id, timetable_for(routine, self.settings))
         if self.engine.running:  # at start-up, _started does both once planned from "now"
             self._skip_settled(routine.id)
             self._log_scheduled(routine.id)
 
     def _log_scheduled(self, routine_id: str) -> None:
         routine = self.routines.routines[routine_id]
-        next_time = self.engine.next_time(routine_id)
+        next_time = self.timers.next_time(routine_id)
         when = grammar.format_instant(next_time, self.settings.zone) if next_time else "never"
         log.info("scheduled %s: %s; next %s", routine_id,
                  describe(routine.schedule, self.settings.anchors), when)
 
     def _started(self) -> None:
-        """Once the engine has planned every routine from the real "now"."""
+        """Once the loop runs, before its first round."""
         self.chain.listen()  # buttons on notices a previous run left on screen
-        plans = self.engine.planned()
-        self._catch_up_after_restart([routine_id for routine_id, _, _ in plans])
+        plans = self.timers.plans.ids()
+        self._catch_up_after_restart(plans)
         self.reminders.resume_waiting()
         self.followups.restore()
         self.away.follow()
-        for routine_id, _, _ in plans:
+        for routine_id in plans:
             self._skip_settled(routine_id)
             self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
@@ -383,15 +364,17 @@ class Daemon:
         for routine_id in routine_ids:
             rows = self._journal_reminders(routine_id, since=since, limit=50)
             last = next((r.due for r in rows if not r.manual), None)
-            timetable = self.engine.timetable(routine_id)
-            if last is None or timetable is None:
+            timetable = self.timers.timetable(routine_id)
+            routine = self._enabled_routine(routine_id)
+            if last is None or timetable is None or routine is None:
                 continue  # nothing here before (or not for a week): nothing was missed
             run_times = []
             for firing in timetable.firings(last, inclusive=False):
                 if firing.at > now:
                     break
                 run_times.append(firing.at)
-            self.reminders.settle(routine_id, run_times, self.engine.catch_up(routine_id),
+            self.reminders.settle(routine_id, run_times,
+                                  routine.schedule.catch_up.total_seconds(),
                                   why_missed=" (crampguard was not running)")
 
     def _journal_reminders(self, routine_id: str, *, since: datetime,
@@ -405,10 +388,10 @@ class Daemon:
         """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
         the routine's next one."""
         for _ in range(100):
-            next_time = self.engine.next_time(routine_id)
+            next_time = self.timers.next_time(routine_id)
             if next_time is None or self.reminders.get(routine_id, next_time) is None:
                 return
-            self.engine.skip_next(routine_id)
+            self.timers.skip_next(routine_id)
 
     # --- the journal ----------------------------------------------------------------------
 
@@ -486,9 +469,9 @@ class Daemon:
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
                 for routine_id, title, next_time in sorted(
-                    ((rid, title, _earliest(self.reminders.next_shown(rid, planned),
-                                            pending.get(rid)))
-                     for rid, title, planned in self.engine.planned()),
+                    ((rid, self.routines.routines[rid].title,
+                      _earliest(self.reminders.next_shown(rid, planned), pending.get(rid)))
+                     for rid, planned in self.timers.planned()),
                     key=lambda p: (p[2] is None, p[2]))
             ],
             "last_delivery": None if last is None else {
