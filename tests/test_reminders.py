@@ -38,8 +38,7 @@ class FakeTimers:
     ahead: dict[str, list[datetime]] = field(default_factory=dict)
     tables: dict[str, Timetable] = field(default_factory=dict)
 
-    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any,
-             grace: timedelta | None) -> None:
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
         self.timers[key] = (when, fn, args)
 
     def cancel(self, key: str) -> None:
@@ -62,6 +61,10 @@ class FakeTimers:
     def next_time(self, routine_id: str) -> datetime | None:
         ahead = self.ahead.get(routine_id)
         return ahead[0] if ahead else None
+
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        timetable = self.tables.get(routine_id)
+        return (f.at for f in timetable.firings(start)) if timetable is not None else iter(())
 
     def run(self, key: str, traveller: Any) -> None:
         """Move the clock to the timer and run it, as the engine would."""
