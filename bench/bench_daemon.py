@@ -6,10 +6,12 @@ Runs the real daemon (``python -m scheduler run``) on the shipped routines again
 private D-Bus bus with dunst on Xvfb (the tests' Desktop), next to a plain sleeping Python
 process as the floor, and prints each figure against its budget:
 
-- resident memory of the whole process tree (RSS, and PSS) after settling: RSS ≤ 40 MiB
+- resident memory of the whole process tree (RSS, and PSS) after settling, presence on (the
+  X display answers): RSS ≤ 38 MiB
 - wakeups (voluntary + involuntary context switches over all threads) in the idle window:
-  ≤ 6 a minute
-- start-up, exec to the "crampguard running" log line: ≤ 0.5 s
+  ≤ 1 a minute on Linux, where the loop sleeps on a wall-clock timerfd until the next
+  timer (elsewhere it checks the clock every 10 s: ≤ 6 a minute)
+- start-up, exec to the "crampguard running" log line: ≤ 0.25 s
 - lateness from a reminder's due instant to its Notify call reaching the bus, over
   reminders one second apart: median ≤ 20 ms, max ≤ 100 ms
 
@@ -202,12 +204,13 @@ def main() -> int:
             proc.wait(5)
             floor.terminate()
             floor.wait(5)
-        report("daemon RSS (process tree)", daemon_idle["rss"], 40, "MiB")
+        report("daemon RSS (process tree)", daemon_idle["rss"], 38, "MiB")
         report("daemon PSS (process tree)", daemon_idle["pss"], None, "MiB")
         report("floor: plain python RSS", floor_idle["rss"], None, "MiB")
-        report("daemon wakeups", daemon_idle["wakeups"], 6, "/min")
+        report("daemon wakeups", daemon_idle["wakeups"],
+               1 if sys.platform.startswith("linux") else 6, "/min")
         report("floor: plain python wakeups", floor_idle["wakeups"], None, "/min")
-        report("start-up to 'running' (best of 3)", min(starts) * 1000, 500, "ms")
+        report("start-up to 'running' (best of 3)", min(starts) * 1000, 250, "ms")
         late = lateness(desktop, args.reminders, tmp)
         print(f"lateness over {len(late)} of {args.reminders} reminders one second apart:")
         if len(late) < args.reminders:

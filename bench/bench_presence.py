@@ -1,9 +1,9 @@
 """Presence's cost and speed (issue 9's budgets), on the real desktop with the GNOME idle
 monitor and a screensaver standing in (tests/support/mock_services.py):
 
-- the daemon's RSS with presence on (budget ≤ 40 MiB);
+- the daemon's RSS with presence on (budget ≤ 38 MiB);
 - its wakeups a minute while the user is idle, and while active (input every few seconds),
-  with nothing due (budget ≤ 6 a minute: signals, not polling);
+  with nothing due (budget ≤ 1 a minute on Linux, 6 elsewhere: signals, not polling);
 - the time from the user's return (the screen unlocked) to the held reminder's Notify on
   the bus (budget ≤ 2 s), over several rounds.
 
@@ -105,9 +105,10 @@ def main() -> int:
             finally:
                 proc.terminate()
                 proc.wait(5)
-            report("daemon RSS, presence on", max(idle["rss"], active["rss"]), 40, "MiB")
-            report("wakeups/min, user idle, nothing due", idle["wakeups"], 6, "/min")
-            report("wakeups/min, user active, nothing due", active["wakeups"], 6, "/min")
+            wakeups = 1 if sys.platform.startswith("linux") else 6  # bench_daemon says why
+            report("daemon RSS, presence on", max(idle["rss"], active["rss"]), 38, "MiB")
+            report("wakeups/min, user idle, nothing due", idle["wakeups"], wakeups, "/min")
+            report("wakeups/min, user active, nothing due", active["wakeups"], wakeups, "/min")
             mutter.stop()
             latencies = return_latency(desktop, saver, {**env, **isolated_env(tmp / "h2")},
                                        tmp, args.rounds)

@@ -10,12 +10,15 @@ covers it on a private one).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, clock_in
+from scheduler.timing.grammar import INSTANT_FORMATS
+from tests.support.daemon_proc import Daemon, cli, clock_in
 from tests.support.mock_services import MockMutter, MockScreenSaver
 from tests.support.routines import routine_text
 
@@ -93,6 +96,12 @@ def test_a_break_due_while_away_is_not_shown_and_restarts_on_return(routines, en
                                    timeout=3)
             assert back[1]
             assert daemon.count(r"delivered pause-legs") == 0
+            # `status` says next what the restarted interval will fire, not the plain grid
+            reply = cli("status", "--json", env=env)
+            assert reply.returncode == 0, reply.stderr
+            nexts = {r["id"]: r["next"] for r in json.loads(reply.stdout)["routines"]}
+            restarted = datetime.strptime(back[1], INSTANT_FORMATS["full"])
+            assert datetime.fromisoformat(nexts["sitting"]).replace(microsecond=0) == restarted
             assert daemon.stop() == 0
     finally:
         mutter.stop()

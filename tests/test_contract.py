@@ -3,9 +3,10 @@ most once, or is recorded with the reason it did not; delivery never waits on th
 the daemon starts and keeps reminding on a broken config or journal.
 
 The rules themselves are pinned in process (tests/test_reminders.py); here they meet the
-real faults: a clock stepped both ways under libfaketime, a full disk (a small tmpfs as the
-state folder), the journal removed and replaced under the running daemon, restarts between
-an answer and its firing, a damaged journal and a broken config.toml at start.
+real faults: a clock stepped both ways under libfaketime (announced as a resume), a full
+disk (a small tmpfs as the state folder), the journal removed and replaced under the
+running daemon, restarts between an answer and its firing, a damaged journal and a broken
+config.toml at start.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
 from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in
-from tests.support.faketime import faked, needs_faketime
+from tests.support.faketime import needs_stepped_clock
 from tests.support.fixtures import Dirs
 from tests.support.routines import routine_text
 
@@ -42,18 +43,17 @@ def history(*args: str) -> list[dict]:
 
 # --- at most once, whatever the clock does -------------------------------------------------------
 
-@needs_faketime
+@needs_stepped_clock
 def test_a_clock_stepped_back_and_forward_again_never_shows_a_reminder_twice(
-        routines, tmp_path):
-    fake = tmp_path / "faketime"
+        routines, stepped):
     (routines / "once.toml").write_text(routine_text("Once", clock_in(3)))
-    with Daemon(faked(fake)) as daemon:
+    with Daemon(stepped.env()) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"delivered once via console", timeout=8)
-        fake.write_text("-30")  # back: the same due instant lies ahead again
+        stepped.step("-30")  # back: the same due instant lies ahead again
         daemon.wait_for(r"wall clock jumped -3\ds", timeout=12)
         mark = daemon.mark()
-        fake.write_text("+0")  # and forward past it once more
+        stepped.step("+0")  # and forward past it once more
         daemon.wait_for(r"once due .* is already delivered: not shown again", timeout=12,
                         after=mark)
         assert daemon.count(r"delivered once via console") == 1
@@ -61,20 +61,19 @@ def test_a_clock_stepped_back_and_forward_again_never_shows_a_reminder_twice(
         assert daemon.stop() == 0
 
 
-@needs_faketime
+@needs_stepped_clock
 def test_a_reminder_due_during_a_pause_stays_held_when_the_lid_opens_after_it(
-        routines, tmp_path):
+        routines, stepped):
     """pause 1h, the lid closed for 90 minutes: the reminder due inside the pause is held,
     not delivered on resume (the pause has ended by then)."""
-    fake = tmp_path / "faketime"
     (routines / "inside.toml").write_text(
         routine_text("Inside", clock_in(20 * 60), extra="").replace(
             'quiet_hours = "ignore"', 'quiet_hours = "ignore"\ncatch_up = "3h"'))
-    with Daemon(faked(fake)) as daemon:
+    with Daemon(stepped.env()) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"crampguard running")
         cli_json("pause", "1h")
-        fake.write_text("+5400")
+        stepped.step("+5400")
         daemon.wait_for(r"held inside due .*: paused until", timeout=12)
         assert daemon.count(r"delivered inside") == 0
         assert daemon.stop() == 0
@@ -116,11 +115,10 @@ def test_a_skip_survives_a_restart(routines, console_env):
         assert daemon.stop() == 0
 
 
-@needs_faketime
-def test_a_snooze_survives_a_restart(routines, tmp_path):
-    fake = tmp_path / "faketime"
+@needs_stepped_clock
+def test_a_snooze_survives_a_restart(routines, stepped):
     (routines / "later.toml").write_text(routine_text("Later", clock_in(2)))
-    env = faked(fake)
+    env = stepped.env()
     with Daemon(env) as daemon:
         daemon.start("--routines", str(routines))
         # Generous limits: they only bound a failure; a loaded CI machine starts slowly.
@@ -130,8 +128,8 @@ def test_a_snooze_survives_a_restart(routines, tmp_path):
     with Daemon(env) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"crampguard running")
-        fake.write_text("+600")
-        # the jump is seen at the next clock check (every 10 s)
+        daemon.wait_for(r"presence: .*sleep from logind")
+        stepped.step("+600")
         daemon.wait_for(r"delivered later via console .*snoozed", timeout=30)
         assert daemon.stop() == 0
 

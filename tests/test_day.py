@@ -13,7 +13,7 @@ import pytest
 
 from scheduler.journal import stats
 from tests.support.daemon_proc import ZONE, Daemon, cli, cli_json, clock_in
-from tests.support.faketime import faked, needs_faketime
+from tests.support.faketime import SteppedClock, needs_stepped_clock
 from tests.support.routines import routine_head
 
 pytestmark = [pytest.mark.slow, pytest.mark.desktop]
@@ -28,11 +28,11 @@ def routine(folder: Path, name: str, schedule: str, notify: str = "") -> None:
         f'quiet_hours = "ignore"\n' + notify)
 
 
-def on_desktop(desktop, fake: Path | None = None) -> dict[str, str]:
+def on_desktop(desktop, stepped: SteppedClock | None = None) -> dict[str, str]:
     env = {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus",
            "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"}
-    if fake is not None:
-        env = {**faked(fake, env), "DBUS_SESSION_BUS_ADDRESS": desktop.address}
+    if stepped is not None:
+        env = {**stepped.env(env), "DBUS_SESSION_BUS_ADDRESS": desktop.address}
     return env
 
 
@@ -57,18 +57,16 @@ def test_check_in_buttons_land_in_the_cramp_log_as_the_night_just_gone(routines,
     assert nights["unknown"] >= 1  # the nights before: not known, not counted as quiet
 
 
-@needs_faketime
-def test_a_missed_check_in_is_asked_again_the_next_morning(routines, desktop, tmp_path):
-    fake = tmp_path / "faketime"
-    # catch_up 10m: an hour late is missed; the next day's, seen within the clock check's
-    # 10 s, is shown
+@needs_stepped_clock
+def test_a_missed_check_in_is_asked_again_the_next_morning(routines, desktop, stepped):
+    # catch_up 10m: an hour late is missed; the next day's, seen on resume, is shown
     routine(routines, "checkin", f'at = "{clock_in(4)}"\ncatch_up = "10m"\n', CHECKIN_ACTIONS)
-    with Daemon(on_desktop(desktop, fake)) as daemon:
+    with Daemon(on_desktop(desktop, stepped)) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"crampguard running")
-        fake.write_text("+3600")  # the laptop slept through it
+        stepped.step("+3600")  # the laptop slept through it
         missed = daemon.wait_for(r"missed checkin due \w+ (\S+ \S+) ", timeout=12)
-        fake.write_text("+86400")  # the next morning, a few seconds before the check-in
+        stepped.step("+86400")  # the next morning, a few seconds before the check-in
         again = daemon.wait_for(r"delivered checkin via dbus as #(\d+) .*asked_again",
                                 timeout=20)
         desktop.press(int(again[1]), "cramps:none")
@@ -79,21 +77,20 @@ def test_a_missed_check_in_is_asked_again_the_next_morning(routines, desktop, tm
     assert quiet["detail"]["night"] == night_of_due(missed[1])
 
 
-@needs_faketime
-def test_a_repeat_replaces_its_notice_and_stops_on_done(routines, desktop, tmp_path):
-    fake = tmp_path / "faketime"
+@needs_stepped_clock
+def test_a_repeat_replaces_its_notice_and_stops_on_done(routines, desktop, stepped):
     routine(routines, "soak", f'at = "{clock_in(3)}"\n',
             '[notify]\ntimeout = "0s"\nrepeat = { every = "1m", times = 3 }\n')
-    with Daemon(on_desktop(desktop, fake)) as daemon:
+    with Daemon(on_desktop(desktop, stepped)) as daemon:
         daemon.start("--routines", str(routines))
         first = daemon.wait_for(r"delivered soak via dbus as #(\d+)", timeout=8)[1]
-        fake.write_text("+61")
+        stepped.step("+61")
         again = daemon.wait_for(r"delivered soak via dbus as #(\d+) .*'repeat': 1", timeout=14)
         assert desktop.shown() == 1, "the repeat took the first notice's place"
         desktop.press(int(again[1]), "done")
         daemon.wait_for(r"done soak \(due ", timeout=3)
         mark = daemon.mark()
-        fake.write_text("+200")
+        stepped.step("+200")
         daemon.wait_for(r"wall clock jumped", timeout=14, after=mark)
         assert daemon.count(r"'repeat': 2") == 0
         assert daemon.stop() == 0
@@ -102,14 +99,13 @@ def test_a_repeat_replaces_its_notice_and_stops_on_done(routines, desktop, tmp_p
     assert kinds == ["done", "repeated", "delivered", "due"]
 
 
-@needs_faketime
+@needs_stepped_clock
 def test_follow_ups_after_a_done_and_after_log_workout_survive_a_restart(
-        routines, desktop, tmp_path):
-    fake = tmp_path / "faketime"
+        routines, desktop, stepped):
     routine(routines, "soak", f'at = "{clock_in(3)}"\n')
     routine(routines, "stretch", 'at = "03:00"\nafter = "soak done + 20m"\ncatch_up = "2h"\n')
     routine(routines, "water", 'after = "workout + 1h"\n')
-    env = on_desktop(desktop, fake)
+    env = on_desktop(desktop, stepped)
     args = ("--routines", str(routines))
     with Daemon(env) as daemon:
         daemon.start(*args)
@@ -128,29 +124,29 @@ def test_follow_ups_after_a_done_and_after_log_workout_survive_a_restart(
     with Daemon(env) as daemon:
         daemon.start(*args)
         daemon.wait_for(r"crampguard running")
-        fake.write_text("+3700")
+        stepped.step("+3700")
         daemon.wait_for(r"delivered water via dbus", timeout=14)
         daemon.wait_for(r"delivered stretch via dbus", timeout=3)
         assert daemon.stop() == 0
 
 
-@needs_faketime
-def test_a_follow_up_that_lands_in_quiet_hours_is_held(routines, desktop, tmp_path):
-    fake = tmp_path / "faketime"
+@needs_stepped_clock
+def test_a_follow_up_that_lands_in_quiet_hours_is_held(routines, desktop, stepped,
+                                                       tmp_path):
     start = (datetime.now(ZONE) + timedelta(minutes=30)).strftime("%H:%M")
     end = (datetime.now(ZONE) + timedelta(hours=3)).strftime("%H:%M")
     config = tmp_path / "config.toml"
     config.write_text(f'quiet_hours = "{start}-{end}"\n')
     (routines / "water.toml").write_text(
         routine_head("Water", "m") + '\n[schedule]\nafter = "workout + 1h"\n')
-    env = on_desktop(desktop, fake)
+    env = on_desktop(desktop, stepped)
     args = ("--routines", str(routines), "--config", str(config))
     with Daemon(env) as daemon:
         daemon.start(*args)
         daemon.wait_for(r"crampguard running")
         assert cli(*args, "log", "workout").returncode == 0
         daemon.wait_for(r"follow-up: water at ", timeout=3)
-        fake.write_text("+3610")
+        stepped.step("+3610")
         daemon.wait_for(r"held water due .*: quiet hours", timeout=14)
         assert daemon.count(r"delivered water") == 0
         assert daemon.stop() == 0

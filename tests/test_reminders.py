@@ -44,9 +44,6 @@ class FakeTimers:
     def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
         self.timers[key] = (when, fn, args)
 
-    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
-        table = self.tables.get(routine_id)
-        return iter(()) if table is None else (f.at for f in table.firings(start))
 
     def cancel(self, key: str) -> None:
         self.timers.pop(key, None)
@@ -68,6 +65,10 @@ class FakeTimers:
     def next_time(self, routine_id: str) -> datetime | None:
         ahead = self.ahead.get(routine_id)
         return ahead[0] if ahead else None
+
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        timetable = self.tables.get(routine_id)
+        return (f.at for f in timetable.firings(start)) if timetable is not None else iter(())
 
     def run(self, key: str, traveller: Any) -> None:
         """Move the clock to the timer and run it, as the engine would."""

@@ -3,10 +3,11 @@ with explicit dates and zones."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.daemon.engine import TimetableTrigger
+from scheduler.daemon.plans import Plans
 from scheduler.timing.grammar import Window
 from scheduler.timing.plans import IntervalPlan, Timetable, restart_interval
 
@@ -52,12 +53,16 @@ def test_a_restart_across_a_dst_change_keeps_wall_clock_intervals() -> None:
     assert restart is not None and hm(restart.firings)[:2] == ["02:05", "02:55"]
 
 
-def test_the_trigger_follows_the_restart_then_the_plan_again() -> None:
-    timetable = table()
+def test_the_plan_follows_the_restart_then_the_timetable_again() -> None:
+    plans = Plans()
+    plans.set("sitting", table(), local(2026, 11, 24, 9, 0))
     back = local(2026, 11, 24, 15, 12)
-    trigger = TimetableTrigger(timetable, restart_interval(timetable, back))
-    first = trigger.get_next_fire_time(None, back)
-    second = trigger.get_next_fire_time(first, first)
-    third = trigger.get_next_fire_time(second, second)
-    assert hm([first, second]) == ["16:02", "16:52"]
-    assert third == local(2026, 11, 25, 9, 50)  # the next day's window, on its own grid
+    assert plans.restart("sitting", back) == local(2026, 11, 24, 16, 2)
+    assert hm(itertools.islice(plans.upcoming("sitting", back), 3)) == [
+        "16:02", "16:52", "09:50"]  # then the next day's window, on its own grid
+    assert plans.due("sitting", local(2026, 11, 24, 16, 2)) == [local(2026, 11, 24, 16, 2)]
+    assert plans.next_time("sitting") == local(2026, 11, 24, 16, 52)
+    assert plans.due("sitting", local(2026, 11, 25, 9, 50)) == [
+        local(2026, 11, 24, 16, 52), local(2026, 11, 25, 9, 50)]
+    # the window closed: the timetable alone from here
+    assert plans.next_time("sitting") == local(2026, 11, 25, 10, 40)

@@ -17,8 +17,8 @@ from datetime import timedelta
 from scheduler import clock
 from scheduler.config import defaults
 from scheduler.config.routine import Routine
-from scheduler.daemon.engine import Engine
 from scheduler.daemon.reminders import Reminders
+from scheduler.daemon.timers import RoutineTimers
 from scheduler.presence import Absence, Presence, PresenceState
 from scheduler.timing import grammar
 
@@ -50,9 +50,9 @@ class Away:
         shortest = min((r.schedule.away_resets for r in routines), default=defaults.AWAY_RESETS)
         self._presence.set_away_after(shortest.total_seconds())
 
-    def bind(self, engine: Engine, reminders: Reminders,
+    def bind(self, timers: RoutineTimers, reminders: Reminders,
              routines: Callable[[], Iterable[Routine]]) -> None:
-        self._engine, self._reminders, self._routines = engine, reminders, routines
+        self._timers, self._reminders, self._routines = timers, reminders, routines
 
     def follow(self) -> None:
         """Follow closely (a source that must be polled, the active window) only while a
@@ -87,13 +87,14 @@ class Away:
             if routine.schedule.every is None or routine.schedule.away != "skip" \
                     or away < routine.schedule.away_resets:
                 continue
-            next_time = self._engine.restart_interval(routine.id, now)
+            next_time = self._timers.restart_interval(routine.id, now)
             if next_time is not None:
                 log.info("back after %s: %s starts again, next %s", grammar.format_duration(
                     timedelta(seconds=int(away.total_seconds()))), routine.id,
                     grammar.format_instant(next_time, next_time.tzinfo))
 
     def _slept(self, sleeping: bool) -> None:
-        # The loop's clock check sees the jump on this very wake-up and re-plans; the
-        # signal only makes that happen at once instead of within CLOCK_CHECK seconds.
+        # Posting this woke the loop: its clock check sees the jump on this very wake-up
+        # and re-plans (where no timerfd ends the wait as the clock is set, this is what
+        # makes it happen at once instead of within CLOCK_CHECK seconds).
         log.info("logind: %s", "going to sleep" if sleeping else "resumed from sleep")

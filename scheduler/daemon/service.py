@@ -10,7 +10,6 @@ import faulthandler
 import logging
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from scheduler.daemon import handlers, readiness
 from scheduler.daemon.answers import Answers
 from scheduler.daemon.away import Away
 from scheduler.daemon.calls import STOPPING, LoopCalls
-from scheduler.daemon.engine import CLOCK_CHECK, ClockWatch, Engine
+from scheduler.daemon.engine import Engine
 from scheduler.daemon.followups import FOLLOW_TIMER, FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.lock import InstanceLock
@@ -39,6 +38,8 @@ from scheduler.daemon.reminders import (
     WAIT_TIMER,
     Reminders,
 )
+from scheduler.daemon.sleep import ClockWatch
+from scheduler.daemon.timers import RoutineTimers
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
@@ -76,32 +77,6 @@ def _release_startup_memory() -> None:
         pass
 
 
-class _SignalWaker:
-    """Python runs signal handlers on the main thread, but the kernel may hand a signal to
-    any thread (presence, the bus readers): the main thread, waiting for the loop's event,
-    would run the handler only at its next timeout, up to CLOCK_CHECK seconds later. The
-    wakeup fd is written whichever thread the signal lands on; a thread blocked reading it
-    ends the loop's wait, and the handler runs at once."""
-
-    def __init__(self, wake: Callable[[], None]):
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)
-        self._previous = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
-        threading.Thread(target=self._run, args=(wake,), name="crampguard-signals",
-                         daemon=True).start()
-
-    def _run(self, wake: Callable[[], None]) -> None:
-        try:
-            while os.read(self._read, 64):
-                wake()
-        finally:
-            os.close(self._read)
-
-    def close(self) -> None:
-        signal.set_wakeup_fd(self._previous)
-        os.close(self._write)  # the reader sees the end of the pipe and leaves
-
-
 class Daemon:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -118,17 +93,17 @@ class Daemon:
         self.calls = LoopCalls(lambda: self.engine.wakeup())
         self.started_at = clock.now()
         self.chain = self._chain(self.settings.notifier)
-        self.engine = Engine(
-            zone=self.settings.zone, on_wake=self._on_wake, next_wait=self._next_wait,
-            on_due=self._due)
+        self.engine = Engine(zone=self.settings.zone, on_wake=self._on_wake,
+                             next_wait=self._next_wait)
+        self.timers = RoutineTimers(self.engine, self._due, clock.now)
         self.watcher = Watcher(self.request_reload)
         self.away = Away(ctx.env, self.calls.post)
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
 
-    def _due(self, routine_id: str, run_times: list[datetime], grace: float) -> None:
-        """The engine: a routine's run times came due."""
+    def _due(self, routine_id: str, run_times: list[datetime]) -> None:
+        """A routine's run times came due (its timer fired)."""
         self.reminders.settle(routine_id, run_times, clock.now())
         self.away.follow()
 
@@ -159,13 +134,13 @@ class Daemon:
         # Read before this run notes its own life: the restart catches up from here.
         self._last_alive = self.memory.last_alive()
         self.reminders = Reminders(
-            memory=self.memory, timers=self.engine, routine=self._enabled_routine,
+            memory=self.memory, timers=self.timers, routine=self._enabled_routine,
             enabled=lambda: self.routines.enabled,
             send=lambda notice: self.chain.send(notice), presence=self.away.view)
         self.answers = Answers(self.reminders,
                                withdraw=lambda backend, nid: self.chain.withdraw(backend, nid))
-        self.away.bind(self.engine, self.reminders, lambda: self.routines.enabled)
-        self.followups = FollowUps(self.reminders, self.engine, lambda: self.routines.enabled)
+        self.away.bind(self.timers, self.reminders, lambda: self.routines.enabled)
+        self.followups = FollowUps(self.reminders, self.timers, lambda: self.routines.enabled)
         self.answers.on_done = self.followups.after_done
         previous = self._install_signals()
         try:
@@ -192,14 +167,16 @@ class Daemon:
             lock.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self._signals.close()
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self.engine.close()
         log.info("crampguard stopped")
         return 0
 
     def _install_signals(self) -> dict[int, Any]:
-        # The handlers only leave a note: they run on the main thread, possibly inside the
-        # loop's Event.wait holding its lock, so setting that Event here could deadlock.
-        # _SignalWaker's thread wakes the loop instead.
+        # The handlers only leave a note for the loop. Python runs them on the main thread,
+        # but the kernel may hand a signal to any thread (presence, the bus readers): the
+        # wakeup fd ends the loop's wait whichever thread it lands on, and the handler runs
+        # as the wait returns.
         def stop(signum: int, frame: Any) -> None:
             self._stop_requested = True
 
@@ -208,7 +185,8 @@ class Daemon:
 
         handlers: dict[int, Callable[[int, Any], None]] = {
             signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hup}
-        self._signals = _SignalWaker(self.engine.wakeup)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self.engine.sleep.wake_fd(),
+                                                        warn_on_full_buffer=False)
         return {sig: signal.signal(sig, h) for sig, h in handlers.items()}
 
     def request_reload(self) -> None:
@@ -216,12 +194,13 @@ class Daemon:
         self._reload_at = time.monotonic() + DEBOUNCE
         self.engine.wakeup()
 
-    def _next_wait(self) -> float:
-        wait = CLOCK_CHECK
+    def _next_wait(self) -> float | None:
+        """How long the loop may sleep at most: until a debounced reload is due, or the
+        journal's next try while events wait for it; None: until the next timer."""
+        waits = [] if self.ledger.retry_after is None else [self.ledger.retry_after]
         if self._reload_at is not None:
-            wait = max(0.0, min(wait, self._reload_at - time.monotonic()))
-        retry = self.ledger.retry_after
-        return wait if retry is None else min(wait, retry)
+            waits.append(max(0.0, self._reload_at - time.monotonic()))
+        return min(waits, default=None)
 
     def _handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """The control server's thread: the loop answers (calls.LoopCalls.answer)."""
@@ -254,7 +233,7 @@ class Daemon:
             return  # what fell due meanwhile is handled now, under each catch_up rule
         # Back in time: plan from the new "now", or the next reminders would wait until
         # the old future instant comes round again.
-        self.engine.replan(clock.now())
+        self.timers.replan(clock.now())
 
     # --- loading and re-planning ---------------------------------------------------------
 
@@ -325,7 +304,7 @@ class Daemon:
         """The daemon's own timers still to run, by kind ({"snooze": 1}): told apart from
         the routines, which they are not (the reload's log line and its reply)."""
         found: dict[str, int] = {}
-        for key in self.engine.timers():
+        for key in self.timers.own_timers():
             kind = next((name for prefix, name in _TIMER_KINDS if key.startswith(prefix)),
                         "other")
             found[kind] = found.get(kind, 0) + 1
@@ -343,7 +322,7 @@ class Daemon:
         new = {r.id: r for r in routines.enabled}
         self.routines = routines
         for gone in old.keys() - new.keys():
-            self.engine.drop(gone)
+            self.timers.drop(gone)
             log.info("unscheduled %s", gone)
         for routine_id, routine in new.items():
             if not replan_all and old.get(routine_id) == routine:
@@ -359,29 +338,28 @@ class Daemon:
             log.warning("%s", unread)
 
     def _schedule(self, routine: Routine) -> None:
-        self.engine.plan(routine.id, routine.title, timetable_for(routine, self.settings),
-                         routine.schedule.catch_up)
+        self.timers.plan(routine.id, timetable_for(routine, self.settings))
         if self.engine.running:  # at start-up, _started does both once planned from "now"
             self._skip_settled(routine.id)
             self._log_scheduled(routine.id)
 
     def _log_scheduled(self, routine_id: str) -> None:
         routine = self.routines.routines[routine_id]
-        next_time = self.engine.next_time(routine_id)
+        next_time = self.timers.next_time(routine_id)
         when = grammar.format_instant(next_time, self.settings.zone) if next_time else "never"
         log.info("scheduled %s: %s; next %s", routine_id,
                  describe(routine.schedule, self.settings.anchors), when)
 
     def _started(self) -> None:
-        """Once the engine has planned every routine from the real "now"."""
+        """Once the loop runs, before its first round."""
         self.chain.listen()  # buttons on notices a previous run left on screen
         now = clock.now()
-        plans = self.engine.planned()
-        self._catch_up_after_restart([routine_id for routine_id, _, _ in plans], now)
+        plans = self.timers.plans.ids()
+        self._catch_up_after_restart(plans, now)
         self.reminders.resume_planned(now)
         self.followups.restore(now)
         self.away.follow()
-        for routine_id, _, _ in plans:
+        for routine_id in plans:
             self._skip_settled(routine_id)
             self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
@@ -402,7 +380,7 @@ class Daemon:
                         "recorded", grammar.format_instant(last_alive, self.settings.zone),
                         grammar.format_instant(since, self.settings.zone))
         for routine_id in routine_ids:
-            timetable = self.engine.timetable(routine_id)
+            timetable = self.timers.timetable(routine_id)
             if timetable is None:
                 continue
             run_times = []
@@ -417,10 +395,10 @@ class Daemon:
         """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
         the routine's next one."""
         for _ in range(100):
-            next_time = self.engine.next_time(routine_id)
+            next_time = self.timers.next_time(routine_id)
             if next_time is None or self.memory.get(routine_id, next_time) is None:
                 return
-            self.engine.skip_next(routine_id)
+            self.timers.skip_next(routine_id)
 
     # --- the journal ----------------------------------------------------------------------
 
@@ -499,9 +477,9 @@ class Daemon:
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
                 for routine_id, title, next_time in sorted(
-                    ((rid, title, _earliest(self.reminders.next_shown(rid, planned),
-                                            pending.get(rid)))
-                     for rid, title, planned in self.engine.planned()),
+                    ((rid, self.routines.routines[rid].title,
+                      _earliest(self.reminders.next_shown(rid, planned), pending.get(rid)))
+                     for rid, planned in self.timers.planned()),
                     key=lambda p: (p[2] is None, p[2]))
             ],
             "last_delivery": None if last is None else {

@@ -2,8 +2,8 @@
 
 A *plan* says which local wall-clock times a calendar day asks for; ``Timetable`` walks the
 days in order and resolves each wall time under the DST contract (``wallclock.resolve``).
-The daemon's engine wraps a timetable in an APScheduler trigger, so what the preview shows
-is what the daemon fires.
+The daemon plans each routine from its timetable (``daemon/plans.py``), so what the preview
+shows is what the daemon fires.
 
 The DST contract (design.md, "Time semantics"):
 - a wall time that does not exist (spring forward) fires once, at the instant the clock

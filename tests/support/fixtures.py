@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.desktop import PACKAGES, Desktop, missing_programs
+from tests.support.faketime import SteppedClock
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,13 @@ def routines(tmp_path: Path) -> Path:
     folder = tmp_path / "routines"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def stepped(tmp_path: Path) -> Iterator[SteppedClock]:
+    """A daemon's wall clock the test steps as a suspend does (tests.support.faketime)."""
+    with SteppedClock(tmp_path) as clock:
+        yield clock
 
 
 @pytest.fixture
