@@ -41,6 +41,8 @@ COUNT = Range(1, 10_000, "a number of firings")
 #: Any instant typed on the command line; far enough out for any plan, and well inside
 #: what ``datetime`` can add a day or a zone offset to.
 YEARS = Range(1970, 9000, "a year")
+#: An instant typed on the command line: the years it may fall in, for the options' help.
+YEARS_HELP = f"in the years {YEARS}"
 PAUSE_MAX = defaults.PAUSE_MAX
 SNOOZE_MAX = defaults.SNOOZE_MAX
 
