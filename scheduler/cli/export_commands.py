@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from scheduler import clock
 from scheduler.cli.parsing import Group, context, period_options
-from scheduler.cli.replacing import replacing
+from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ExportData, ExportReport
 from scheduler.cli.times import Period, period
 from scheduler.errors import CrampguardError
@@ -86,3 +86,5 @@ def _check_target(out: Path) -> None:
     if out.is_dir():
         raise CrampguardError(f"--out {out}: that is a folder; give a file name, e.g. "
                               f"{out / 'crampguard-journal.csv'}")
+    regular_target(out, f"--out {out}", hint="; to write the export into it, leave --out "
+                                             f"out: `crampguard export > {out}`")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from scheduler.cli.parsing import (
@@ -20,6 +21,7 @@ from scheduler.cli.parsing import (
     global_options,
     notifier_option,
 )
+from scheduler.errors import CrampguardError
 
 DESCRIPTION = """\
 Desktop reminders for the documented leg-cramp prevention routine: a warm foot soak and
@@ -124,22 +126,26 @@ CLOSED_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from scheduler.errors import CrampguardError
-
     status, args = 0, None
     as_json = wants_json(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        with _writing_stdout():  # --help and --version print while parsing
+            args = parser.parse_args(argv)
         _require_text(parser, args)
         result = args.handler(args)
-        if result is not None:
-            from scheduler.cli import render
+        with _writing_stdout():
+            if result is not None:
+                from scheduler.cli import render
 
-            render.emit(result, as_json=getattr(args, "json", False))
-            status = getattr(result, "exit_status", 0)  # a report that found problems
-        # Inside the try: with a pipe, the rest of the output leaves here, not in print.
-        sys.stdout.flush()
+                render.emit(result, as_json=getattr(args, "json", False))
+                status = getattr(result, "exit_status", 0)  # a report that found problems
+            # Inside the try: with a pipe, the rest of the output leaves here, not in print.
+            sys.stdout.flush()
+    except OutputFailed as exc:
+        print(exc, file=sys.stderr)
+        _drop_stdout()
+        return 1
     except BadCommandLine as exc:
         exc.parser.print_usage(sys.stderr)
         print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
@@ -159,6 +165,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         _warn_environment(args)
     return status
+
+
+class OutputFailed(CrampguardError):
+    """Standard output cannot be written (a full disk, /dev/full, an I/O error): said once
+    on stderr, since writing the error to stdout would fail again."""
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    try:
+        try:
+            yield
+        except SystemExit:
+            sys.stdout.flush()  # --help's text may still be buffered: its failure shows here
+            raise
+    except BrokenPipeError:
+        raise  # the reader went away: ends quietly (CLOSED_PIPE)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # a file the command reads or writes, not standard output
+        raise OutputFailed(f"standard output: cannot write ({exc.strerror or exc}); the "
+                           "output is incomplete") from None
 
 
 def _warn_environment(args: argparse.Namespace | None) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from scheduler.config import defaults
 
@@ -34,6 +35,12 @@ class Parser(argparse.ArgumentParser):
     # The commands' parsers are made of the same class (add_subparsers' default).
     def error(self, message: str) -> NoReturn:
         raise BadCommandLine(self, message)
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        # argparse drops a failed write: a --help that did not reach a full disk would
+        # still exit 0. Let main say it.
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def global_options(parser: argparse.ArgumentParser, default: Any) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from scheduler import __version__, clock
 from scheduler.cli import times
 from scheduler.cli.parsing import Group, context, json_option, period_options
-from scheduler.cli.replacing import replacing
+from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ReportWritten
 from scheduler.errors import CrampguardError
 
@@ -127,6 +127,7 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
     named it (--out) or crampguard wrote it (the generator marker)."""
     if out is None:
         target = Path.cwd() / default_name(last)
+        regular_target(target, str(target))  # reading a FIFO to look for the marker would hang
         if target.exists() and not _ours(target):
             raise CrampguardError(
                 f"{target} exists and was not written by crampguard; it is left as it is. "
@@ -142,6 +143,7 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
     if not out.parent.is_dir():
         raise CrampguardError(f"--out: no folder {out.parent}; create it, or write the "
                               "report somewhere else")
+    regular_target(out, f"--out {out}")
     return out.absolute(), fmt
 
 
