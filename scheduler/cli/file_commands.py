@@ -202,19 +202,25 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
             known = ", ".join(sorted(active.routines)) or "none"
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
-    return NextReport(upcoming(chosen, ctx.settings, begin, count, _pending(ctx)), str(zone),
-                      active.problems, follow_ups(chosen))
+    pending, skipped = _planned(ctx, begin)
+    return NextReport(upcoming(chosen, ctx.settings, begin, count, pending, skipped),
+                      str(zone), active.problems,
+                      follow_ups(chosen, active.routines.values()))
 
 
-def _pending(ctx: Context) -> list[tuple[str, datetime]]:
-    """Follow-ups the daemon has planned (in the journal), if there is a journal to read."""
+def _planned(ctx: Context, start: datetime) -> tuple[list[tuple[str, datetime]],
+                                                      list[tuple[str, datetime]]]:
+    """What the daemon has put in the journal ahead of ``start``: the follow-ups it
+    planned, and the firings dropped with `crampguard skip` (both empty without a
+    journal to read)."""
     from scheduler.journal.store import Journal
 
     try:
         with Journal.read(ctx.paths.journal) as journal:
-            return [(row.routine, row.due) for row in journal.pending()]
+            return ([(row.routine, row.due) for row in journal.pending()],
+                    [(row.routine, row.due) for row in journal.skipped(start)])
     except CrampguardError:
-        return []  # `next` shows the plan; the journal's trouble is for `doctor` to tell
+        return [], []  # `next` shows the plan; the journal's trouble is for `doctor` to tell
 
 
 def zone_flag(name: str) -> str:

@@ -12,7 +12,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 from scheduler.config import defaults
 
@@ -36,7 +36,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise BadCommandLine(self, message)
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: Any = None) -> None:
         # argparse drops a failed write: a --help that did not reach a full disk would
         # still exit 0. Let main say it.
         if message:

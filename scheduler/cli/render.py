@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from scheduler.cli import results
@@ -269,7 +269,9 @@ def _event_text(event: Any, zone: Any) -> str:
     detail = {k: v for k, v in (event.detail or {}).items() if v not in (None, "", [], {})}
     bits = []
     if event.due is not None:
-        bits.append(f"due {format_instant(event.due, zone, 'weekday')}")
+        # A weekday names a day only within the week around the entry's own date.
+        near = abs(event.due - event.at) < timedelta(days=3)
+        bits.append(f"due {format_instant(event.due, zone, 'weekday' if near else 'local')}")
     if event.backend:
         bits.append(f"via {event.backend}")
     bits += [f"{k} {_detail_value(v, zone)}" for k, v in detail.items() if k != "problems"]
