@@ -51,7 +51,7 @@ def doctor(ctx: Context) -> DoctorReport:
 
     problems: list[str] = []
     notes: list[str] = []
-    settings, file_problems = _settings(ctx)
+    settings, file_problems = ctx.settings_or_defaults()
     routines, more = _routines(ctx, settings)
     file_problems += more
     problems += file_problems
@@ -119,17 +119,6 @@ def _next_shown(routine: Routine, settings: Settings, now: datetime) -> datetime
         return None
     at = timetable_for(routine, settings).next_fire(None, now)
     return at.astimezone(settings.zone) if at else None
-
-
-def _settings(ctx: Context) -> tuple[Settings, list[str]]:
-    """The settings, or, with their problems, the defaults (what a daemon without a good
-    copy runs on)."""
-    from scheduler.config.settings import Settings
-
-    try:
-        return ctx.settings, []
-    except CrampguardError as exc:
-        return Settings.model_construct(), exc.problems
 
 
 def _routines(ctx: Context, settings: Settings) -> tuple[list[Routine], list[str]]:

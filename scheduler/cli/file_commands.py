@@ -113,6 +113,8 @@ def check(ctx: Context, targets: list[Path]) -> CheckReport:
     active = ctx.load_routines()
     if active.problems:
         raise CrampguardError(active.problems)
+    if not active.files and ctx.paths.only_routines is not None:
+        raise CrampguardError(_empty_folder(ctx.paths.only_routines))
     config = ctx.paths.config_file if ctx.paths.config_file.exists() else None
     return CheckReport(len(active.files), len(active.routines), len(active.enabled), config,
                        _warnings(ctx, list(active.routines.values())))
@@ -123,9 +125,10 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
     from scheduler.config.settings import load_settings
 
     files = [p for t in targets for p in (routine_files(t) if t.is_dir() else [t])]
+    problems: list[str] = [_empty_folder(t) for t in targets
+                           if t.is_dir() and not routine_files(t)]
     settings_files = [p for p in files if _is_settings_file(ctx, p)]
     routine_paths = [p for p in files if p not in settings_files]
-    problems: list[str] = []
     for path in settings_files:
         if not path.is_file():
             problems.append(f"{path}: no such file")
@@ -136,11 +139,10 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
             problems.extend(exc.problems)
     routines: list[Routine] = []
     if routine_paths:
-        try:
-            settings = ctx.settings
-        except CrampguardError as exc:  # the same file may be among the targets
-            raise CrampguardError(problems + [p for p in exc.problems if p not in problems]) \
-                from None
+        # Broken settings do not hide the routine files' problems: those are checked
+        # against the defaults, and both are told (the settings file may be a target too).
+        settings, settings_problems = ctx.settings_or_defaults()
+        problems += [p for p in settings_problems if p not in problems]
         # A file with a shipped routine's id is checked as the change it makes to it.
         bases = {} if ctx.paths.only_routines is not None else load_set(
             [ctx.paths.shipped_routines], settings, ctx.catalog).layers
@@ -154,6 +156,12 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
     config = settings_files[-1] if settings_files else None
     return CheckReport(len(routine_paths), len(routines), sum(r.enabled for r in routines),
                        config, _warnings(ctx, routines) if routines else [])
+
+
+def _empty_folder(folder: Path) -> str:
+    """A folder with nothing to check is no "ok": a wrong folder named, most likely."""
+    return (f"{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
+            f"{folder} init` copies the shipped ones there")
 
 
 def _is_settings_file(ctx: Context, path: Path) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scheduler import clock
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import CrampReport, EventReport, HistoryReport, NightReport, StatsReport
-from scheduler.cli.times import DAYS, YEARS_HELP, parse_when
+from scheduler.cli.times import DAYS, NOTE_CHARACTERS, YEARS_HELP, parse_when
 from scheduler.errors import CrampguardError
 from scheduler.journal.events import USER_EVENTS, future_problem, severity_problem
 
@@ -104,6 +104,13 @@ def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryRe
     zone = ctx.settings.zone
     with _reader(ctx) as journal:
         events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
+        ever = bool(events) or routine is None or bool(journal.events(routine=routine,
+                                                                      limit=1))
+    if not ever:
+        known = ctx.load_routines().routines
+        if routine not in known:  # neither a routine now nor one the journal ever saw
+            raise CrampguardError(f"--routine: no routine {routine!r}; known ids: "
+                                  f"{', '.join(sorted(known)) or 'none'}")
     return HistoryReport(events, zone)
 
 
@@ -140,6 +147,7 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
         return log_quiet_night(ctx, when=when, note=note)
     if problem := severity_problem(severity):
         raise CrampguardError(f"--severity: {problem}")
+    _check_note(note)
     if leg is not None and leg not in LEGS:
         raise CrampguardError(f"--leg: give one of {', '.join(LEGS)} (got {leg!r})")
     now, zone = clock.now(), ctx.settings.zone
@@ -154,6 +162,7 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
 def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> NightReport:
     """`log-cramp --none`: the night just gone (or the night ``when`` falls in) had no
     cramp; the same answer as the morning check-in's "No cramps"."""
+    _check_note(note)
     from scheduler.journal.stats import night_before, night_of
 
     now, zone = clock.now(), ctx.settings.zone
@@ -186,6 +195,12 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
         event_id = journal.log_event(name, when=at, at=now, source="cli")
     return EventReport(event_id, name, at, zone, tell_event(ctx, name, at),
                        skipped_wall_time(when, at, zone))
+
+
+def _check_note(note: str | None) -> None:
+    if note is not None and len(note) > NOTE_CHARACTERS:
+        raise CrampguardError(f"--note: at most {NOTE_CHARACTERS} characters (got "
+                              f"{len(note)}); keep it to a line or two")
 
 
 def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | None:
