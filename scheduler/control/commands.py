@@ -78,6 +78,10 @@ class Field:
 
 
 ROUTINE_ID = Field("id", _routine_id, metavar="ID")
+#: `done` and `snooze`: another reminder than the latest
+DUE = Field("due", _instant, required=False, typed="when", flag="--due", metavar="TIME",
+            help='the reminder due at TIME: "21:45" (the last time the clock showed it), '
+                 'or ISO 8601')
 
 
 # --- the replies --------------------------------------------------------------------------
@@ -245,9 +249,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
              Field("seconds", _seconds_up_to(defaults.SNOOZE_MAX), required=False,
                    typed="snooze", metavar="DURATION", nargs="?",
                    help="e.g. 10m, 1h; at most {snooze_max}"),
-             Field("due", _instant, required=False, typed="when", flag="--due",
-                   metavar="TIME", help='the reminder due at TIME: "21:45" (the last time '
-                                        'the clock showed it), or ISO 8601'))),
+             DUE)),
     Command("skip", SkipReply, "drop the routine's next firing",
             "Drop the routine's next firing (held ones are passed over); says which, and "
             "which comes after it.", (ROUTINE_ID,)),
@@ -258,10 +260,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             "Record the routine's most recent unanswered reminder as done: one that was "
             "shown or missed (the laptop asleep, say), up to a day back. --due picks "
             "another; a reminder counts once however often it is marked.",
-            (ROUTINE_ID,
-             Field("due", _instant, required=False, typed="when", flag="--due",
-                   metavar="TIME", help='the reminder due at TIME: "21:45" (the last time '
-                                        'the clock showed it), or ISO 8601'))),
+            (ROUTINE_ID, DUE)),
     Command("reload", ReloadReply, "re-read the routine files and config.toml now",
             "Re-read the routine files and config.toml now."),
     Command("event", EventReply, "tell the daemon of an event",
