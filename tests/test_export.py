@@ -236,7 +236,8 @@ def test_days_end_with_today_in_the_users_zone(isolated: Dirs) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--from", "2026-02-30"], "--from: not a date (got '2026-02-30'); write YYYY-MM-DD"),
+    (["--from", "2026-02-30"],
+     "--from: not a date (got '2026-02-30'): February 2026 has 28 days; write YYYY-MM-DD"),
     (["--to", "31.03.2026"], "--to: not a date (got '31.03.2026'); write YYYY-MM-DD"),
     (["--from", "2026-03-31", "--to", "2026-03-01"],
      "--from 2026-03-31 is after --to 2026-03-01: the period runs from the first day"),

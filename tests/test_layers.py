@@ -40,6 +40,9 @@ ALLOWED: dict[str, set[str]] = {
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.
 EXCEPTIONS = {("scheduler.cli.main", "scheduler.daemon.service"),  # `run` starts the daemon
+              # the control commands' checks quote the limits a user meets on the command
+              # line and in a routine file (a snooze's longest), written once there
+              ("scheduler.control.commands", "scheduler.config.defaults"),
               # the notifier's D-Bus reader, shared until it moves to a module of its own
               ("scheduler.presence.bus", "scheduler.notify.dbus")}
 #: Third-party packages and the only layers (or modules) that may use them.

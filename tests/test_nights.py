@@ -277,7 +277,7 @@ class OneReply:
 
 
 @pytest.mark.parametrize(("reply", "said"), [
-    ({"ok": True}, "; the daemon was told\n"),
+    ({"ok": True, "event": "workout", "followups": []}, "; the daemon was told\n"),
     # a daemon that does not know the command yet: the journal holds the workout anyway
     ({"ok": False, "error": "unknown command 'event'"},
      "; the daemon was not told (unknown command 'event'): it reads the journal when it "

@@ -350,10 +350,10 @@ def test_another_command_under_way_says_so_and_not_to_run_it_again():
 ])
 def test_the_trigger_reply_says_what_became_of_the_reminder(data, text):
     from scheduler.cli.render import emit
-    from scheduler.cli.results import TriggerReply
+    from scheduler.control.commands import TriggerReply
 
     out = io.StringIO()
-    emit(TriggerReply(data), out=out)
+    emit(TriggerReply.from_wire(data), out=out)
     assert out.getvalue() == text + "\n"
 
 

@@ -149,7 +149,7 @@ def test_a_routine_at_bedtime_plus_zero_fires_at_bedtime(write_routine,
     (["next", "--from", "2026-13-01"], "--from: not a time (got '2026-13-01'): months go 01 "
                                        "to 12"),
     (["next", "--from", "2026-02-30T10:00"], "--from: not a time (got '2026-02-30T10:00'): "
-                                             "that month has fewer days"),
+                                             "February 2026 has 28 days"),
     (["next", "--from", "2026-11-23T25:00"], "--from: not a time (got '2026-11-23T25:00'): "
                                              "hours go 00 to 23"),
     (["pause", "until", "99999-01-01"], "pause until: give a time between the years 1970 and "

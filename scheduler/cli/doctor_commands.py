@@ -7,6 +7,7 @@ stops nothing is a *warning*.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -16,26 +17,41 @@ from typing import TYPE_CHECKING, Any
 
 from scheduler import clock
 from scheduler.cli import service_commands
+from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import DoctorReport, JournalCheck, NextShown, ServiceStatusReport
-from scheduler.config.context import Context
-from scheduler.config.loader import load_set, require_folder
-from scheduler.config.routine import Routine
-from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
-from scheduler.planning.schedule import timetable_for
-from scheduler.planning.warnings import routine_warnings
 
 if TYPE_CHECKING:
+    from scheduler.config.context import Context
+    from scheduler.config.routine import Routine
+    from scheduler.config.settings import Settings
+    from scheduler.control.commands import StatusReply
     from scheduler.presence.state import SourceReport
 
 #: SQLite's files beside the journal: its size on disk counts them too.
 _SQLITE_COMPANIONS = ("-wal", "-shm")
 
 
+def add_parsers(group: Group) -> None:
+    p = group.add("doctor", _doctor, "why reminders might not reach you: check everything",
+                  "Check what reminders depend on, without changing anything: the "
+                  "notification server, the notifier that would deliver, the next firing of "
+                  "each enabled routine, problems in the files, the journal, the service "
+                  "and the daemon, the presence sources. Exit 1 when something stops "
+                  "reminders (each is named as a problem, with the fix).")
+    json_option(p)
+
+
+def _doctor(args: argparse.Namespace) -> DoctorReport:
+    return doctor(context(args))
+
+
 def doctor(ctx: Context) -> DoctorReport:
+    from scheduler.planning.warnings import routine_warnings
+
     problems: list[str] = []
     notes: list[str] = []
-    settings, file_problems = _settings(ctx)
+    settings, file_problems = ctx.settings_or_defaults()
     routines, more = _routines(ctx, settings)
     file_problems += more
     problems += file_problems
@@ -78,8 +94,8 @@ def doctor(ctx: Context) -> DoctorReport:
     found = _service_findings(service, daemon, daemon_error)
     problems += found[0]
     notes += found[1]
-    if daemon and daemon.get("paused_until"):
-        notes.append(f"paused until {daemon['paused_until']}: reminders due meanwhile "
+    if daemon and daemon.paused_until:
+        notes.append(f"paused until {daemon.paused_until.isoformat()}: reminders due meanwhile "
                      "are held; `crampguard resume` ends it")
 
     presence = _presence(ctx)
@@ -97,23 +113,18 @@ def doctor(ctx: Context) -> DoctorReport:
 def _next_shown(routine: Routine, settings: Settings, now: datetime) -> datetime | None:
     """The routine's next firing outside quiet hours, on the user's wall clock (None for
     a follow-up alone: it waits for its cause)."""
+    from scheduler.planning.schedule import timetable_for
+
     if not routine.schedule.on_clock:
         return None
     at = timetable_for(routine, settings).next_fire(None, now)
     return at.astimezone(settings.zone) if at else None
 
 
-def _settings(ctx: Context) -> tuple[Settings, list[str]]:
-    """The settings, or, with their problems, the defaults (what a daemon without a good
-    copy runs on)."""
-    try:
-        return ctx.settings, []
-    except CrampguardError as exc:
-        return Settings.model_construct(), exc.problems
-
-
 def _routines(ctx: Context, settings: Settings) -> tuple[list[Routine], list[str]]:
     """The enabled routines and every problem in the routine files (as `check` finds)."""
+    from scheduler.config.loader import load_set, require_folder
+
     try:
         if ctx.paths.only_routines is not None:
             require_folder(ctx.paths.only_routines)
@@ -178,7 +189,7 @@ def _journal(path: Path) -> JournalCheck:
     return JournalCheck(path, True, readable, True, size, None, damaged)
 
 
-def _service_findings(service: ServiceStatusReport, daemon: dict[str, Any] | None,
+def _service_findings(service: ServiceStatusReport, daemon: StatusReply | None,
                       daemon_error: str | None) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = []

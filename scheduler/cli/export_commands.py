@@ -8,16 +8,38 @@ whole or not at all (cli/replacing.py).
 
 from __future__ import annotations
 
+import argparse
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler import clock
-from scheduler.cli.replacing import replacing
+from scheduler.cli.parsing import Group, context, period_options
+from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ExportData, ExportReport
 from scheduler.cli.times import Period, period
-from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
-from scheduler.report.export import Sink
+
+if TYPE_CHECKING:
+    from scheduler.config.context import Context
+    from scheduler.report.export import Sink
+
+
+def add_parsers(group: Group) -> None:
+    p = group.add("export", _export, "the journal as CSV or JSON, for a spreadsheet",
+                  "Every journal entry in the period (default: all of it), one row each, "
+                  "oldest first, in local time with the UTC offset. The columns are listed "
+                  "in the README and stay stable; CSV opens in a spreadsheet as it is.")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="csv (default) or json (an array of objects with the same names)")
+    period_options(p, "; default: the whole journal")
+    p.add_argument("--out", metavar="FILE", type=Path,
+                   help="write to FILE (replacing it) instead of standard output")
+
+
+def _export(args: argparse.Namespace) -> ExportData | ExportReport:
+    return export(context(args), fmt=args.format, days=args.days, start=args.start,
+                  end=args.end, out=args.out)
 
 
 def export(ctx: Context, *, fmt: str, days: int | None, start: str | None, end: str | None,
@@ -64,3 +86,5 @@ def _check_target(out: Path) -> None:
     if out.is_dir():
         raise CrampguardError(f"--out {out}: that is a folder; give a file name, e.g. "
                               f"{out / 'crampguard-journal.csv'}")
+    regular_target(out, f"--out {out}", hint="; to write the export into it, leave --out "
+                                             f"out: `crampguard export > {out}`")

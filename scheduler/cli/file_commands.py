@@ -1,15 +1,20 @@
-"""The commands that work on files: each returns data; ``render`` prints it."""
+"""The commands that work on files (`check`, `list`, `next`, `notify-test`, `init`): their
+parser entries, and each returning data that ``render`` prints."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import shutil
 import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler import clock
+from scheduler.cli import times
+from scheduler.cli.parsing import Group, context, json_option, notifier_option
 from scheduler.cli.results import (
     CheckReport,
     InitReport,
@@ -19,14 +24,82 @@ from scheduler.cli.results import (
     RoutineRow,
 )
 from scheduler.cli.times import parse_instant
-from scheduler.config.context import Context
-from scheduler.config.loader import load_file, load_set, routine_files
-from scheduler.config.routine import Routine
-from scheduler.config.settings import load_settings, load_zone
 from scheduler.errors import CrampguardError
-from scheduler.planning.schedule import describe
-from scheduler.planning.upcoming import follow_ups, upcoming
-from scheduler.planning.warnings import RoutineWarning, routine_warnings
+
+if TYPE_CHECKING:
+    from scheduler.config.context import Context
+    from scheduler.config.routine import Routine
+    from scheduler.planning.warnings import RoutineWarning
+
+
+def add_parsers(group: Group) -> None:
+    p = group.add("check", _check, "validate routine files and config.toml",
+                  "Validate the active set (shipped + your routines) and config.toml, or "
+                  "only the given files or folders. Prints every problem as PATH:LINE: "
+                  "field: message, and exits 1 if there is any. A file named config.toml "
+                  "(or the settings file) is checked as settings. An enabled routine that "
+                  "is never shown (every firing inside quiet hours, or a schedule that never "
+                  "fires) is a warning, printed after the summary: not an error, exit 0.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="routine files or folders, or config.toml (default: the active set)")
+    json_option(p, "print the summary as JSON")
+
+    p = group.add("list", _list, "show each routine: id, on/off, schedule, seed step",
+                  "Show each routine: id, on/off, its schedule with the resolved times, its "
+                  "seed step, the file(s) its values came from (a file of yours that "
+                  "changes a shipped routine is named with the keys it sets), and a warning "
+                  "if it is enabled but never shown.")
+    json_option(p)
+
+    p = group.add("next", _next, "show the next reminders in time order",
+                  "Show the next firings across the enabled routines, in time order. "
+                  "Firings held back by quiet hours are listed and marked. A broken routine "
+                  "file is a warning and the rest are shown, but the exit status is 1 so a "
+                  "script can tell the plan is not whole.")
+    p.add_argument("--count", "-n", type=int, default=10, metavar="N",
+                   help=f"how many, {times.COUNT} (default 10)")
+    p.add_argument("--from", dest="start", metavar="TIME",
+                   help="start here instead of now: ISO 8601, e.g. 2026-03-29T21:00; "
+                        "without an offset it is a wall time in the chosen zone; "
+                        + times.YEARS_HELP)
+    p.add_argument("--tz", metavar="ZONE", help="IANA time zone, overriding the settings")
+    p.add_argument("--routine", metavar="ID", help="only this routine (even if disabled)")
+    json_option(p, "print a JSON array of {routine, title, message, at, held}")
+
+    p = group.add("notify-test", _notify_test, "send one test notification",
+                  "Send one test notification through the configured chain of notifiers "
+                  "(dbus, plyer, console) and say which one delivered it. A notifier chosen "
+                  "by name (--notifier dbus, or the setting) is tried alone: when it cannot "
+                  "deliver, say why and exit 1.")
+    notifier_option(p)
+    json_option(p)
+
+    group.add("init", _init, "copy the shipped routines and a config.toml for editing",
+              "Copy the shipped routines into your routines folder and write a commented "
+              "config.toml. Existing files are never overwritten.")
+
+
+def _check(args: argparse.Namespace) -> CheckReport:
+    return check(context(args), args.paths)
+
+
+def _list(args: argparse.Namespace) -> Listing:
+    return list_routines(context(args))
+
+
+def _next(args: argparse.Namespace) -> NextReport:
+    times.COUNT.check(args.count, "--count")
+    tz = zone_flag(args.tz) if args.tz else None
+    return next_firings(context(args, timezone=tz), count=args.count, start=args.start,
+                        routine_id=args.routine)
+
+
+def _notify_test(args: argparse.Namespace) -> NotifyTestReport:
+    return notify_test(context(args, notifier=args.notifier))
+
+
+def _init(args: argparse.Namespace) -> InitReport:
+    return init(context(args))
 
 
 def check(ctx: Context, targets: list[Path]) -> CheckReport:
@@ -40,16 +113,22 @@ def check(ctx: Context, targets: list[Path]) -> CheckReport:
     active = ctx.load_routines()
     if active.problems:
         raise CrampguardError(active.problems)
+    if not active.files and ctx.paths.only_routines is not None:
+        raise CrampguardError(_empty_folder(ctx.paths.only_routines))
     config = ctx.paths.config_file if ctx.paths.config_file.exists() else None
     return CheckReport(len(active.files), len(active.routines), len(active.enabled), config,
                        _warnings(ctx, list(active.routines.values())))
 
 
 def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
+    from scheduler.config.loader import load_file, load_set, routine_files
+    from scheduler.config.settings import load_settings
+
     files = [p for t in targets for p in (routine_files(t) if t.is_dir() else [t])]
+    problems: list[str] = [_empty_folder(t) for t in targets
+                           if t.is_dir() and not routine_files(t)]
     settings_files = [p for p in files if _is_settings_file(ctx, p)]
     routine_paths = [p for p in files if p not in settings_files]
-    problems: list[str] = []
     for path in settings_files:
         if not path.is_file():
             problems.append(f"{path}: no such file")
@@ -60,11 +139,10 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
             problems.extend(exc.problems)
     routines: list[Routine] = []
     if routine_paths:
-        try:
-            settings = ctx.settings
-        except CrampguardError as exc:  # the same file may be among the targets
-            raise CrampguardError(problems + [p for p in exc.problems if p not in problems]) \
-                from None
+        # Broken settings do not hide the routine files' problems: those are checked
+        # against the defaults, and both are told (the settings file may be a target too).
+        settings, settings_problems = ctx.settings_or_defaults()
+        problems += [p for p in settings_problems if p not in problems]
         # A file with a shipped routine's id is checked as the change it makes to it.
         bases = {} if ctx.paths.only_routines is not None else load_set(
             [ctx.paths.shipped_routines], settings, ctx.catalog).layers
@@ -80,6 +158,12 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
                        config, _warnings(ctx, routines) if routines else [])
 
 
+def _empty_folder(folder: Path) -> str:
+    """A folder with nothing to check is no "ok": a wrong folder named, most likely."""
+    return (f"{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
+            f"{folder} init` copies the shipped ones there")
+
+
 def _is_settings_file(ctx: Context, path: Path) -> bool:
     configured = ctx.paths.config_file
     if path.name == "config.toml" or path == configured:
@@ -91,10 +175,14 @@ def _is_settings_file(ctx: Context, path: Path) -> bool:
 
 
 def _warnings(ctx: Context, routines: list[Routine]) -> list[RoutineWarning]:
+    from scheduler.planning.warnings import routine_warnings
+
     return routine_warnings(routines, ctx.settings, clock.now())
 
 
 def list_routines(ctx: Context) -> Listing:
+    from scheduler.planning.schedule import describe
+
     active = ctx.load_routines()
     warned = {w.routine: w for w in _warnings(ctx, list(active.routines.values()))}
     rows = []
@@ -109,6 +197,8 @@ def list_routines(ctx: Context) -> Listing:
 
 def next_firings(ctx: Context, *, count: int, start: str | None = None,
                  routine_id: str | None = None) -> NextReport:
+    from scheduler.planning.upcoming import follow_ups, upcoming
+
     if count < 1:
         raise CrampguardError("--count: give a number of firings of 1 or more")
     zone = ctx.settings.zone
@@ -120,22 +210,30 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
             known = ", ".join(sorted(active.routines)) or "none"
             raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
         chosen = [active.routines[routine_id]]
-    return NextReport(upcoming(chosen, ctx.settings, begin, count, _pending(ctx)), str(zone),
-                      active.problems, follow_ups(chosen))
+    pending, skipped = _planned(ctx, begin)
+    return NextReport(upcoming(chosen, ctx.settings, begin, count, pending, skipped),
+                      str(zone), active.problems,
+                      follow_ups(chosen, active.routines.values()))
 
 
-def _pending(ctx: Context) -> list[tuple[str, datetime]]:
-    """Follow-ups the daemon has planned (in the journal), if there is a journal to read."""
+def _planned(ctx: Context, start: datetime) -> tuple[list[tuple[str, datetime]],
+                                                      list[tuple[str, datetime]]]:
+    """What the daemon has put in the journal ahead of ``start``: the follow-ups it
+    planned, and the firings dropped with `crampguard skip` (both empty without a
+    journal to read)."""
     from scheduler.journal.store import Journal
 
     try:
         with Journal.read(ctx.paths.journal) as journal:
-            return [(row.routine, row.due) for row in journal.pending()]
+            return ([(row.routine, row.due) for row in journal.pending()],
+                    [(row.routine, row.due) for row in journal.skipped(start)])
     except CrampguardError:
-        return []  # `next` shows the plan; the journal's trouble is for `doctor` to tell
+        return [], []  # `next` shows the plan; the journal's trouble is for `doctor` to tell
 
 
 def zone_flag(name: str) -> str:
+    from scheduler.config.settings import load_zone
+
     try:
         load_zone(name)
     except ValueError as exc:
@@ -145,6 +243,8 @@ def zone_flag(name: str) -> str:
 
 def init(ctx: Context) -> InitReport:
     """Copy the shipped routines and a commented config.toml for editing; never overwrite."""
+    from scheduler.config.loader import routine_files
+
     target_dir = ctx.paths.only_routines or ctx.paths.user_routines
     created: list[Path] = []
     kept: list[Path] = []

@@ -3,17 +3,87 @@ from the CLI (SQLite in WAL mode lets it do so while the daemon writes)."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler import clock
+from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import CrampReport, EventReport, HistoryReport, NightReport, StatsReport
-from scheduler.cli.times import DAYS, parse_when
-from scheduler.config.context import Context
+from scheduler.cli.times import DAYS, NOTE_CHARACTERS, YEARS_HELP, parse_when
 from scheduler.errors import CrampguardError
-from scheduler.journal.events import future_problem, severity_problem
+from scheduler.journal.events import USER_EVENTS, future_problem, severity_problem
+
+if TYPE_CHECKING:
+    from scheduler.config.context import Context
 
 LEGS = ("left", "right", "both")
+
+
+def add_parsers(group: Group) -> None:
+    p = group.add("history", _history, "show the journal, newest first",
+                  "The journal, newest first, in local time: reminders due, delivered, "
+                  "missed, done, snoozed, skipped; pauses; config errors; cramps.")
+    p.add_argument("--days", type=int, default=7, metavar="N",
+                   help=f"how far back, {DAYS} days (default 7)")
+    p.add_argument("--routine", metavar="ID", help="only this routine")
+    json_option(p)
+
+    p = group.add("stats", _stats, "how well you kept each routine, and cramp nights",
+                  "Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
+                  "(done / due) and the current streak of days done. Then the nights (local "
+                  "noon to noon) with a cramp, without one (answered at the morning "
+                  "check-in or `log-cramp --none`) and unknown (nothing logged); and for "
+                  "each evening routine the cramp rate on nights it was done versus nights "
+                  "it was not, over known nights only, with the counts behind each rate (no "
+                  "claim when there are too few nights).")
+    p.add_argument("--days", type=int, default=30, metavar="N",
+                   help=f"how far back, {DAYS} days (default 30)")
+    json_option(p)
+
+    p = group.add("log-cramp", _log_cramp, "record a leg cramp, or a night without one",
+                  "Record a leg cramp in the journal (default: now), or with --none a night "
+                  "without cramps (default: the night just gone), as the morning check-in's "
+                  "buttons do. Nights run from local noon to noon; the latest answer about "
+                  "a night wins.")
+    p.add_argument("--when", metavar="TIME",
+                   help='"last night", "02:30" (the last time the clock showed it), or ISO '
+                        f"8601 {YEARS_HELP}; not in the future; with --none, the night "
+                        "that TIME falls in")
+    p.add_argument("--none", action="store_true",
+                   help="no cramp that night (not with --leg or --severity)")
+    p.add_argument("--leg", choices=LEGS)
+    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild to 5 worst")
+    p.add_argument("--note", metavar="TEXT")
+    json_option(p)
+
+    p = group.add("log", _log_event, "record something you did: log workout",
+                  "Record an event in the journal: `log workout` (default: now). Routines "
+                  'with after = "workout + 1h" fire that long after it. The running daemon '
+                  "is told at once; one that is not running reads the journal when it "
+                  "starts.")
+    p.add_argument("event", metavar="EVENT", help=f"one of: {', '.join(USER_EVENTS)}")
+    p.add_argument("--when", metavar="TIME",
+                   help='"18:30" (the last time the clock showed it) or ISO 8601 '
+                        f"{YEARS_HELP}; not in the future; default now")
+    json_option(p)
+
+
+def _history(args: argparse.Namespace) -> HistoryReport:
+    return history(context(args), days=args.days, routine=args.routine)
+
+
+def _stats(args: argparse.Namespace) -> StatsReport:
+    return stats(context(args), days=args.days)
+
+
+def _log_cramp(args: argparse.Namespace) -> CrampReport | NightReport:
+    return log_cramp(context(args), when=args.when, leg=args.leg, severity=args.severity,
+                     note=args.note, none=args.none)
+
+
+def _log_event(args: argparse.Namespace) -> EventReport:
+    return log_event(context(args), args.event, when=args.when)
 
 
 def _journal(ctx: Context) -> Any:
@@ -34,6 +104,13 @@ def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryRe
     zone = ctx.settings.zone
     with _reader(ctx) as journal:
         events = journal.events(since=clock.now() - timedelta(days=days), routine=routine)
+        ever = bool(events) or routine is None or bool(journal.events(routine=routine,
+                                                                      limit=1))
+    if not ever:
+        known = ctx.load_routines().routines
+        if routine not in known:  # neither a routine now nor one the journal ever saw
+            raise CrampguardError(f"--routine: no routine {routine!r}; known ids: "
+                                  f"{', '.join(sorted(known)) or 'none'}")
     return HistoryReport(events, zone)
 
 
@@ -70,6 +147,7 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
         return log_quiet_night(ctx, when=when, note=note)
     if problem := severity_problem(severity):
         raise CrampguardError(f"--severity: {problem}")
+    _check_note(note)
     if leg is not None and leg not in LEGS:
         raise CrampguardError(f"--leg: give one of {', '.join(LEGS)} (got {leg!r})")
     now, zone = clock.now(), ctx.settings.zone
@@ -84,6 +162,7 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
 def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> NightReport:
     """`log-cramp --none`: the night just gone (or the night ``when`` falls in) had no
     cramp; the same answer as the morning check-in's "No cramps"."""
+    _check_note(note)
     from scheduler.journal.stats import night_before, night_of
 
     now, zone = clock.now(), ctx.settings.zone
@@ -105,7 +184,6 @@ def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> Nigh
 def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
     """`log workout`: into the journal, then to the running daemon if there is one."""
     from scheduler.cli.daemon_commands import tell_event
-    from scheduler.journal.events import USER_EVENTS
 
     if name not in USER_EVENTS:
         raise CrampguardError(f"EVENT: give one of {', '.join(USER_EVENTS)} (got {name!r})")
@@ -117,6 +195,12 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
         event_id = journal.log_event(name, when=at, at=now, source="cli")
     return EventReport(event_id, name, at, zone, tell_event(ctx, name, at),
                        skipped_wall_time(when, at, zone))
+
+
+def _check_note(note: str | None) -> None:
+    if note is not None and len(note) > NOTE_CHARACTERS:
+        raise CrampguardError(f"--note: at most {NOTE_CHARACTERS} characters (got "
+                              f"{len(note)}); keep it to a line or two")
 
 
 def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from scheduler.cli import results
+from scheduler.control import commands
 from scheduler.timing.grammar import format_instant
 
 
@@ -59,13 +60,13 @@ def _event_json(event: Any, zone: Any) -> dict[str, Any]:
             "backend": event.backend, "detail": event.detail}
 
 
-def _clock(text: str | None) -> str:
-    """An ISO instant from the daemon, shown as the wall time it carries."""
-    return format_instant(datetime.fromisoformat(text) if text else None)
+def _clock(at: datetime | None) -> str:
+    """An instant from the daemon, shown as the wall time it carries."""
+    return format_instant(at)
 
 
 _JSON: dict[type, Any] = {
-    **{reply: lambda r: r.data for reply in results.REPLIES.values()},
+    **{command.reply: commands.Reply.to_wire for command in commands.COMMANDS.values()},
     results.HistoryReport: lambda r: [_event_json(e, r.zone) for e in r.events],
     results.StatsReport: lambda r: {
         "days": r.days, "cramps": r.cramp_count, "nights": dataclasses.asdict(r.nights),
@@ -199,70 +200,68 @@ _TEXT: dict[type, Any] = {
 }
 
 
-def _status_text(data: dict[str, Any]) -> str:
-    lines = [f"crampguard is running (pid {data['pid']}) since "
-             f"{_clock(data['running_since'])}, zone {data['zone']}, notifiers "
-             f"{' > '.join(data['notifiers'])}"]
-    lines.append(f"paused until {_clock(data['paused_until'])}" if data["paused_until"]
+def _status_text(r: commands.StatusReply) -> str:
+    lines = [f"crampguard is running (pid {r.pid}) since {_clock(r.running_since)}, zone "
+             f"{r.zone}, notifiers {' > '.join(r.notifiers)}"]
+    lines.append(f"paused until {_clock(r.paused_until)}" if r.paused_until
                  else "not paused")
-    last = data.get("last_delivery")
-    lines.append(f"last delivery: {last['routine']} at {_clock(last['at'])} via "
-                 f"{last['backend']}" if last else "last delivery: none yet")
+    last = r.last_delivery
+    lines.append(f"last delivery: {last.routine} at {_clock(last.at)} via {last.backend}"
+                 if last else "last delivery: none yet")
     lines.append("next:")
-    lines += [f"  {_clock(r['next'])}  {r['id']:<22} {r['title']}"
-              for r in data["routines"]] or ["  nothing scheduled"]
-    lines += [f"problem: {p}" for p in data.get("problems", [])]
+    lines += [f"  {_clock(x.next)}  {x.id:<22} {x.title}" for x in r.routines] \
+        or ["  nothing scheduled"]
+    lines += [f"problem: {p}" for p in r.problems]
     return "\n".join(lines)
 
 
-def _skip_text(data: dict[str, Any]) -> str:
-    following = f"; next {_clock(data['next'])}" if data.get("next") else "; none after it"
-    return f"skipped {data['routine']} due {_clock(data['skipped'])}{following}"
+def _skip_text(r: commands.SkipReply) -> str:
+    following = f"; next {_clock(r.next)}" if r.next else "; none after it"
+    return f"skipped {r.routine} due {_clock(r.skipped)}{following}"
 
 
-def _trigger_text(data: dict[str, Any]) -> str:
+def _trigger_text(r: commands.TriggerReply) -> str:
     """What became of the reminder: a `trigger` tried again would show it twice."""
-    routine = data["routine"]
-    if data.get("in_progress"):
-        return (f"accepted: {routine} is still on its way (the notification server is slow "
-                f"to answer); it is shown once and recorded, `crampguard history` says how, "
-                f"and a trigger again now does not show it twice")
-    via, first = data.get("backend"), data.get("first_choice")
-    if data.get("earlier"):
-        return (f"{routine} was delivered at {_clock(data.get('at'))} via {via} by the "
-                f"trigger before (its answer came too late); not shown again")
-    text = f"delivered {routine} now via {via}"
+    if r.in_progress:
+        return (f"accepted: {r.routine} is still on its way (the notification server is "
+                f"slow to answer); it is shown once and recorded, `crampguard history` says "
+                f"how, and a trigger again now does not show it twice")
+    via, first = r.backend, r.first_choice
+    if r.earlier:
+        return (f"{r.routine} was delivered at {_clock(r.at)} via {via} by the trigger "
+                f"before (its answer came too late); not shown again")
+    text = f"delivered {r.routine} now via {via}"
     if first is not None and via != first:
-        after = f" after {data['seconds']:.0f} s" if data.get("seconds", 0) >= 1 else ""
+        after = f" after {r.seconds:.0f} s" if (r.seconds or 0) >= 1 else ""
         text += f": {first} failed{after} (the daemon's log says why)"
     return text
 
 
-def _done_text(data: dict[str, Any]) -> str:
-    state = "was already recorded as done" if data.get("already") else "recorded as done"
-    return f"{data['routine']} (due {_clock(data['due'])}) {state}"
+def _done_text(r: commands.DoneReply) -> str:
+    state = "was already recorded as done" if r.already else "recorded as done"
+    return f"{r.routine} (due {_clock(r.due)}) {state}"
 
 
-def _reload_text(data: dict[str, Any]) -> str:
-    problems = "".join(f"\nproblem: {p}" for p in data.get("problems", []))
+def _reload_text(r: commands.ReloadReply) -> str:
+    problems = "".join(f"\nproblem: {p}" for p in r.problems)
     # The daemon's own timers are no routines: said apart, as its log line does.
     pending = ", ".join(f"{count} {kind}{'s' if count > 1 else ''}"
-                        for kind, count in sorted(data.get("pending", {}).items()))
+                        for kind, count in sorted(r.pending.items()))
     also = f"; also pending: {pending}" if pending else ""
-    return f"reloaded: {data['routines']} routine(s) enabled{also}{problems}"
+    return f"reloaded: {r.routines} routine(s) enabled{also}{problems}"
 
 
 _TEXT.update({
-    results.StatusReply: lambda r: _status_text(r.data),
-    results.PauseReply: lambda r: f"paused until {_clock(r.data['paused_until'])}",
-    results.ResumeReply: lambda r: "resumed" if r.data.get("was_paused_until")
-    else "was not paused",
-    results.SnoozeReply: lambda r: f"snoozed {r.data['routine']} until {_clock(r.data['until'])}"
-    + (f"; {r.data['then']}" if r.data.get("then") else ""),
-    results.SkipReply: lambda r: _skip_text(r.data),
-    results.DoneReply: lambda r: _done_text(r.data),
-    results.TriggerReply: lambda r: _trigger_text(r.data),
-    results.ReloadReply: lambda r: _reload_text(r.data),
+    commands.StatusReply: _status_text,
+    commands.PauseReply: lambda r: f"paused until {_clock(r.paused_until)}",
+    commands.ResumeReply: lambda r: "resumed" if r.was_paused_until else "was not paused",
+    commands.SnoozeReply: lambda r: f"snoozed {r.routine} until {_clock(r.until)}"
+    + (f"; {r.then}" if r.then else ""),
+    commands.SkipReply: _skip_text,
+    commands.DoneReply: _done_text,
+    commands.TriggerReply: _trigger_text,
+    commands.ReloadReply: _reload_text,
+    commands.EventReply: lambda r: f"{r.event}: {', '.join(r.followups) or 'no follow-ups'}",
 })
 
 
@@ -271,7 +270,9 @@ def _event_text(event: Any, zone: Any) -> str:
     detail = {k: v for k, v in (event.detail or {}).items() if v not in (None, "", [], {})}
     bits = []
     if event.due is not None:
-        bits.append(f"due {format_instant(event.due, zone, 'weekday')}")
+        # A weekday names a day only within the week around the entry's own date.
+        near = abs(event.due - event.at) < timedelta(days=3)
+        bits.append(f"due {format_instant(event.due, zone, 'weekday' if near else 'local')}")
     if event.backend:
         bits.append(f"via {event.backend}")
     bits += [f"{k} {_detail_value(v, zone)}" for k, v in detail.items() if k != "problems"]
@@ -408,7 +409,7 @@ def _size(n: int) -> str:
 def _doctor_json(r: Any) -> dict[str, Any]:
     server = r.server
     j = r.journal
-    daemon = r.daemon or {}
+    daemon = r.daemon
     return {
         "ok": not r.problems, "problems": r.problems, "notes": r.notes,
         "notification_server": {
@@ -432,9 +433,10 @@ def _doctor_json(r: Any) -> dict[str, Any]:
                     "writable": j.writable, "size": j.size, "problem": j.problem,
                     "damaged": j.damaged},
         "service": _service_status_json(r.service),
-        "daemon": {"running": r.daemon is not None, "pid": daemon.get("pid"),
-                   "paused_until": daemon.get("paused_until"),
-                   "problems": daemon.get("problems", []), "error": r.daemon_error},
+        "daemon": {"running": daemon is not None, "pid": daemon.pid if daemon else None,
+                   "paused_until": daemon.paused_until.isoformat()
+                   if daemon and daemon.paused_until else None,
+                   "problems": daemon.problems if daemon else [], "error": r.daemon_error},
         "presence": [{"name": s.name, "found": s.found, "detail": s.detail,
                       "provides": list(s.provides), "used": s.used} for s in r.presence],
     }
@@ -475,10 +477,10 @@ def _doctor_text(r: Any) -> str:
     lines += [f"service: {line}" for line in _service_status_lines(r.service)
               if not line.startswith(("daemon:", "note:"))]
     if r.daemon is not None:
-        paused = (f", paused until {_clock(r.daemon['paused_until'])}"
-                  if r.daemon.get("paused_until") else "")
-        lines.append(f"daemon: running (pid {r.daemon['pid']}) since "
-                     f"{_clock(r.daemon['running_since'])}{paused}")
+        paused = (f", paused until {_clock(r.daemon.paused_until)}"
+                  if r.daemon.paused_until else "")
+        lines.append(f"daemon: running (pid {r.daemon.pid}) since "
+                     f"{_clock(r.daemon.running_since)}{paused}")
     else:
         lines.append(f"daemon: not running{f' ({r.daemon_error})' if r.daemon_error else ''}")
     lines += [f"presence: {s.name}: {s.detail}" + (

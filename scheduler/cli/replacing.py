@@ -3,11 +3,18 @@
 A temporary file beside the target takes its place only once everything is written and
 synced, so a reader never sees half a file and a failure leaves the old one as it was. The
 file is private (0600, as ``mkstemp`` makes it): what crampguard writes out is health data.
+
+Only a regular file is replaced, or a new one made. A symbolic link is written through: the
+file it points to is replaced and the link stays, as a dotfile manager's link is meant to
+be used. Anything else (a device such as /dev/full, a FIFO, a socket) is refused: renaming
+over it would take it away from everything else that uses it (run as root, the machine's
+/dev/full), and writing into it is not "replaced whole".
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +31,7 @@ def replacing(target: Path, *, label: str, text: bool) -> Iterator[IO[Any]]:
     ``label`` starts each error line (``--out FILE``, or the file's name when the user
     named none); ``text``: UTF-8 text with newlines as written, else bytes.
     """
+    target = regular_target(target, label)
     try:
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".part")
@@ -44,3 +52,33 @@ def replacing(target: Path, *, label: str, text: bool) -> Iterator[IO[Any]]:
     except BaseException:
         os.unlink(temp)
         raise
+
+
+#: What a file that is not a regular one is, in words, by ``stat.S_IFMT``.
+_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
+          stat.S_IFDIR: "a folder"}
+
+
+def regular_target(target: Path, label: str, hint: str = "") -> Path:
+    """The file to replace for ``target``: itself when it is a regular file or does not
+    exist yet, the file a symbolic link points to; an error for anything else (``hint``
+    ends the error for a device, a FIFO or a socket: how to write into one)."""
+    try:
+        is_link = target.is_symlink()
+        resolved = target.resolve(strict=True) if is_link else target
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        if target.is_symlink():
+            raise CrampguardError(f"{label}: a symbolic link to {os.readlink(target)}, which "
+                                  "does not exist; give the file itself, or a new name") \
+                from None
+        return target
+    except OSError as exc:
+        raise CrampguardError(f"{label}: cannot look at it ({exc.strerror or exc})") from None
+    if stat.S_ISREG(mode):
+        return resolved
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    through = f" (the link leads to {resolved})" if is_link else ""
+    raise CrampguardError(f"{label}: that is {kind}{through}, not a regular file; crampguard "
+                          f"replaces only a regular file, or writes a new one{hint}")

@@ -7,6 +7,7 @@ journal read (never written), and the file written whole or not at all
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import threading
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -15,17 +16,42 @@ from typing import TYPE_CHECKING
 
 from scheduler import __version__, clock
 from scheduler.cli import times
-from scheduler.cli.replacing import replacing
+from scheduler.cli.parsing import Group, context, json_option, period_options
+from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ReportWritten
-from scheduler.config.context import Context
 from scheduler.errors import CrampguardError
 
 if TYPE_CHECKING:
+    from scheduler.config.context import Context
     from scheduler.report.model import ReportModel
 
 FORMATS = {".html": "html", ".png": "png"}
 #: How much of an existing page is read for the generator marker (it is in the <head>).
 _MARKER_REACH = 4096
+
+
+def add_parsers(group: Group) -> None:
+    p = group.add("report", _report,
+                  "a month at a glance: an HTML page (or PNG) to keep or print",
+                  "Write one self-contained HTML page (it opens from the file, with no "
+                  "network) about a period: a calendar with a row per enabled routine "
+                  "(done, skipped, missed, held, not due), the nights (cramp, no cramp, "
+                  "unknown) under the evening routines, the comparison `stats` makes for "
+                  "each evening routine, and for each routine the documented step it puts "
+                  "into practice with what published studies found. With --out FILE.png, "
+                  "the same pictures as an image. It prints cleanly and reads in a dark "
+                  "theme.")
+    period_options(p, "; default 30")
+    p.add_argument("--out", metavar="FILE", type=Path,
+                   help="FILE.html, or FILE.png for the pictures as an image (default "
+                        "crampguard-report-LAST-DAY.html here); an existing file that "
+                        "crampguard did not write is never replaced")
+    json_option(p, "print what was written as JSON")
+
+
+def _report(args: argparse.Namespace) -> ReportWritten:
+    return report(context(args), days=args.days, start=args.start, end=args.end,
+                  out=args.out)
 
 
 def report(ctx: Context, *, days: int | None, start: str | None, end: str | None,
@@ -101,6 +127,7 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
     named it (--out) or crampguard wrote it (the generator marker)."""
     if out is None:
         target = Path.cwd() / default_name(last)
+        regular_target(target, str(target))  # reading a FIFO to look for the marker would hang
         if target.exists() and not _ours(target):
             raise CrampguardError(
                 f"{target} exists and was not written by crampguard; it is left as it is. "
@@ -116,6 +143,7 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
     if not out.parent.is_dir():
         raise CrampguardError(f"--out: no folder {out.parent}; create it, or write the "
                               "report somewhere else")
+    regular_target(out, f"--out {out}")
     return out.absolute(), fmt
 
 

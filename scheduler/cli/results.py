@@ -1,6 +1,6 @@
 """What the commands return: plain data, one type per kind of answer; ``render`` picks the
 printer by type. Standard library only, so printing a reply (`crampguard status`) imports
-nothing heavy."""
+nothing heavy. The running daemon's replies are typed in control/commands.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from scheduler.autostart.installer import Installed, Removed, Status
     from scheduler.config.routine import Routine
+    from scheduler.control.commands import StatusReply
     from scheduler.journal.events import Event
     from scheduler.journal.stats import CrampRelation, NightCounts, RoutineStats
     from scheduler.notify.dbus import ServerInfo
@@ -157,7 +158,7 @@ class DoctorReport:
     service: ServiceStatusReport
     #: the running daemon's status reply; None when none answers (``daemon_error``: it is
     #: there but does not answer)
-    daemon: dict[str, Any] | None
+    daemon: StatusReply | None
     daemon_error: str | None
     #: each presence source, and whether it answers here
     presence: list[SourceReport]
@@ -276,43 +277,3 @@ class ExportData:
 
     write: Callable[[Sink], int]
     no_journal: Path | None = None
-
-
-# --- the running daemon: its reply, as it came, in a type per command ---------------------
-
-
-@dataclass(frozen=True)
-class DaemonReply:
-    data: dict[str, Any]
-
-
-class StatusReply(DaemonReply): ...
-
-
-class PauseReply(DaemonReply): ...
-
-
-class ResumeReply(DaemonReply): ...
-
-
-class SnoozeReply(DaemonReply): ...
-
-
-class SkipReply(DaemonReply): ...
-
-
-class DoneReply(DaemonReply): ...
-
-
-class TriggerReply(DaemonReply): ...
-
-
-class ReloadReply(DaemonReply): ...
-
-
-#: The control command each reply type answers.
-REPLIES: dict[str, type[DaemonReply]] = {
-    "status": StatusReply, "pause": PauseReply, "resume": ResumeReply,
-    "snooze": SnoozeReply, "skip": SkipReply, "done": DoneReply, "trigger": TriggerReply,
-    "reload": ReloadReply,
-}

@@ -6,24 +6,64 @@ can tell about."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+from typing import TYPE_CHECKING
 
-from scheduler.autostart.command import daemon_command, module_elsewhere, running_program
-from scheduler.autostart.installer import LAUNCHD, SYSTEMD, Autostart
+from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import (
     ServiceInstallReport,
     ServiceStatusReport,
     ServiceUninstallReport,
 )
-from scheduler.config.context import Context
+from scheduler.control.commands import COMMANDS, StatusReply
 from scheduler.errors import CrampguardError, NotRunning
+
+if TYPE_CHECKING:
+    from scheduler.config.context import Context
 
 #: What the service manager says when the entry's daemon is the one running.
 _MANAGED = {"active", "loaded"}
 
 
+def add_parsers(group: Group) -> None:
+    p = group.add("service", _install,
+                  "start crampguard with your session: install, uninstall, status",
+                  "Start the daemon at login: a systemd user unit where a systemd user "
+                  "manager runs (else an XDG autostart file), a LaunchAgent on macOS, a "
+                  "script in the Startup folder on Windows. Files it did not write are left "
+                  "alone.")
+    actions = group.actions(p)
+    for name, handler, text in (
+            ("install", _install, "write the start-up entry for this crampguard, enable "
+                                  "and start it; again to update it"),
+            ("uninstall", _uninstall, "stop and remove the start-up entry crampguard wrote"),
+            ("status", _status,
+             "what is installed, what it runs, and whether crampguard runs")):
+        a = actions.add(name, handler, text, text[0].upper() + text[1:] + ".")
+        json_option(a)
+        if name == "install":
+            a.add_argument("--force", action="store_true",
+                           help="replace a file there that crampguard did not write")
+
+
+def _install(args: argparse.Namespace) -> ServiceInstallReport:
+    return install(context(args), force=args.force, config=args.config,
+                   routines=args.routines)
+
+
+def _uninstall(args: argparse.Namespace) -> ServiceUninstallReport:
+    return uninstall(context(args))
+
+
+def _status(args: argparse.Namespace) -> ServiceStatusReport:
+    return status(context(args))
+
+
 def install(ctx: Context, *, force: bool = False, config: str | None = None,
             routines: str | None = None) -> ServiceInstallReport:
+    from scheduler.autostart.command import daemon_command, module_elsewhere, running_program
+    from scheduler.autostart.installer import LAUNCHD, SYSTEMD, Autostart
+
     autostart = Autostart()
     command = daemon_command(running_program(), config=config, routines=routines)
     before = autostart.status()
@@ -60,6 +100,8 @@ def _unseen_environment(ctx: Context) -> list[str]:
 
 
 def uninstall(ctx: Context) -> ServiceUninstallReport:
+    from scheduler.autostart.installer import Autostart
+
     removed = Autostart().uninstall()
     notes = []
     pid = daemon_pid(ctx)
@@ -69,26 +111,27 @@ def uninstall(ctx: Context) -> ServiceUninstallReport:
 
 
 def status(ctx: Context) -> ServiceStatusReport:
+    from scheduler.autostart.installer import Autostart
+
     found = Autostart().status()
     return ServiceStatusReport(found, daemon_pid(ctx))
 
 
-def daemon_status(ctx: Context) -> tuple[dict[str, Any] | None, str | None]:
+def daemon_status(ctx: Context) -> tuple[StatusReply | None, str | None]:
     """The running daemon's status reply, or None and why: None, None when nothing runs;
     None and the problem when something holds the socket but does not answer."""
-    from scheduler.control.client import request
+    from scheduler.cli.daemon_commands import Refused, call
 
     try:
-        reply = request(ctx.paths.control_socket, {"cmd": "status"}, timeout=3.0)
+        return call(ctx.paths.control_socket, COMMANDS["status"], timeout=3.0), None
     except NotRunning:
         return None, None
+    except Refused as exc:
+        return None, f"the daemon answered: {exc}"
     except CrampguardError as exc:
         return None, str(exc)
-    if not reply.get("ok"):
-        return None, f"the daemon answered: {reply.get('error')}"
-    return reply, None
 
 
 def daemon_pid(ctx: Context) -> int | None:
     reply, _ = daemon_status(ctx)
-    return reply.get("pid") if reply else None
+    return reply.pid if reply else None

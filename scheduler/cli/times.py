@@ -38,9 +38,13 @@ class Range:
 DAYS = Range(1, 3660, "a number of days")
 #: `next --count`: past a few years of firings a list stops being useful to read.
 COUNT = Range(1, 10_000, "a number of firings")
+#: `log-cramp --note`: a line or two about a cramp, which history prints on one line.
+NOTE_CHARACTERS = 1000
 #: Any instant typed on the command line; far enough out for any plan, and well inside
 #: what ``datetime`` can add a day or a zone offset to.
 YEARS = Range(1970, 9000, "a year")
+#: An instant typed on the command line: the years it may fall in, for the options' help.
+YEARS_HELP = f"in the years {YEARS}"
 PAUSE_MAX = defaults.PAUSE_MAX
 SNOOZE_MAX = defaults.SNOOZE_MAX
 
@@ -75,23 +79,35 @@ def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> date
         if re.match(r"[+-]?\d{5,}-", text.strip()):  # a year past 9999: not ISO, too far
             raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
                                   f"{YEARS.high} (got {text!r})") from None
-        raise CrampguardError(f"{flag}: not a time (got {text!r}){_iso_reason(str(exc))}; "
-                              f"{hint or ISO_HINT}") from None
+        raise CrampguardError(f"{flag}: not a time (got {text!r})"
+                              f"{_iso_reason(str(exc), text)}; {hint or ISO_HINT}") from None
     if not YEARS.low <= value.year <= YEARS.high:
         raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
                               f"{YEARS.high} (got {text!r})")
     return resolve(value, zone) if value.tzinfo is None else value
 
 
-def _iso_reason(message: str) -> str:
+def _iso_reason(message: str, text: str) -> str:
     """The part of an ISO 8601 value out of range, from Python's message ("month must be
     in 1..12"), as ": months go 01 to 12"; "" when the value is not ISO in shape."""
     if "out of range for month" in message:
-        return ": that month has fewer days"
+        return _month_length(text)
     if "offset must be" in message:
         return ": a UTC offset is less than 24 hours"
     part = message.split(" must be in ", 1)[0]
     return f": {_ISO_RANGES[part]}" if part in _ISO_RANGES else ""
+
+
+def _month_length(text: str) -> str:
+    """": February 2026 has 28 days", for a day past the end of its month."""
+    import calendar
+
+    m = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", text)
+    if m is None or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1:
+        return ": that month has fewer days"
+    year, month = int(m[1]), int(m[2])
+    return (f": {calendar.month_name[month]} {year} has "
+            f"{calendar.monthrange(year, month)[1]} days")
 
 
 def _clock(text: str, flag: str) -> time | None:
@@ -183,8 +199,9 @@ def parse_day(text: str, flag: str) -> date:
     """A calendar date, ``YYYY-MM-DD``, in the years ``YEARS``."""
     try:
         day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise CrampguardError(f"{flag}: not a date (got {text!r}); {DATE_HINT}") from None
+    except ValueError as exc:
+        raise CrampguardError(f"{flag}: not a date (got {text!r})"
+                              f"{_iso_reason(str(exc), text)}; {DATE_HINT}") from None
     if not YEARS.low <= day.year <= YEARS.high:
         raise CrampguardError(f"{flag}: give a date between the years {YEARS.low} and "
                               f"{YEARS.high} (got {text!r})")

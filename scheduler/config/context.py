@@ -45,6 +45,16 @@ class Context:
                                   f"(`init` writes one there) or {leave_out}")
         return load_settings(path, self.flags, self.env)
 
+    def settings_or_defaults(self) -> tuple[Settings, list[str]]:
+        """The settings, or, with their problems, the defaults (what a daemon without a
+        good copy runs on): for a command that goes on to check more than the settings."""
+        from scheduler.config.settings import Settings
+
+        try:
+            return self.settings, []
+        except CrampguardError as exc:
+            return Settings.model_construct(), exc.problems
+
     @cached_property
     def catalog(self) -> Catalog:
         from scheduler.config.catalog import load_catalog

@@ -22,3 +22,6 @@ SNOOZE_MAX = timedelta(days=1)
 #: Away from the desk this long (idle or locked) counts as a break: an interval routine
 #: (the sitting break) starts again when the user is back.
 AWAY_RESETS = timedelta(minutes=5)
+#: The notifier setting's choices (`--notifier`); settings.py and notify/chain.py spell
+#: the same, and a test holds the three together.
+NOTIFIERS = ("auto", "dbus", "plyer", "console")

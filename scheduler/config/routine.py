@@ -111,7 +111,12 @@ def _action(value: Any) -> Action:
         raise ValueError('unknown action; use "done", "skip" or "snooze 10m", or for a '
                          'check-in "cramps none", "cramps one" or "cramps several"')
     if m[1].startswith("snooze"):
-        return snooze_action(grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE)
+        wait = grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE
+        if wait > defaults.SNOOZE_MAX:
+            # the same limit as `crampguard snooze`: by then the next firing has come
+            raise ValueError(f"a snooze is at most {grammar.format_duration(defaults.SNOOZE_MAX)}"
+                             f" (got {m[2].strip()}); e.g. \"snooze 10m\"")
+        return snooze_action(wait)
     if m[3] is not None:
         if m[3] not in CRAMP_ANSWERS:
             raise ValueError(f'unknown answer {m[3]!r}; use "cramps none", "cramps one" or '

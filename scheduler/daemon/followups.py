@@ -57,6 +57,10 @@ class FollowUps:
         now = now or clock.now()
         planned = []
         for follower in self._followers("event", name):
+            after = follower.schedule.after
+            assert after is not None
+            if when + after.wait + follower.schedule.catch_up < now:
+                continue  # logged too late for this one: nothing would be shown, nor due
             if self._plan(follower, when, name, now):
                 planned.append(follower.id)
         return planned

@@ -259,7 +259,9 @@ class Daemon:
                 # No source at all: not the file, not CRAMPGUARD_*, not the flags.
                 fallback, which = Settings.model_construct(), "default"
             log.error("running on the %s settings until the problem is fixed", which)
+            self._on_defaults = which == "default"
             return fallback, exc.problems
+        self._on_defaults = False
         self._keep_good_config()
         return settings, []
 
@@ -287,6 +289,7 @@ class Daemon:
         except CrampguardError as exc:
             problems = exc.problems
         else:
+            self._on_defaults = False
             self._keep_good_config()
         self._settings_problems = problems
         routines = self._load_routines(settings)
@@ -434,7 +437,7 @@ class Daemon:
     def _report(self, problems: list[str]) -> None:
         """Log every problem; show one notification per new breakage, not per reload."""
         for problem in problems:
-            log.error("%s (the last good version keeps running)", problem)
+            log.error("%s (%s)", problem, self._keeps(problem))
         new = set(problems) - self._reported
         self._reported = set(problems)  # a fixed problem that comes back is news again
         if not new:
@@ -445,7 +448,15 @@ class Daemon:
         first = sorted(new)[0]
         what = "the settings file" if first.startswith(
             (str(self.ctx.paths.config_file), "environment")) else "a routine file"
-        self._notify(notices.broken_file(what, first, more=len(new) - 1))
+        self._notify(notices.broken_file(what, first, more=len(new) - 1,
+                                         keeps=self._keeps(first)))
+
+    def _keeps(self, problem: str) -> str:
+        """What runs while ``problem`` stands: a first start on broken settings has no
+        last good version of them, only the defaults."""
+        if self._on_defaults and problem in self._settings_problems:
+            return "the default settings run until it is fixed"
+        return "the last good version keeps running"
 
     # --- delivering and reporting -----------------------------------------------------------
 

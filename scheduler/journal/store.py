@@ -298,6 +298,10 @@ class Journal:
         """Follow-ups planned and not yet due (issue 10)."""
         return self._reminders("state = 'pending'", [])
 
+    def skipped(self, since: datetime) -> list[Reminder]:
+        """Firings due at or after ``since`` dropped ahead of time (`crampguard skip`)."""
+        return self._reminders("state = 'skipped' AND due >= ?", [to_us(since, "since")])
+
     def waiting(self) -> list[Reminder]:
         """Reminders held until the user is back or do-not-disturb ends."""
         return self._reminders("state = 'waiting'", [])

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from scheduler.config.routine import CRAMPS_KEY, Routine
 from scheduler.notify.base import Notice
 
 
-def reminder(routine: Routine, *, replaces_id: int = 0) -> Notice:
+def reminder(routine: Routine, *, replaces_id: int = 0, night: date | None = None) -> Notice:
     """A routine's reminder, with its buttons (or, where none show, the command to type);
-    ``replaces_id``: the notice of the same reminder it replaces on screen (a repeat)."""
+    ``replaces_id``: the notice of the same reminder it replaces on screen (a repeat);
+    ``night``: a check-in asked again about an earlier night, shown beside today's. It
+    names that night, so the two never look alike (a notification server also stacks
+    identical notices into one, and a button then answers for the other night)."""
     timeout = routine.notify.timeout
+    title, body = routine.title, routine.message
+    if night is not None:
+        after = night + timedelta(days=1)
+        title = f"{title} (asked again: the night of {night:%a %Y-%m-%d})"
+        body = (f"This one asks about the night of {night:%a %Y-%m-%d} to {after:%a}, "
+                f"which was not asked in time. {body}")
     return Notice(
-        title=routine.title, body=routine.message, urgency=routine.notify.urgency,
+        title=title, body=body, urgency=routine.notify.urgency,
         timeout_s=timeout.total_seconds() if timeout is not None else None,
         icon=routine.notify.icon,
         actions=tuple((a.key, a.label) for a in routine.notify.actions),
@@ -21,14 +32,15 @@ def reminder(routine: Routine, *, replaces_id: int = 0) -> Notice:
     )
 
 
-def broken_file(what: str, first_problem: str, more: int = 0) -> Notice:
-    """A settings or routine file the daemon could not read; the last good one runs on.
+def broken_file(what: str, first_problem: str, more: int = 0, *,
+                keeps: str = "the last good version keeps running") -> Notice:
+    """A settings or routine file the daemon could not read; ``keeps``: what runs instead.
     The way to see every problem is the hint command alone: each backend shows it once
     (after the body, or as the command to type), so the body does not say it again."""
     others = f"\n{more} more problem(s)." if more else ""
     return Notice(
         title=f"crampguard: {what} is broken",
-        body=f"{first_problem}{others}\nThe last good version keeps running.",
+        body=f"{first_problem}{others}\n{keeps[0].upper()}{keeps[1:]}.",
         urgency="normal", hint_command="crampguard check",
     )
 

@@ -19,6 +19,7 @@ from scheduler.config import defaults
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings
 from scheduler.planning.schedule import describe, describe_clock, timetable_for
+from scheduler.planning.upcoming import uncaused
 from scheduler.timing.grammar import format_duration
 from scheduler.timing.plans import HORIZON_DAYS, Outlook
 
@@ -39,19 +40,17 @@ def routine_warnings(routines: Iterable[Routine], settings: Settings,
                      now: datetime) -> list[RoutineWarning]:
     """One warning for each enabled routine that is never delivered from ``now`` on."""
     routines = list(routines)
-    off = {r.id for r in routines if not r.enabled}
+    by_id = {r.id: r for r in routines}
+    never = uncaused(by_id)
     found = []
     for routine in routines:
         if not routine.enabled:
             continue
-        after = routine.schedule.after
         if not routine.schedule.on_clock:
-            if after is not None and after.kind == "done" and after.source in off:
-                found.append(RoutineWarning(
-                    routine.id, "never",
-                    f"it fires only {describe(routine.schedule, settings.anchors)}, and "
-                    f"{after.source} is turned off; turn {after.source} on, or give this "
-                    f'routine a time with "at"'))
+            chain = never.get(routine.id)
+            if chain is not None:
+                found.append(RoutineWarning(routine.id, "never",
+                                            _uncaused_text(routine, chain, by_id, settings)))
             continue
         outlook = timetable_for(routine, settings).outlook(now)
         if outlook is Outlook.HELD:
@@ -62,6 +61,21 @@ def routine_warnings(routines: Iterable[Routine], settings: Settings,
                 f"can never fire: {describe_clock(routine.schedule, settings.anchors)} matches "
                 f"no day in the next {HORIZON_DAYS // 366} years; fix its [schedule]"))
     return found
+
+
+def _uncaused_text(routine: Routine, chain: list[str], routines: dict[str, Routine],
+                   settings: Settings) -> str:
+    fires = f"it fires only {describe(routine.schedule, settings.anchors)}"
+    last = chain[-1]
+    if last in chain[:-1]:
+        loop = " after ".join(chain)
+        return (f"{fires}, and its causes go round in a loop ({loop} done) in which none "
+                f'fires by the clock; give one of them a time with "at"')
+    cause = routines.get(last)
+    waits = "" if len(chain) == 2 else f" (through {', '.join(chain[1:-1])})"
+    state = "is turned off" if cause is not None else "is not in the set"
+    return (f"{fires}, and {last}{waits} {state}; turn {last} on, or give this routine a "
+            f'time with "at"')
 
 
 def _held_text(routine: Routine, settings: Settings) -> str:

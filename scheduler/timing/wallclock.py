@@ -51,10 +51,16 @@ def next_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
 
 
 def last_wall(at: time, now: datetime, zone: tzinfo) -> datetime:
-    """The last time the local clock showed ``at`` (today, or yesterday if not yet)."""
+    """The last time the local clock showed ``at`` (today, or yesterday if not yet): on a
+    day the clocks go back, the second of the two times it showed it, once that has come."""
     local = now.astimezone(zone)
     for day in (local.date(), local.date() - DAY):
-        instant = resolve(datetime.combine(day, at), zone)
-        if instant <= now:
-            return instant
+        wall = datetime.combine(day, at)
+        first = resolve(wall, zone)
+        again = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        if again > first and again.astimezone(zone).replace(tzinfo=None) == wall \
+                and again <= now:
+            return again
+        if first <= now:
+            return first
     raise AssertionError("a wall time recurs within two days")
