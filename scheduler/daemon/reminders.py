@@ -414,6 +414,11 @@ class Reminders:
             if skipped is None:
                 raise CrampguardError(f"{routine_id} has no firing ahead to skip")
             dropped, following = skipped
+            known = self.memory.get(routine_id, dropped)
+            if known is not None and known.state != "pending":
+                # planned again from an earlier instant (a restart, the clock stepped
+                # back): settled already, so a second record would count it twice
+                continue
             hold = self.would_hold(routine, dropped)
             if hold is None:
                 break
