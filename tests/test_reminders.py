@@ -855,3 +855,29 @@ def test_a_missed_check_in_is_asked_again_the_next_morning_for_its_own_night(
         m.fire(monday + timedelta(days=2), "morning-checkin")
         assert len(m.notifier.sent) == 3, "answered, and never more than one night back"
         m.ledger.close()
+
+
+# --- found by the model (tests/test_model.py) --------------------------------------------------
+
+def test_skip_passes_over_a_firing_already_skipped_when_it_is_planned_again(
+        machine: Machine) -> None:
+    ahead = [T0 + timedelta(days=1), T0 + timedelta(days=2), T0 + timedelta(days=3)]
+    machine.timers.ahead["foot-soak"] = list(ahead)
+    machine.reminders.skip("foot-soak")
+    machine.timers.ahead["foot-soak"] = list(ahead)  # planned from now again (a restart)
+    reply = machine.reminders.skip("foot-soak")
+    assert reply["skipped"] == ahead[1].astimezone(ZONE).isoformat()
+    assert machine.kinds() == ["skipped", "skipped"]
+    assert [e.due for e in machine.events("skipped")] == [ahead[1], ahead[0]]
+
+
+def test_a_snooze_still_waiting_at_the_end_of_its_catch_up_is_missed_not_waited_again(
+        present) -> None:
+    m, seen = present
+    m.fire(T0)
+    m.reminders.snooze("foot-soak")
+    seen.idle_seconds = 600
+    m.timers.run(m.timers.key("crampguard:snooze:"), m.clock)
+    m.timers.run(m.timers.key("crampguard:wait:"), m.clock)  # its catch_up ends, still away
+    assert not any(k.startswith("crampguard:wait:") for k in m.timers.timers)
+    assert m.kinds()[-1] == "missed" and len(m.notifier.sent) == 1
