@@ -389,8 +389,12 @@ class ReminderModel(RuleBasedStateMachine):
         self.clock.move_to(max(target, clock.now()))
         self.memory.mark_alive(clock.now())
 
-    @rule(minutes=st.integers(1, 240))
+    @rule(minutes=st.integers(1, 90))
     def time_passes(self, minutes: int) -> None:
+        self._run_until(clock.now() + timedelta(minutes=minutes))
+
+    @rule(minutes=st.integers(1, 15))
+    def a_little_time_passes(self, minutes: int) -> None:
         self._run_until(clock.now() + timedelta(minutes=minutes))
 
     @rule(hours=st.integers(3, 40))
