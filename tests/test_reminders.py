@@ -881,3 +881,11 @@ def test_a_snooze_still_waiting_at_the_end_of_its_catch_up_is_missed_not_waited_
     m.timers.run(m.timers.key("crampguard:wait:"), m.clock)  # its catch_up ends, still away
     assert not any(k.startswith("crampguard:wait:") for k in m.timers.timers)
     assert m.kinds()[-1] == "missed" and len(m.notifier.sent) == 1
+
+
+def test_done_after_the_skip_button_keeps_the_one_final_answer(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.action(1, "skip")
+    with pytest.raises(CrampguardError, match="was skipped"):
+        machine.reminders.done("foot-soak")
+    assert machine.kinds() == ["due", "delivered", "skipped"]
