@@ -506,7 +506,7 @@ class ReminderModel(RuleBasedStateMachine):
         self._changed()
 
     @rule(full=st.booleans())
-    def disk(self, full: bool) -> None:
+    def disk_fills(self, full: bool) -> None:
         self.disk.full = full
         if not full:
             self.ledger.flush()
@@ -535,8 +535,8 @@ class ReminderModel(RuleBasedStateMachine):
         twice = {key: n for key, n in finals.items() if n > 1}
         assert not twice, f"answered done or skipped more than once: {twice}"
         dues = Counter((e.routine, e.due) for e in self.expected if e.kind == "due")
-        twice = {key: n for key, n in dues.items() if n > 1}
-        assert not twice, f"counted as due more than once: {twice}"
+        counted_twice = {key: n for key, n in dues.items() if n > 1}
+        assert not counted_twice, f"counted as due more than once: {counted_twice}"
 
     @invariant()
     def the_journal_holds_everything_once_it_works(self) -> None:
@@ -557,13 +557,13 @@ class ReminderModel(RuleBasedStateMachine):
             from_sql = stats.routine_stats(journal.tally(window), now=now, zone=ZONE,
                                            days=30)
         assert from_events == from_sql
-        for row in from_events:
-            assert row.adherence is None or row.adherence <= 1, row
+        for counted in from_events:
+            assert counted.adherence is None or counted.adherence <= 1, counted
 
 
 ReminderModel.TestCase.settings = settings(
-    max_examples=400 if DEEP else 40,
-    stateful_step_count=80 if DEEP else 40,
+    max_examples=1000 if DEEP else 250,
+    stateful_step_count=100 if DEEP else 50,
     deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
