@@ -919,3 +919,37 @@ def test_a_reminder_the_server_stayed_away_for_past_catch_up_failed(machine: Mac
     assert machine.kinds() == ["held", "due", "failed"]
     (failed,) = machine.events("failed")
     assert failed.detail == {"reason": SERVER_GONE}
+
+
+# --- found by the model (tests/test_model.py) --------------------------------------------------
+
+def test_skip_passes_over_a_firing_already_skipped_when_it_is_planned_again(
+        machine: Machine) -> None:
+    ahead = [T0 + timedelta(days=1), T0 + timedelta(days=2), T0 + timedelta(days=3)]
+    machine.timers.ahead["foot-soak"] = list(ahead)
+    machine.reminders.skip("foot-soak")
+    machine.timers.ahead["foot-soak"] = list(ahead)  # planned from now again (a restart)
+    reply = machine.reminders.skip("foot-soak")
+    assert reply["skipped"] == ahead[1].astimezone(ZONE).isoformat()
+    assert machine.kinds() == ["skipped", "skipped"]
+    assert [e.due for e in machine.events("skipped")] == [ahead[1], ahead[0]]
+
+
+def test_a_snooze_still_waiting_at_the_end_of_its_catch_up_is_missed_not_waited_again(
+        present) -> None:
+    m, seen = present
+    m.fire(T0)
+    m.reminders.snooze("foot-soak")
+    seen.idle_seconds = 600
+    m.timers.run(m.timers.key("crampguard:snooze:"), m.clock)
+    m.timers.run(m.timers.key("crampguard:wait:"), m.clock)  # its catch_up ends, still away
+    assert not any(k.startswith("crampguard:wait:") for k in m.timers.timers)
+    assert m.kinds()[-1] == "missed" and len(m.notifier.sent) == 1
+
+
+def test_done_after_the_skip_button_keeps_the_one_final_answer(machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.action(1, "skip")
+    with pytest.raises(CrampguardError, match="was skipped"):
+        machine.reminders.done("foot-soak")
+    assert machine.kinds() == ["due", "delivered", "skipped"]

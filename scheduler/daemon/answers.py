@@ -93,6 +93,12 @@ class Answers:
         if target.answer == "done":
             return {"routine": routine_id, "due": self._memory.iso(target.due),
                     "already": True}
+        if target.answer == "skipped":
+            # one final answer per reminder: counted both skipped and done, it would say
+            # the user both did and did not do it
+            raise CrampguardError(
+                f"{routine_id} due {self._memory.local(target.due)} was skipped; give "
+                f"--due TIME for another reminder")
         self._answer(target, "done", now)
         return {"routine": routine_id, "due": self._memory.iso(target.due), "already": False}
 

@@ -369,10 +369,14 @@ class Reminders:
         up = Up.of(routine, due, "snooze", at=target.until)
         verdict = decide(up, self.world(routine_id, now))
         if verdict.kind == "wait":
-            # ``until`` stays set: decided again on release, or missed after catch_up
-            self.timers.once(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}",
-                             max(wait_ends(up), now), self.snooze_ended, routine_id, due)
-            return
+            if wait_ends(up) > now:
+                # ``until`` stays set: decided again on release, or missed after catch_up
+                self.timers.once(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}",
+                                 wait_ends(up), self.snooze_ended, routine_id, due)
+                return
+            # The wait's own end: still late by exactly catch_up is not "too late" to the
+            # decision, but waiting on would arm this timer at this instant for ever.
+            verdict = Verdict("miss", f"{verdict.reason} until the end of its catch_up")
         if verdict.kind == "show":
             self._deliver(up, now, again=target)
             return
@@ -426,6 +430,11 @@ class Reminders:
             if skipped is None:
                 raise CrampguardError(f"{routine_id} has no firing ahead to skip")
             dropped, following = skipped
+            known = self.memory.get(routine_id, dropped)
+            if known is not None and known.state != "pending":
+                # planned again from an earlier instant (a restart, the clock stepped
+                # back): settled already, so a second record would count it twice
+                continue
             hold = self.would_hold(routine, dropped)
             if hold is None:
                 break

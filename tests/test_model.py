@@ -1,0 +1,570 @@
+"""A model of the reminder state machine, driven by Hypothesis through random days.
+
+The real ``Reminders``, ``Answers``, ``Memory`` and ``FollowUps`` run over the real
+``Ledger`` and the real SQLite journal in a temporary folder. Around them: an engine of
+fake timers (one-off timers by key, and each routine's next firing planned from its
+timetable, as APScheduler does), a recording notifier that the desktop's server can leave,
+a presence the test sets, and the clock moved by time-machine in Europe/Berlin.
+
+The rules are what the user and the world do: time passing (timers and firings run in
+time order), the clock stepped forward or back, a suspend, pause and resume, away, lock,
+do-not-disturb, a presence source that vanishes, Done / Snooze / Skip as commands and as
+buttons (signalled twice, as some servers do), restarts on the same journal, an edited
+routine, a workout, and the disk filling and emptying. After every step the invariants
+say what must always hold: at most one showing per reminder, nothing shown when it must
+not be, one state per reminder, one final answer, statistics that agree with the events,
+and, once the journal takes writes again, every event in it.
+
+It runs with a fixed seed in about a minute. ``CRAMPGUARD_DEEP_MODEL=1`` runs a deeper
+search (many more and longer runs, still derandomized) before a release or after a change
+to the daemon's state machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import time_machine
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from scheduler import clock
+from scheduler.config.routine import Routine
+from scheduler.config.settings import load_settings
+from scheduler.daemon.answers import Answers
+from scheduler.daemon.followups import FollowUps
+from scheduler.daemon.ledger import Ledger
+from scheduler.daemon.memory import Memory
+from scheduler.daemon.reminders import Reminders
+from scheduler.daemon.service import RESTART_REACH, due_between
+from scheduler.errors import CrampguardError
+from scheduler.journal import stats
+from scheduler.journal.events import Reminder
+from scheduler.journal.store import Journal
+from scheduler.notify import Delivery, Notice, NotifierAway
+from scheduler.planning.schedule import timetable_for
+from scheduler.timing.plans import Timetable
+
+ZONE = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 11, 23, 8, 55, tzinfo=ZONE)
+QUIET = (time(23, 0), time(7, 0))
+SETTINGS = load_settings(Path("/nonexistent/config.toml"),
+                         {"timezone": "Europe/Berlin", "quiet_hours": "23:00-07:00"}, {})
+#: Idle long enough to be away for every routine here (away_resets is 5 minutes).
+AWAY_IDLE = 600.0
+#: One step runs at most this many timers and firings: more is a loop that never ends.
+STEP_LIMIT = 2000
+DEEP = os.environ.get("CRAMPGUARD_DEEP_MODEL") == "1"
+
+
+def _routine(routine_id: str, title: str, schedule: dict[str, Any],
+             notify: dict[str, Any] | None = None) -> Routine:
+    return Routine.model_validate({
+        "schema_version": 1, "id": routine_id, "title": title, "message": "m",
+        "schedule": schedule,
+        "notify": {"actions": ["done", "snooze 10m", "skip"], **(notify or {})}})
+
+
+def routines(soak_at: str = "21:45") -> dict[str, Routine]:
+    return {r.id: r for r in (
+        _routine("foot-soak", "Foot soak", {"at": soak_at, "catch_up": "2h"}),
+        _routine("sitting", "Sitting break", {"every": "50m", "between": "09:00-17:30",
+                                               "when_away": "skip", "catch_up": "5m"}),
+        _routine("calf", "Calf stretch", {"at": "21:00"},
+                 {"repeat": {"every": "10m", "times": 2}}),
+        _routine("water", "Water", {"after": "workout + 1h"}),
+        _routine("urgent", "Urgent", {"at": "22:30"}, {"urgency": "critical"}),
+        _routine("night", "Night", {"at": "23:30", "quiet_hours": "ignore"}),
+    )}
+
+
+TITLES = {r.title: r.id for r in routines().values()}
+
+
+# --- the world around the state machine ------------------------------------------------------
+
+class FakeEngine:
+    """Timers by key, and each routine's next firing planned from its timetable."""
+
+    def __init__(self, tables: dict[str, Timetable], now: datetime):
+        self.timers: dict[str, tuple[datetime, Callable[..., None], tuple[Any, ...]]] = {}
+        self.tables = tables
+        self.next_run: dict[str, datetime | None] = {}
+        self.replan(now)
+
+    def plan(self, routine_id: str, now: datetime) -> None:
+        table = self.tables[routine_id]
+        self.next_run[routine_id] = next((f.at for f in table.firings(now)), None)
+
+    def replan(self, now: datetime) -> None:
+        for routine_id in self.tables:
+            self.plan(routine_id, now)
+
+    def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
+        self.timers[key] = (when, fn, args)
+
+    def cancel(self, key: str) -> None:
+        self.timers.pop(key, None)
+
+    def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None:
+        dropped = self.next_run.get(routine_id)
+        if dropped is None:
+            return None
+        following = next((f.at for f in self.tables[routine_id].firings(
+            dropped, inclusive=False)), None)
+        self.next_run[routine_id] = following
+        return dropped, following
+
+    def timetable(self, routine_id: str) -> Timetable | None:
+        return self.tables.get(routine_id)
+
+    def next_time(self, routine_id: str) -> datetime | None:
+        return self.next_run.get(routine_id)
+
+    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
+        table = self.tables.get(routine_id)
+        return iter(()) if table is None else (f.at for f in table.firings(start))
+
+    def earliest(self) -> tuple[datetime, str] | None:
+        """The next thing to run: ("timer key" or "routine id", when)."""
+        found = [(when, key) for key, (when, _, _) in self.timers.items()]
+        found += [(at, rid) for rid, at in self.next_run.items() if at is not None]
+        return min(found, default=None)
+
+    def due_firings(self, routine_id: str, now: datetime) -> list[datetime]:
+        """Every run time from the planned one up to ``now``; the plan moves past them."""
+        first = self.next_run[routine_id]
+        assert first is not None
+        run_times = []
+        for firing in self.tables[routine_id].firings(first):
+            if firing.at > now:
+                self.next_run[routine_id] = firing.at
+                break
+            run_times.append(firing.at)
+        else:
+            self.next_run[routine_id] = None
+        return run_times
+
+
+@dataclass
+class Showing:
+    routine: str
+    at: datetime
+    id: int
+    replaces: int
+
+
+class Notifier:
+    """Records what is shown; while ``away``, the desktop's server is gone. Checks at the
+    very instant of showing that nothing forbids it."""
+
+    def __init__(self, model: ReminderModel):
+        self.model = model
+        self.away = False
+        self.shown: list[Showing] = []
+        self.withdrawn: list[int] = []
+        self._next_id = 0
+
+    def send(self, notice: Notice) -> Delivery:
+        if self.away:
+            raise NotifierAway("the notification server left the bus")
+        routine_id = TITLES[notice.title]
+        self.model.check_may_show(routine_id)
+        if notice.replaces_id:
+            number = notice.replaces_id  # a server keeps the id of the notice it replaces
+        else:
+            self._next_id += 1
+            number = self._next_id
+        showing = Showing(routine_id, clock.now(), number, notice.replaces_id)
+        self.shown.append(showing)
+        self.model.just_shown = showing
+        return Delivery("dbus", id=number, actions_shown=True)
+
+    def withdraw(self, backend: str, notification_id: int) -> None:
+        self.withdrawn.append(notification_id)
+
+
+@dataclass
+class Presence:
+    idle_seconds: float | None = 0.0
+    locked: bool = False
+    dnd: str | None = None
+    #: a source that answered has gone: nobody can tell whether the user is there
+    unknown: str | None = None
+
+
+class DiskJournal:
+    """The real journal, whose writes fail as on a full disk while ``full``."""
+
+    WRITES = frozenset({"record", "put_reminder", "set_state", "log_event", "log_night",
+                        "checkpoint"})
+
+    def __init__(self, journal: Journal, disk: Disk):
+        self._journal, self._disk = journal, disk
+        self.path = journal.path
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._journal, name)
+        if name in self.WRITES and self._disk.full:
+            def fail(*args: Any, **kw: Any) -> Any:
+                raise CrampguardError(f"{self.path}: database or disk is full")
+            return fail
+        return found
+
+
+class Disk:
+    def __init__(self) -> None:
+        self.full = False
+
+    def open(self, path: Path) -> Any:
+        if self.full:  # opening writes too (the schema, a probe)
+            raise CrampguardError(f"{path}: database or disk is full")
+        return DiskJournal(Journal.open(path), self)
+
+
+@dataclass(frozen=True)
+class Expected:
+    kind: str
+    routine: str | None
+    at: datetime
+    due: datetime | None
+
+
+class Watched(Memory):
+    """The real memory; the model notes each row and event it is asked to keep."""
+
+    def __init__(self, model: ReminderModel, ledger: Ledger):
+        super().__init__(ledger, lambda: ZONE)
+        self.model = model
+
+    def put(self, reminder: Reminder, now: datetime) -> None:
+        self.model.rows_put(reminder)
+        super().put(reminder, now)
+
+    def event(self, kind: str, routine_id: str | None, *, at: datetime,
+              due: datetime | None = None, backend: str | None = None,
+              detail: dict[str, Any] | None = None) -> None:
+        self.model.expected.append(Expected(kind, routine_id, at, due))
+        self.model.step_events.append((kind, routine_id, due, dict(detail or {})))
+        super().event(kind, routine_id, at=at, due=due, backend=backend, detail=detail)
+
+
+# --- the model -------------------------------------------------------------------------------
+
+class ReminderModel(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.TemporaryDirectory()
+        self.path = Path(self.folder.name) / "journal.sqlite3"
+        self.traveller = time_machine.travel(START, tick=False)
+        self.clock = self.traveller.start()
+        self.disk = Disk()
+        self.presence = Presence()
+        self.routines = routines()
+        self.notifier = Notifier(self)
+        #: the pauses as the user asked for them: (start, end)
+        self.pauses: list[tuple[datetime, datetime]] = []
+        #: every event the state machine asked to record, in order
+        self.expected: list[Expected] = []
+        self.step_events: list[tuple[str, str | None, datetime | None, dict[str, Any]]] = []
+        #: every (routine, due) handed over as due, and each notice's reminder
+        self.settled: set[tuple[str, datetime]] = set()
+        self.notices: dict[int, tuple[str, datetime]] = {}
+        #: per reminder: showings not in a notice's place (one, and one more per snooze)
+        self.first_showings: Counter[tuple[str, datetime]] = Counter()
+        self.presses: list[tuple[int, str]] = []
+        self.just_shown: Showing | None = None
+        self._build()
+
+    def teardown(self) -> None:
+        try:
+            self.ledger.close()
+        finally:
+            self.traveller.stop()
+            self.folder.cleanup()
+
+    # --- building, as the daemon's run() does ------------------------------------------------
+
+    def _build(self) -> None:
+        now = clock.now()
+        self.ledger = Ledger(self.path, self.disk.open, on_trouble=lambda problem: None,
+                             on_recovered=lambda problem: None)
+        try:
+            self.ledger.attach(self.disk.open(self.path))
+        except CrampguardError as exc:
+            self.ledger.trouble = str(exc)
+        self.memory = Watched(self, self.ledger)
+        self.memory.load_pauses(now)
+        last_alive = self.memory.last_alive()
+        self.engine = FakeEngine({rid: timetable_for(r, SETTINGS)
+                                  for rid, r in self.routines.items()}, now)
+        self.reminders = Reminders(
+            memory=self.memory, timers=self.engine, routine=self._enabled,
+            enabled=lambda: list(self.routines.values()), send=self._send,
+            presence=lambda: self.presence)
+        self.answers = Answers(self.reminders, withdraw=self.notifier.withdraw)
+        self.followups = FollowUps(self.reminders, self.engine,
+                                   lambda: list(self.routines.values()))
+        self.answers.on_done = self.followups.after_done
+        if last_alive is not None:  # service._catch_up_after_restart
+            since = max(last_alive, now - RESTART_REACH)
+            for routine_id, table in self.engine.tables.items():
+                self._settle(routine_id, due_between(table, since, now), now,
+                             why="catch-up", why_missed=" (crampguard was not running)")
+        self.reminders.resume_planned(now)
+        self.followups.restore(now)
+
+    def _enabled(self, routine_id: str) -> Routine | None:
+        return self.routines.get(routine_id)
+
+    def _send(self, notice: Notice) -> Delivery:
+        return self.notifier.send(notice)
+
+    def _settle(self, routine_id: str, run_times: list[datetime], now: datetime,
+                **kw: Any) -> None:
+        self.settled.update((routine_id, due) for due in run_times)
+        self.reminders.settle(routine_id, run_times, now, **kw)
+
+    # --- what the model sees the machine do ----------------------------------------------
+
+    def rows_put(self, row: Reminder) -> None:
+        """The row written right after a notice was shown names the reminder it shows."""
+        showing, self.just_shown = self.just_shown, None
+        if showing is None or row.notice != f"dbus/{showing.id}":
+            return
+        key = (row.routine, row.due)
+        self.notices[showing.id] = key
+        if showing.replaces:
+            return  # a repeat, in its notice's place
+        self.first_showings[key] += 1
+        snoozes = sum(1 for e in self.expected if e.kind == "snoozed"
+                      and (e.routine, e.due) == key)
+        assert self.first_showings[key] <= 1 + snoozes, (
+            f"{key} shown {self.first_showings[key]} times, snoozed {snoozes} times")
+
+    def check_may_show(self, routine_id: str) -> None:
+        now, routine = clock.now(), self.routines[routine_id]
+        assert not any(start <= now < end for start, end in self.pauses), \
+            f"{routine_id} shown inside a pause at {now}"
+        local = now.astimezone(ZONE).time()
+        if routine.schedule.quiet_hours == "respect":
+            assert not (local >= QUIET[0] or local < QUIET[1]), \
+                f"{routine_id} shown in quiet hours at {local}"
+        seen = self.presence
+        assert seen.unknown is None, f"{routine_id} shown while presence is unknown"
+        assert not seen.locked, f"{routine_id} shown while the screen is locked"
+        assert not (seen.idle_seconds or 0) >= AWAY_IDLE, f"{routine_id} shown while away"
+        if routine.notify.urgency != "critical":
+            assert seen.dnd is None, f"{routine_id} shown in do-not-disturb"
+
+    # --- time ------------------------------------------------------------------------------
+
+    def _run_until(self, target: datetime) -> None:
+        """Run every timer and firing due by ``target`` in time order, as the engine does;
+        the clock at each one's instant, or now when it is already past."""
+        for _ in range(STEP_LIMIT):
+            found = self.engine.earliest()
+            if found is None or found[0] > target:
+                break
+            when, key = found
+            now = max(when, clock.now())
+            self.clock.move_to(now)
+            self.memory.mark_alive(now)  # each wake of the loop notes it
+            if key in self.engine.timers:
+                _, fn, args = self.engine.timers.pop(key)
+                fn(*args)
+            else:
+                self._settle(key, self.engine.due_firings(key, now), now)
+        else:
+            raise AssertionError("the timers never settle: one re-arms itself at once")
+        self.clock.move_to(max(target, clock.now()))
+        self.memory.mark_alive(clock.now())
+
+    @rule(minutes=st.integers(1, 90))
+    def time_passes(self, minutes: int) -> None:
+        self._run_until(clock.now() + timedelta(minutes=minutes))
+
+    @rule(minutes=st.integers(1, 15))
+    def a_little_time_passes(self, minutes: int) -> None:
+        self._run_until(clock.now() + timedelta(minutes=minutes))
+
+    @rule(hours=st.integers(3, 40))
+    def suspend(self, hours: int) -> None:
+        """The laptop sleeps: nothing runs until it wakes, then everything due at once."""
+        woke = clock.now() + timedelta(hours=hours)
+        self.clock.move_to(woke)
+        self._run_until(woke)
+
+    @rule(minutes=st.integers(1, 600))
+    def clock_steps_back(self, minutes: int) -> None:
+        now = clock.now() - timedelta(minutes=minutes)
+        self.clock.move_to(now)
+        self.engine.replan(now)  # service._after_jump
+
+    # --- the user --------------------------------------------------------------------------
+
+    @rule(minutes=st.integers(1, 180))
+    def pause(self, minutes: int) -> None:
+        now = clock.now()
+        until = now + timedelta(minutes=minutes)
+        self.pauses = [p for p in self.pauses if not p[0] <= now < p[1]] + [(now, until)]
+        self.reminders.pause(until, now)
+
+    @rule()
+    def resume(self) -> None:
+        now = clock.now()
+        self.pauses = [(s, now) if s <= now < e else (s, e) for s, e in self.pauses]
+        self.reminders.resume(now)
+        self.reminders.release(now)
+
+    @rule(routine_id=st.sampled_from(sorted(routines())))
+    def done(self, routine_id: str) -> None:
+        try:
+            self.answers.done(routine_id, clock.now())
+        except CrampguardError:
+            pass
+
+    @rule(routine_id=st.sampled_from(sorted(routines())), minutes=st.integers(1, 90))
+    def snooze(self, routine_id: str, minutes: int) -> None:
+        try:
+            self.answers.snooze(routine_id, clock.now(), timedelta(minutes=minutes))
+        except CrampguardError:
+            pass
+
+    @rule(routine_id=st.sampled_from(sorted(routines())))
+    def skip_ahead(self, routine_id: str) -> None:
+        try:
+            self.reminders.skip(routine_id, clock.now())
+        except CrampguardError:
+            pass
+
+    @precondition(lambda self: bool(self.notifier.shown))
+    @rule(data=st.data(), key=st.sampled_from(["done", "snooze:10m", "skip"]),
+          twice=st.booleans())
+    def button(self, data: st.DataObject, key: str, twice: bool) -> None:
+        number = data.draw(st.sampled_from(sorted({s.id for s in self.notifier.shown})))
+        for _ in range(2 if twice else 1):
+            self._press(number, key)
+
+    def _press(self, number: int, key: str) -> None:
+        before = self.memory.by_notice(f"dbus/{number}")
+        self.step_events.clear()
+        self.answers.action(number, key)
+        answers = [e for e in self.step_events if e[0] in ("done", "snoozed", "skipped")
+                   and (e[1], e[2]) == (before.routine if before else None,
+                                        before.due if before else None)]
+        assert len(answers) <= 1, f"one press on #{number} answered {len(answers)} times"
+        if (number, key) in self.presses[-1:]:
+            assert not answers, f"the same press on #{number} signalled twice answered twice"
+        self.presses.append((number, key))
+
+    @rule()
+    def workout(self) -> None:
+        now = clock.now()
+        self.followups.after_event("workout", now, now)
+
+    @rule(at=st.sampled_from(["21:15", "21:45", "22:10", "20:30"]))
+    def edit_soak_time(self, at: str) -> None:
+        """The user changes the foot soak's time: the reload plans it again from now."""
+        self.routines["foot-soak"] = routines(at)["foot-soak"]
+        self.engine.tables["foot-soak"] = timetable_for(self.routines["foot-soak"], SETTINGS)
+        self.engine.plan("foot-soak", clock.now())
+
+    # --- the world -------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.reminders.release(clock.now())  # as away.Away does on every change
+
+    @rule(what=st.sampled_from(["away", "back", "lock", "unlock", "dnd", "dnd off",
+                                "vanish", "return"]))
+    def presence_changes(self, what: str) -> None:
+        seen = self.presence
+        if what == "away":
+            seen.idle_seconds = AWAY_IDLE
+        elif what == "back":
+            seen.idle_seconds = 0.0
+        elif what in ("lock", "unlock"):
+            seen.locked = what == "lock"
+        elif what in ("dnd", "dnd off"):
+            seen.dnd = "dunst paused" if what == "dnd" else None
+        else:
+            seen.unknown = "the idle source left the bus" if what == "vanish" else None
+        self._changed()
+
+    @rule(away=st.booleans())
+    def notification_server(self, away: bool) -> None:
+        self.notifier.away = away
+        self._changed()
+
+    @rule(full=st.booleans())
+    def disk_fills(self, full: bool) -> None:
+        self.disk.full = full
+        if not full:
+            self.ledger.flush()
+
+    @precondition(lambda self: not self.disk.full)
+    @rule()
+    def restart(self) -> None:
+        """Stop (the last sign of life noted) and start on the same journal."""
+        self.memory.mark_alive(clock.now())
+        self.ledger.close()
+        self._build()
+
+    # --- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def every_due_reminder_has_one_state(self) -> None:
+        for routine_id, due in self.settled:
+            row = self.memory.get(routine_id, due)
+            assert row is not None and row.state != "pending", \
+                f"{routine_id} due {due} came due and has no state: {row}"
+
+    @invariant()
+    def at_most_one_final_answer_and_one_due(self) -> None:
+        finals = Counter((e.routine, e.due) for e in self.expected
+                         if e.kind in ("done", "skipped") and e.due is not None)
+        twice = {key: n for key, n in finals.items() if n > 1}
+        assert not twice, f"answered done or skipped more than once: {twice}"
+        dues = Counter((e.routine, e.due) for e in self.expected if e.kind == "due")
+        counted_twice = {key: n for key, n in dues.items() if n > 1}
+        assert not counted_twice, f"counted as due more than once: {counted_twice}"
+
+    @invariant()
+    def the_journal_holds_everything_once_it_works(self) -> None:
+        if self.disk.full or self.ledger.pending:
+            return
+        with Journal.open(self.path) as journal:
+            events = journal.events()
+            recorded = Counter((e.kind, e.routine, e.at, e.due) for e in events)
+            wanted = Counter((e.kind, e.routine, e.at, e.due) for e in self.expected)
+            assert recorded == wanted, (
+                f"journal lacks {wanted - recorded}, has extra {recorded - wanted}")
+            for (routine_id, due), row in self.memory._known.items():
+                assert journal.reminder(routine_id, due) == row, \
+                    f"the journal's row for {routine_id} due {due} is not the machine's"
+            now = clock.now()
+            window = stats.window(now=now, zone=ZONE, days=30)
+            from_events = stats.routine_stats(events, now=now, zone=ZONE, days=30)
+            from_sql = stats.routine_stats(journal.tally(window), now=now, zone=ZONE,
+                                           days=30)
+        assert from_events == from_sql
+        for counted in from_events:
+            assert counted.adherence is None or counted.adherence <= 1, counted
+
+
+ReminderModel.TestCase.settings = settings(
+    max_examples=1000 if DEEP else 250,
+    stateful_step_count=100 if DEEP else 50,
+    deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestReminderModel = ReminderModel.TestCase
