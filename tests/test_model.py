@@ -15,7 +15,7 @@ say what must always hold: at most one showing per reminder, nothing shown when 
 not be, one state per reminder, one final answer, statistics that agree with the events,
 and, once the journal takes writes again, every event in it.
 
-It runs with a fixed seed in about a minute. ``CRAMPGUARD_DEEP_MODEL=1`` runs a deeper
+It runs with a fixed seed in about a minute. ``DEEP_MODEL_TEST=1`` runs a deeper
 search (many more and longer runs, still derandomized) before a release or after a change
 to the daemon's state machine.
 """
@@ -63,7 +63,7 @@ SETTINGS = load_settings(Path("/nonexistent/config.toml"),
 AWAY_IDLE = 600.0
 #: One step runs at most this many timers and firings: more is a loop that never ends.
 STEP_LIMIT = 2000
-DEEP = os.environ.get("CRAMPGUARD_DEEP_MODEL") == "1"
+DEEP = os.environ.get("DEEP_MODEL_TEST") == "1"
 
 
 def _routine(routine_id: str, title: str, schedule: dict[str, Any],

@@ -953,3 +953,13 @@ def test_done_after_the_skip_button_keeps_the_one_final_answer(machine: Machine)
     with pytest.raises(CrampguardError, match="was skipped"):
         machine.reminders.done("foot-soak")
     assert machine.kinds() == ["due", "delivered", "skipped"]
+
+
+def test_a_snooze_after_the_skip_button_is_refused_and_a_second_skip_is_not_counted(
+        machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.action(1, "skip")
+    with pytest.raises(CrampguardError, match="already skipped"):
+        machine.reminders.snooze("foot-soak")
+    machine.reminders.action(1, "skip")
+    assert machine.kinds() == ["due", "delivered", "skipped"]

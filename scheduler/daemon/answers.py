@@ -109,9 +109,9 @@ class Answers:
         (a pause or quiet hours hold it), and that is what happens."""
         now = now or clock.now()
         target = self._answerable(routine_id, due, now, states=("delivered",))
-        if target.answer == "done":
-            raise CrampguardError(
-                f"{routine_id} due {self._memory.local(target.due)} is already done")
+        if target.answer in ("done", "skipped"):  # a final answer stands: one per reminder
+            raise CrampguardError(f"{routine_id} due {self._memory.local(target.due)} is "
+                                  f"already {target.answer}")
         until = now + wait
         routine = self._reminders.require(routine_id)
         ahead = decide(Up.of(routine, target.due, "snooze", at=until),
