@@ -21,6 +21,7 @@ class Seen:
     idle_seconds: float | None = 0.0
     locked: bool = False
     dnd: str | None = None
+    unknown: str | None = None
 
 
 def routine(**extra: Any) -> Routine:
@@ -103,7 +104,7 @@ def test_critical_passes_do_not_disturb_but_not_a_pause() -> None:
 
 def test_an_unknown_presence_or_a_gone_server_waits_and_says_which() -> None:
     unknown = decide(Up.of(routine(), DUE, "first"),
-                     world(DUE, presence_unknown="the idle monitor went away"))
+                     world(DUE, presence=Seen(unknown="the idle monitor went away")))
     assert (unknown.kind, unknown.on_server) == ("wait", False)
     assert "presence unknown" in unknown.reason
     server = decide(Up.of(routine(), DUE, "first"),

@@ -811,7 +811,7 @@ def test_a_follow_up_survives_a_restart_and_honours_a_pause(day) -> None:
     from scheduler.daemon.followups import FollowUps
 
     m, follow = day
-    assert follow.after_event("workout", T0) == ["water"]
+    assert follow.after_event("workout", T0, clock.now()) == ["water"]
     m.reminders.pause(T0 + timedelta(hours=2))
     restarted = m.restart()
     again = FollowUps(restarted.reminders.machine, restarted.timers,
@@ -834,8 +834,8 @@ def test_a_done_on_a_routine_that_marks_a_workout_plans_the_waters(day) -> None:
 
 def test_the_same_event_twice_plans_one_follow_up(day) -> None:
     m, follow = day
-    assert follow.after_event("workout", T0) == ["water"]
-    assert follow.after_event("workout", T0) == []
+    assert follow.after_event("workout", T0, clock.now()) == ["water"]
+    assert follow.after_event("workout", T0, clock.now()) == []
 
 
 def test_a_check_in_button_records_the_night_just_gone(tmp_path: Path) -> None:
@@ -963,3 +963,53 @@ def test_a_snooze_after_the_skip_button_is_refused_and_a_second_skip_is_not_coun
         machine.reminders.snooze("foot-soak")
     machine.reminders.action(1, "skip")
     assert machine.kinds() == ["due", "delivered", "skipped"]
+
+
+# --- the notification server gone, met by the other paths -------------------------------------
+
+def test_a_trigger_while_the_server_is_gone_fails_now_and_is_never_due(
+        machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    with pytest.raises(CrampguardError, match="no notifier could show"):
+        machine.reminders.trigger("foot-soak")
+    assert not any(k.startswith("crampguard:wait:") for k in machine.timers.timers)
+    assert machine.kinds() == ["failed"]
+
+
+def test_a_repeat_while_the_server_is_gone_is_held_and_the_next_still_comes(
+        tmp_path: Path) -> None:
+    with time_machine.travel(T0, tick=False) as traveller:
+        m = build(tmp_path / "j.sqlite3", traveller, {"foot-soak": repeating()})
+        m.fire(T0)
+        m.notifier.away = SERVER_GONE
+        m.timers.run(m.timers.key("crampguard:repeat:"), m.clock)
+        m.notifier.away = None
+        m.reminders.machine.server_back(clock.now())
+        m.timers.run(m.timers.key("crampguard:repeat:"), m.clock)  # the second repeat
+        assert m.kinds() == ["due", "delivered", "held", "repeated"]
+        assert m.events("held")[0].detail == {"reason": SERVER_GONE, "repeat": 1}
+        m.ledger.close()
+
+
+def test_a_snooze_return_while_the_server_is_gone_is_held_once_and_not_shown_later(
+        machine: Machine) -> None:
+    machine.fire(T0)
+    machine.reminders.snooze("foot-soak")
+    machine.notifier.away = SERVER_GONE
+    machine.timers.run(machine.timers.key("crampguard:snooze:"), machine.clock)
+    machine.notifier.away = None
+    machine.reminders.machine.server_back(clock.now())  # "not shown again" holds
+    assert len(machine.notifier.sent) == 1
+    assert machine.kinds() == ["due", "delivered", "snoozed", "held"]
+
+
+def test_a_reminder_waiting_for_the_server_tried_again_is_recorded_once(
+        machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    machine.fire(T0)
+    machine.clock.move_to(T0 + timedelta(minutes=5))
+    machine.reminders.machine.server_back(clock.now())  # a flap: gone again at once
+    assert machine.kinds() == ["held"]
+    assert machine.reminders.get("foot-soak", T0).state == "waiting"
+    machine.timers.run(machine.timers.key("crampguard:wait:"), machine.clock)
+    assert machine.kinds() == ["held", "due", "failed"]

@@ -84,11 +84,10 @@ class Answers:
         if checkin.answer != "done":
             self._answer(checkin, "done", now, reason=f"cramps: {answer}")
 
-    def done(self, routine_id: str, now: datetime | None = None, *,
+    def done(self, routine_id: str, now: datetime, *,
              due: datetime | None = None) -> dict[str, Any]:
         """Credit the most recent unanswered reminder of the routine (delivered or missed,
         up to a day back), or the one due at ``due``."""
-        now = now or clock.now()
         target = self._answerable(routine_id, due, now)
         if target.answer == "done":
             return {"routine": routine_id, "due": self._memory.iso(target.due),
@@ -102,12 +101,10 @@ class Answers:
         self._answer(target, "done", now)
         return {"routine": routine_id, "due": self._memory.iso(target.due), "already": False}
 
-    def snooze(self, routine_id: str, now: datetime | None = None,
-               wait: timedelta = defaults.SNOOZE, *,
+    def snooze(self, routine_id: str, now: datetime, wait: timedelta = defaults.SNOOZE, *,
                due: datetime | None = None) -> dict[str, Any]:
         """Show the reminder again after ``wait``; the reply says what the return will meet
         (a pause or quiet hours hold it), and that is what happens."""
-        now = now or clock.now()
         target = self._answerable(routine_id, due, now, states=("delivered",))
         if target.answer in ("done", "skipped"):  # a final answer stands: one per reminder
             raise CrampguardError(f"{routine_id} due {self._memory.local(target.due)} is "

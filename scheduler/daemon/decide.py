@@ -54,6 +54,9 @@ class PresenceView(Protocol):
     @property
     def dnd(self) -> str | None: ...
 
+    @property
+    def unknown(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Pause:
@@ -88,8 +91,6 @@ class World:
     #: whether quiet hours cover an instant, for the routine being decided (its timetable)
     quiet: Callable[[datetime], bool] = lambda at: False
     presence: PresenceView | None = None
-    #: why presence cannot be told (a source that answered has gone), if so
-    presence_unknown: str | None = None
     #: why no notification server can show a notice now, if so
     server_away: str | None = None
 
@@ -146,9 +147,9 @@ def _held(instant: datetime, up: Up, world: World) -> Verdict | None:
 
 def _wait_reason(up: Up, world: World) -> tuple[str, bool, bool] | None:
     """(why, is it absence, is it the server) when the reminder cannot be shown now."""
-    if world.presence_unknown:
-        return f"presence unknown: {world.presence_unknown}", False, False
     seen = world.presence
+    if seen is not None and seen.unknown:
+        return f"presence unknown: {seen.unknown}", False, False
     if seen is not None:
         if seen.locked:
             return "the screen is locked", True, False

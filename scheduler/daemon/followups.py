@@ -51,10 +51,9 @@ class FollowUps:
                 name, when=now, at=now, source=done.routine))
             self.after_event(name, now, now)
 
-    def after_event(self, name: str, when: datetime, now: datetime | None = None) -> list[str]:
+    def after_event(self, name: str, when: datetime, now: datetime) -> list[str]:
         """The user reported ``name`` (a workout) at ``when``: plan its followers; returns
         their ids."""
-        now = now or clock.now()
         planned = []
         for follower in self._followers("event", name):
             after = follower.schedule.after

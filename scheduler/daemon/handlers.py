@@ -134,7 +134,8 @@ def _event(daemon: Service, values: dict[str, Any]) -> EventReply:
         # Every follow-up of it would be due and missed long ago: none is planned (a
         # workout logged for last January must not lower this week's adherence).
         return EventReply(event=name, followups=[])
-    return EventReply(event=name, followups=daemon.followups.after_event(name, when))
+    return EventReply(event=name, followups=daemon.followups.after_event(name, when,
+                                                                           clock.now()))
 
 
 def follow_up_reach(routines: RoutineSet, name: str) -> timedelta:

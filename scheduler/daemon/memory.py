@@ -24,6 +24,9 @@ MEMORY = timedelta(days=8)
 #: Beyond this many rows in memory, those older than MEMORY go (a day of a one-minute
 #: routine, several times over).
 MEMORY_ROWS = 4000
+#: The alive note is written at most this often: a burst of wakes (a reminder a second, a
+#: script asking `status`) is one write, and a restart looks back at most this much more.
+ALIVE_EVERY = timedelta(minutes=1)
 #: State keys in the journal.
 PAUSES_KEY = "pauses"
 LEGACY_PAUSE_KEY = "paused_until"
@@ -36,6 +39,7 @@ class Memory:
         self._zone = zone
         self._known: dict[tuple[str, datetime], Reminder] = {}
         self.pauses: tuple[Pause, ...] = ()
+        self._alive_noted: datetime | None = None
 
     # --- reminders -------------------------------------------------------------------------
 
@@ -121,12 +125,16 @@ class Memory:
 
     # --- the daemon's last sign of life ------------------------------------------------------
 
-    def mark_alive(self, now: datetime) -> None:
+    def mark_alive(self, now: datetime, *, stopping: bool = False) -> None:
         """Noted at each wake and at stop: a restart catches up from here. Not while the
         journal is in trouble: a note per wake would crowd out the events kept for it (an
         older note only makes the restart look further back, over rows already there)."""
         if self.ledger.trouble:
             return
+        noted = self._alive_noted
+        if not stopping and noted is not None and noted <= now < noted + ALIVE_EVERY:
+            return
+        self._alive_noted = now
         stamp = now.isoformat()
         self.ledger.write(lambda j: j.set_state(ALIVE_KEY, stamp))
 

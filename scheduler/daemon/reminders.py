@@ -105,8 +105,7 @@ class Reminders:
         return World(
             now=now, zone=self.memory.zone, pauses=self.memory.pauses,
             quiet=timetable.is_quiet if timetable is not None else (lambda at: False),
-            presence=seen, presence_unknown=getattr(seen, "unknown", None),
-            server_away=None if ahead else self.server_away)
+            presence=seen, server_away=None if ahead else self.server_away)
 
     def would_hold(self, routine: Routine, at: datetime) -> Verdict | None:
         """The hold a firing at ``at`` will meet (a pause, quiet hours), if any."""
@@ -187,41 +186,50 @@ class Reminders:
     # --- waiting for the user, do-not-disturb, or the notification server -----------------
 
     def _wait(self, up: Up, verdict: Verdict, now: datetime) -> None:
-        self.memory.put(Reminder(up.routine.id, up.due, "waiting"), now)
-        self.memory.event("held", up.routine.id, at=now, due=up.due,
-                          detail={"reason": verdict.reason, "waiting": True})
-        self._arm_wait(up.routine, up.due, now, on_server=verdict.on_server)
-        log.info("waiting to show %s due %s: %s", up.routine.id, self.memory.local(up.due),
-                 verdict.reason)
+        routine = up.routine
+        known = self.memory.get(routine.id, up.due)
+        if known is None or known.state != "waiting":  # tried again: recorded once
+            self.memory.put(Reminder(routine.id, up.due, "waiting"), now)
+            self.memory.event("held", routine.id, at=now, due=up.due,
+                              detail={"reason": verdict.reason, "waiting": True})
+            log.info("waiting to show %s due %s: %s", routine.id,
+                     self.memory.local(up.due), verdict.reason)
+        self._arm_wait(up, now)
 
-    def _arm_wait(self, routine: Routine, due: datetime, now: datetime, *,
-                  on_server: bool) -> None:
-        self.timers.once(f"{WAIT_TIMER}{routine.id}@{due.isoformat()}",
-                         max(wait_ends(Up.of(routine, due, "release")), now),
-                         self._wait_over, routine.id, due, on_server)
+    def _arm_wait(self, up: Up, now: datetime) -> None:
+        self.timers.once(f"{WAIT_TIMER}{up.routine.id}@{up.due.isoformat()}",
+                         max(wait_ends(up), now), self._wait_over, up.routine.id, up.due)
 
-    def _wait_over(self, routine_id: str, due: datetime, on_server: bool) -> None:
-        """The wait timer: past its catch_up, a reminder still waiting is missed, or failed
-        when it was the notification server that never came back."""
+    def _wait_over(self, routine_id: str, due: datetime) -> None:
+        """The end of a wait, at its instant plus catch_up (a reminder waiting, or a
+        snooze's return): shown if nothing holds it now; a hold stays a hold; what would
+        still wait ends — missed, or failed when it is the notification server that never
+        came back."""
         now = clock.now()
-        waiting = self.memory.get(routine_id, due)
-        if waiting is None or waiting.state != "waiting":
+        target, routine = self.memory.get(routine_id, due), self._routine(routine_id)
+        if target is None or routine is None:
             return
-        routine = self._routine(routine_id)
-        verdict = None if routine is None else \
-            decide(Up.of(routine, due, "release"), self.world(routine_id, now))
-        if verdict is not None and verdict.kind == "show" and routine is not None:
-            self._deliver(Up.of(routine, due, "release"), now)
+        if target.state == "waiting":
+            up = Up.of(routine, due, "release")
+        elif target.until is not None:
+            up = Up.of(routine, due, "snooze", at=target.until)
+        else:
+            return  # shown or ended since
+        # Judged at the wait's own end: the timer runs a little after it, and "too late"
+        # would otherwise hide what kept the reminder off the screen.
+        verdict = decide(up, self.world(routine_id, min(now, wait_ends(up))))
+        if verdict.kind == "wait" and verdict.on_server and up.why == "release":
+            self.settle_as(routine_id, due, "failed", verdict.reason, now,
+                           counts_as_due=True)
             return
-        if on_server or (verdict is not None and verdict.on_server) or self.server_away:
-            self.settle_as(routine_id, due, "failed", self.server_away or
-                           "the notification server did not come back within its catch_up",
-                           now, counts_as_due=True)
-            return
-        grace = routine.schedule.catch_up if routine else timedelta()
-        self.settle_as(routine_id, due, "missed",
-                       f"held until past its catch_up ({int(grace.total_seconds())}s)", now,
-                       counts_as_due=True)
+        if verdict.kind == "wait":
+            grace = int(routine.schedule.catch_up.total_seconds())
+            verdict = Verdict("miss", f"held until past its catch_up ({grace}s): "
+                                      f"{verdict.reason}", counts_as_due=True)
+        if up.why == "snooze":
+            self._snooze_outcome(up, target, verdict, now)
+        else:
+            self._act(up, verdict, now)
 
     def release(self, now: datetime) -> None:
         """The world changed (the user is back, do-not-disturb ended, the server returned, a
@@ -233,10 +241,9 @@ class Reminders:
             if known.state == "waiting":
                 up = Up.of(routine, known.due, "release")
                 verdict = decide(up, self.world(routine.id, now))
-                if verdict.kind == "wait":
-                    continue
-                self.timers.cancel(f"{WAIT_TIMER}{routine.id}@{known.due.isoformat()}")
-                self._act(up, verdict, now)
+                if verdict.kind != "wait":
+                    self.timers.cancel(f"{WAIT_TIMER}{routine.id}@{known.due.isoformat()}")
+                    self._act(up, verdict, now)
             elif known.until is not None and known.until <= now:
                 self.snooze_ended(routine.id, known.due, now)
 
@@ -260,19 +267,20 @@ class Reminders:
         notice's place, the check-in asked again)."""
         routine, due = up.routine, up.due
         replaces = _notice_id(again.notice) if again is not None and repeat else 0
+        # The check-in asked again names its night: two check-ins never look alike.
+        night = stats.night_before(due, self.memory.zone) if up.why == "asked-again" else None
         try:
-            # The check-in asked again names its night: two check-ins never look alike.
-            night = stats.night_before(due, self.memory.zone) if up.why == "asked-again" \
-                else None
             delivery = self._send(notices.reminder(routine, replaces_id=replaces, night=night))
-        except NotifierAway as exc:
-            self.server_away = str(exc)
-            if up.why in ("first", "catch-up", "follow-up", "release"):
-                self._wait(up, Verdict("wait", str(exc), on_server=True), now)
-            else:
-                self._missed_again(routine.id, due, now, str(exc), repeat)
-            return again or Reminder(routine.id, due, "waiting")
-        except NotifyError as exc:  # the console backend makes this next to impossible
+        except NotifyError as exc:
+            # The server gone: what is due waits for it; a trigger is answered now, so it
+            # fails like any other failure.
+            if isinstance(exc, NotifierAway) and not manual:
+                self.server_away = str(exc)
+                if again is None:
+                    self._wait(up, Verdict("wait", str(exc), on_server=True), now)
+                    return Reminder(routine.id, due, "waiting")
+                self._not_shown_again(routine, again, now, str(exc), repeat)
+                return again
             log.error("could not deliver %s: %s", routine.id, exc)
             failed = again or Reminder(routine.id, due, "failed", manual=manual)
             self.memory.put(replace(failed, until=None), now)
@@ -308,23 +316,28 @@ class Reminders:
             self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
         return shown
 
-    def _missed_again(self, routine_id: str, due: datetime, now: datetime, reason: str,
-                      repeat: int = 0) -> None:
-        """A reminder already shown once that could not be shown again (a snooze's return,
-        a repeat): the row keeps its first outcome, the event says why."""
+    def _not_shown_again(self, routine: Routine, target: Reminder, now: datetime,
+                         reason: str, repeat: int = 0) -> None:
+        """A reminder already shown once that is not shown again now (a snooze's return, a
+        repeat, the check-in asked again): the row keeps its first outcome, the event says
+        why; a snooze's return is over, and the next repeat is still planned."""
+        if target.until is not None:
+            self.memory.put(replace(target, until=None), now)
         detail: dict[str, Any] = {"reason": reason}
         if repeat:
             detail["repeat"] = repeat
-        self.memory.event("held", routine_id, at=now, due=due, detail=detail)
-        what = f"repeat {repeat} of {routine_id}" if repeat else routine_id
-        log.info("%s due %s held, not shown again: %s", what, self.memory.local(due), reason)
+        self.memory.event("held", routine.id, at=now, due=target.due, detail=detail)
+        what = f"repeat {repeat} of {routine.id}" if repeat else routine.id
+        log.info("%s due %s held, not shown again: %s", what,
+                 self.memory.local(target.due), reason)
+        if repeat:
+            self._arm_repeat(routine, target, repeat + 1, now + _every(routine))
 
     def trigger(self, routine_id: str, now: datetime) -> dict[str, Any]:
         """Show a routine's reminder now, recorded as manual: nothing was due."""
         routine = self.require(routine_id)
         shown = self._deliver(Up.of(routine, now, "first"), now, manual=True)
-        if shown.state != "delivered" or self.last_delivery is None \
-                or self.last_delivery.at != now:
+        if shown.state != "delivered" or self.last_delivery is None:
             raise CrampguardError(f"no notifier could show {routine_id} (recorded as failed; "
                                   f"the daemon's log says why)")
         return {"routine": routine_id, "at": self.memory.iso(now),
@@ -355,8 +368,7 @@ class Reminders:
         if verdict.kind == "show":
             self._deliver(up, now, again=current, repeat=count)
             return
-        self._missed_again(routine_id, due, now, verdict.reason, count)
-        self._arm_repeat(routine, current, count + 1, now + _every(routine))
+        self._not_shown_again(routine, current, now, verdict.reason, count)
 
     # --- a snooze's return -----------------------------------------------------------------
 
@@ -369,25 +381,23 @@ class Reminders:
         up = Up.of(routine, due, "snooze", at=target.until)
         verdict = decide(up, self.world(routine_id, now))
         if verdict.kind == "wait":
-            if wait_ends(up) > now:
-                # ``until`` stays set: decided again on release, or missed after catch_up
-                self.timers.once(f"{WAIT_TIMER}{routine_id}@{due.isoformat()}",
-                                 wait_ends(up), self.snooze_ended, routine_id, due)
-                return
-            # The wait's own end: still late by exactly catch_up is not "too late" to the
-            # decision, but waiting on would arm this timer at this instant for ever.
-            verdict = Verdict("miss", f"{verdict.reason} until the end of its catch_up")
+            # ``until`` stays set: decided again on release, or when the wait ends
+            self._arm_wait(up, now)
+            return
+        self._snooze_outcome(up, target, verdict, now)
+
+    def _snooze_outcome(self, up: Up, target: Reminder, verdict: Verdict,
+                        now: datetime) -> None:
         if verdict.kind == "show":
             self._deliver(up, now, again=target)
-            return
-        self.memory.put(replace(target, until=None), now)
-        if verdict.kind == "miss":
-            self.memory.event("missed", routine_id, at=now, due=due,
+        elif verdict.kind == "miss":
+            self.memory.put(replace(target, until=None), now)
+            self.memory.event("missed", up.routine.id, at=now, due=up.due,
                               detail={"reason": f"snoozed: {verdict.reason}"})
-            log.info("%s due %s not shown again after its snooze: %s", routine_id,
-                     self.memory.local(due), verdict.reason)
+            log.info("%s due %s not shown again after its snooze: %s", up.routine.id,
+                     self.memory.local(up.due), verdict.reason)
         else:
-            self._missed_again(routine_id, due, now, f"snoozed: {verdict.reason}")
+            self._not_shown_again(up.routine, target, now, f"snoozed: {verdict.reason}")
 
     # --- pause ---------------------------------------------------------------------------
 
@@ -473,7 +483,7 @@ class Reminders:
         for row in self.memory.restore(self.memory.ledger.read(lambda j: j.waiting(), [])):
             routine = self._routine(row.routine)
             if routine is not None:
-                self._arm_wait(routine, row.due, now, on_server=False)
+                self._arm_wait(Up.of(routine, row.due, "release"), now)
         self._resume_repeats(now)
         self.release(now)
 

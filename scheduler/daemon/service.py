@@ -159,7 +159,7 @@ class Daemon:
             readiness.stopping()
             self._stop_requested = True
             self.calls.run(stopping=True)
-            self.memory.mark_alive(clock.now())
+            self.memory.mark_alive(clock.now(), stopping=True)
             self.control.stop()
             self.watcher.stop()
             self.away.stop()
