@@ -99,8 +99,7 @@ def tell_event(ctx: Context, name: str, when: datetime) -> str | None:
     routines following it are timed now; None when it took it, else why not. Never an
     error: the event is in the journal already, which the daemon reads when it starts."""
     try:
-        call(ctx.paths.control_socket, COMMANDS["event"], name=name,
-                                 at=when.isoformat())
+        call(ctx.paths.control_socket, COMMANDS["event"], name=name, at=when.isoformat())
     except NotRunning:
         return "not running"
     except CrampguardError as exc:

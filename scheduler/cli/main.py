@@ -220,8 +220,6 @@ def _json_error(problems: list[str], as_json: bool) -> None:
 def _require_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Bytes that are not UTF-8 reach Python as lone surrogates, which a file name may hold
     but an id, a time or a note may not: they could be neither stored nor printed."""
-    from scheduler.errors import CrampguardError
-
     for dest, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
         bad = next((v for v in values if isinstance(v, str) and _surrogates(v)), None)

@@ -12,9 +12,12 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from scheduler.config import defaults
+
+if TYPE_CHECKING:
+    from scheduler.config.context import Context
 
 #: A word of a minus and a digit (`pause -5m`, `--when -1h`) is a value, which its own
 #: check then explains ("a pause cannot be negative"), not an unknown option: argparse
@@ -97,7 +100,7 @@ class Group:
         return Group(sub, self._common)
 
 
-def context(args: argparse.Namespace, **flags: Any) -> Any:
+def context(args: argparse.Namespace, **flags: Any) -> Context:
     """The command's context: its paths from the global options, and ``flags`` (the
     command-line layer of the settings) that were given."""
     from scheduler.config.context import Context

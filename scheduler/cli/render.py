@@ -60,11 +60,6 @@ def _event_json(event: Any, zone: Any) -> dict[str, Any]:
             "backend": event.backend, "detail": event.detail}
 
 
-def _clock(at: datetime | None) -> str:
-    """An instant from the daemon, shown as the wall time it carries."""
-    return format_instant(at)
-
-
 _JSON: dict[type, Any] = {
     **{command.reply: commands.Reply.to_wire for command in commands.COMMANDS.values()},
     results.HistoryReport: lambda r: [_event_json(e, r.zone) for e in r.events],
@@ -201,23 +196,23 @@ _TEXT: dict[type, Any] = {
 
 
 def _status_text(r: commands.StatusReply) -> str:
-    lines = [f"crampguard is running (pid {r.pid}) since {_clock(r.running_since)}, zone "
-             f"{r.zone}, notifiers {' > '.join(r.notifiers)}"]
-    lines.append(f"paused until {_clock(r.paused_until)}" if r.paused_until
+    lines = [f"crampguard is running (pid {r.pid}) since {format_instant(r.running_since)}, "
+             f"zone {r.zone}, notifiers {' > '.join(r.notifiers)}"]
+    lines.append(f"paused until {format_instant(r.paused_until)}" if r.paused_until
                  else "not paused")
     last = r.last_delivery
-    lines.append(f"last delivery: {last.routine} at {_clock(last.at)} via {last.backend}"
-                 if last else "last delivery: none yet")
+    lines.append(f"last delivery: {last.routine} at {format_instant(last.at)} via "
+                 f"{last.backend}" if last else "last delivery: none yet")
     lines.append("next:")
-    lines += [f"  {_clock(x.next)}  {x.id:<22} {x.title}" for x in r.routines] \
+    lines += [f"  {format_instant(x.next)}  {x.id:<22} {x.title}" for x in r.routines] \
         or ["  nothing scheduled"]
     lines += [f"problem: {p}" for p in r.problems]
     return "\n".join(lines)
 
 
 def _skip_text(r: commands.SkipReply) -> str:
-    following = f"; next {_clock(r.next)}" if r.next else "; none after it"
-    return f"skipped {r.routine} due {_clock(r.skipped)}{following}"
+    following = f"; next {format_instant(r.next)}" if r.next else "; none after it"
+    return f"skipped {r.routine} due {format_instant(r.skipped)}{following}"
 
 
 def _trigger_text(r: commands.TriggerReply) -> str:
@@ -228,8 +223,8 @@ def _trigger_text(r: commands.TriggerReply) -> str:
                 f"how, and a trigger again now does not show it twice")
     via, first = r.backend, r.first_choice
     if r.earlier:
-        return (f"{r.routine} was delivered at {_clock(r.at)} via {via} by the trigger "
-                f"before (its answer came too late); not shown again")
+        return (f"{r.routine} was delivered at {format_instant(r.at)} via {via} by the "
+                f"trigger before (its answer came too late); not shown again")
     text = f"delivered {r.routine} now via {via}"
     if first is not None and via != first:
         after = f" after {r.seconds:.0f} s" if (r.seconds or 0) >= 1 else ""
@@ -239,7 +234,7 @@ def _trigger_text(r: commands.TriggerReply) -> str:
 
 def _done_text(r: commands.DoneReply) -> str:
     state = "was already recorded as done" if r.already else "recorded as done"
-    return f"{r.routine} (due {_clock(r.due)}) {state}"
+    return f"{r.routine} (due {format_instant(r.due)}) {state}"
 
 
 def _reload_text(r: commands.ReloadReply) -> str:
@@ -253,9 +248,9 @@ def _reload_text(r: commands.ReloadReply) -> str:
 
 _TEXT.update({
     commands.StatusReply: _status_text,
-    commands.PauseReply: lambda r: f"paused until {_clock(r.paused_until)}",
+    commands.PauseReply: lambda r: f"paused until {format_instant(r.paused_until)}",
     commands.ResumeReply: lambda r: "resumed" if r.was_paused_until else "was not paused",
-    commands.SnoozeReply: lambda r: f"snoozed {r.routine} until {_clock(r.until)}"
+    commands.SnoozeReply: lambda r: f"snoozed {r.routine} until {format_instant(r.until)}"
     + (f"; {r.then}" if r.then else ""),
     commands.SkipReply: _skip_text,
     commands.DoneReply: _done_text,
@@ -477,10 +472,10 @@ def _doctor_text(r: Any) -> str:
     lines += [f"service: {line}" for line in _service_status_lines(r.service)
               if not line.startswith(("daemon:", "note:"))]
     if r.daemon is not None:
-        paused = (f", paused until {_clock(r.daemon.paused_until)}"
+        paused = (f", paused until {format_instant(r.daemon.paused_until)}"
                   if r.daemon.paused_until else "")
         lines.append(f"daemon: running (pid {r.daemon.pid}) since "
-                     f"{_clock(r.daemon.running_since)}{paused}")
+                     f"{format_instant(r.daemon.running_since)}{paused}")
     else:
         lines.append(f"daemon: not running{f' ({r.daemon_error})' if r.daemon_error else ''}")
     lines += [f"presence: {s.name}: {s.detail}" + (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, Protocol
 
 from scheduler import clock
@@ -130,20 +129,10 @@ def _event(daemon: Service, values: dict[str, Any]) -> EventReply:
     name, when = values["name"], values["at"]
     if name not in EVENTS:
         raise CrampguardError(f"name: give one of {', '.join(EVENTS)}")
-    if clock.now() - when > follow_up_reach(daemon.routines, name):
-        # Every follow-up of it would be due and missed long ago: none is planned (a
-        # workout logged for last January must not lower this week's adherence).
-        return EventReply(event=name, followups=[])
+    # A workout logged for last January plans nothing: after_event leaves out each
+    # follower whose wait and catch_up are over, the same rule as after a restart.
     return EventReply(event=name, followups=daemon.followups.after_event(name, when,
                                                                            clock.now()))
-
-
-def follow_up_reach(routines: RoutineSet, name: str) -> timedelta:
-    """How long after event ``name`` one of its follow-ups may still be shown: its wait
-    plus its catch-up, the longest among the enabled routines that follow it."""
-    return max((r.schedule.after.wait + r.schedule.catch_up for r in routines.enabled
-                if r.schedule.after is not None and r.schedule.after.kind == "event"
-                and r.schedule.after.source == name), default=timedelta())
 
 
 HANDLERS: dict[str, Handler] = {
