@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
 from tests.support.daemon_proc import Daemon, cli, clock_in
 from tests.support.faketime import faked, needs_faketime
-from tests.support.fixtures import ZONE, Dirs
+from tests.support.fixtures import ZONE, Dirs, fill
 from tests.support.routines import routine_head, routine_text
 
 pytestmark = pytest.mark.slow
@@ -305,32 +304,6 @@ def test_a_snooze_into_quiet_hours_says_so_and_is_held(routines, pinned, isolate
 
 
 # --- events kept in memory while the disk was full, and a stop soon after -----------------
-
-@pytest.fixture
-def small_state(isolated: Dirs) -> Iterator[Path]:
-    """The state folder on a 1 MiB tmpfs of its own (a disk that can fill up)."""
-    isolated.state.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                              str(isolated.state)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
-        yield isolated.state
-    finally:
-        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return filler
-
 
 def test_events_kept_while_the_disk_was_full_are_written_by_a_stop_soon_after(
         routines, console_env, small_state):
