@@ -10,7 +10,6 @@ zone is explicit (Europe/Berlin, in config.toml too).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from scheduler.daemon.ledger import Ledger
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
-from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in, journal, kinds
 from tests.support.faketime import faked, needs_faketime
 from tests.support.fixtures import ZONE, Dirs, fill
 from tests.support.routines import routine_head, routine_text
@@ -63,9 +62,7 @@ class Clock:
         return cli(*args, env=self.env)
 
     def json(self, *args: str) -> Any:
-        result = self.cli(*args, "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        return cli_json(*args, env=self.env)
 
     def wake(self) -> None:
         """A control command wakes the daemon's loop, which then runs what the moved clock
@@ -79,8 +76,8 @@ def pinned(tmp_path: Path, isolated: Dirs) -> Clock:
 
 
 def events(clock: Clock, routine_id: str) -> list[dict[str, Any]]:
-    """The routine's journal entries, oldest first."""
-    return list(reversed(clock.json("history", "--days", "30", "--routine", routine_id)))
+    """The routine's journal entries, oldest first, over the days the pinned clock spans."""
+    return journal(routine_id, "--days", "30", env=clock.env)
 
 
 def reason(event: dict[str, Any]) -> str:
@@ -177,7 +174,7 @@ def test_a_reminder_waiting_for_do_not_disturb_is_held_by_a_pause_started_meanwh
         assert "paused until" in outcome[1]
         assert daemon.stop() == 0
     assert desktop.history() == []
-    last = json.loads(cli("history", "--routine", "soak", "--json", env=env).stdout)[0]
+    last = journal("soak", env=env)[-1]
     assert last["kind"] == "held" and "paused until" in reason(last), last
 
 
@@ -231,7 +228,7 @@ def test_a_reminder_held_by_a_pause_counts_as_due(routines, console_env):
         assert cli("pause", "1h", env=console_env).returncode == 0
         daemon.wait_for(r"held soon due .*: paused until", timeout=10)
         assert daemon.stop() == 0
-    reply = json.loads(cli("stats", "--days", "1", "--json", env=console_env).stdout)
+    reply = cli_json("stats", "--days", "1", env=console_env)
     counted = [(r["routine"], r["due"], r["delivered"]) for r in reply["routines"]]
     assert counted == [("soon", 1, 0)], reply["routines"]
 
@@ -319,9 +316,7 @@ def test_events_kept_while_the_disk_was_full_are_written_by_a_stop_soon_after(
         assert daemon.stop() == 0  # before the loop's next clock check
         after = daemon.log.split(full[0], 1)[1]
         assert "could not be written" not in after, daemon.log
-    kinds = [e["kind"] for e in json.loads(cli("history", "--routine", "due", "--json",
-                                               env=console_env).stdout)]
-    assert kinds == ["triggered"] * 3, kinds
+    assert kinds("due", env=console_env) == ["triggered"] * 3
 
 
 def test_events_kept_while_the_disk_was_full_are_written_soon_after_space_comes_back(
@@ -337,9 +332,7 @@ def test_events_kept_while_the_disk_was_full_are_written_soon_after_space_comes_
         filler.unlink()
         # Not the trouble's own line, which promises as much.
         daemon.wait_for(r"INFO the journal works again", timeout=4)
-        kinds = [e["kind"] for e in json.loads(cli(
-            "history", "--routine", "due", "--json", env=console_env).stdout)]
-        assert kinds == ["triggered"], kinds
+        assert kinds("due", env=console_env) == ["triggered"]
         assert daemon.stop() == 0
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, cli_json, clock_in
+from tests.support.daemon_proc import Daemon, cli_json, clock_in, kinds
 from tests.support.desktop import Desktop
 from tests.support.mock_services import MockMutter
 from tests.support.routines import routine_text
@@ -38,11 +38,6 @@ def used_server(routines, env, desktop: Desktop) -> Iterator[Daemon]:
         daemon.wait_for(r"delivered first via dbus", timeout=8)
         desktop.kill_dunst()
         yield daemon
-
-
-def kinds(routine: str) -> list[str]:
-    """The routine's journal events, oldest first."""
-    return [event["kind"] for event in reversed(cli_json("history", "--routine", routine))]
 
 
 def test_a_presence_source_that_goes_away_keeps_a_waiting_reminder_waiting(
