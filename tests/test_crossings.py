@@ -11,6 +11,8 @@ zone is explicit (Europe/Berlin, in config.toml too).
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,10 +90,13 @@ def due_at(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["due"])
 
 
-def start(clock: Clock, routines: Path) -> Daemon:
-    daemon = Daemon(clock.env).start("--routines", str(routines))
-    daemon.wait_for(r"crampguard running", timeout=15)
-    return daemon
+@contextmanager
+def start(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    # Entered before the wait: a daemon that never says it runs is killed, not left behind.
+    with Daemon(clock.env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running", timeout=15)
+        yield daemon
 
 
 # --- a firing due while the daemon was stopped ---------------------------------------------
@@ -183,36 +188,39 @@ def test_a_reminder_waiting_for_do_not_disturb_is_held_by_a_pause_started_meanwh
 FOLLOWER = 'after = "workout + 30s"\ncatch_up = "30m"\nquiet_hours = "ignore"'
 
 
+@contextmanager
+def workout_logged_twice(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    """Refuel follows a workout by 30 s; at 18:30 a workout is logged, and logged again."""
+    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
+    clock.set(berlin(2027, 1, 12, 18, 30))
+    with start(clock, routines) as daemon:
+        clock.json("log", "workout")
+        clock.json("log", "workout")
+        yield daemon
+
+
+def refuel_shown_once(clock: Clock, daemon: Daemon) -> None:
+    clock.forward(60)
+    clock.wake()
+    daemon.wait_for(r"delivered refuel via console", timeout=8)
+    clock.wake()  # one more turn of the loop: a second notice would be shown by now
+    assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+
+
 @needs_faketime
 def test_a_workout_logged_twice_plans_one_follow_up(routines, pinned):
-    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
-    pinned.set(berlin(2027, 1, 12, 18, 30))
-    with start(pinned, routines) as daemon:
-        pinned.json("log", "workout")
-        pinned.json("log", "workout")
+    with workout_logged_twice(pinned, routines) as daemon:
         assert pinned.json("reload")["pending"] == {"follow-up": 1}
-        pinned.forward(60)
-        pinned.wake()
-        daemon.wait_for(r"delivered refuel via console", timeout=8)
-        pinned.wake()  # one more turn of the loop: a second notice would be shown by now
-        assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+        refuel_shown_once(pinned, daemon)
         assert daemon.stop() == 0
 
 
 @needs_faketime
 def test_a_restart_before_a_follow_up_is_due_shows_it_once(routines, pinned):
-    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
-    pinned.set(berlin(2027, 1, 12, 18, 30))
-    with start(pinned, routines) as daemon:
-        pinned.json("log", "workout")
-        pinned.json("log", "workout")
+    with workout_logged_twice(pinned, routines) as daemon:
         assert daemon.stop() == 0
     with start(pinned, routines) as daemon:
-        pinned.forward(60)
-        pinned.wake()
-        daemon.wait_for(r"delivered refuel via console", timeout=8)
-        pinned.wake()
-        assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+        refuel_shown_once(pinned, daemon)
         assert daemon.stop() == 0
     delivered = [e for e in events(pinned, "refuel") if e["kind"] == "delivered"]
     assert len(delivered) == 1, delivered
@@ -238,13 +246,20 @@ def test_a_reminder_held_by_a_pause_counts_as_due(routines, console_env):
 REPEATING = 'repeat = { every = "1m", times = 3 }'
 
 
-@needs_faketime
-def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
+@contextmanager
+def nudge_shown(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    """Nudge, due at 21:00 and repeated each minute three times, has just been shown."""
     (routines / "nudge.toml").write_text(routine(
         "Nudge", 'at = "21:00"\ncatch_up = "30m"\nquiet_hours = "ignore"', REPEATING))
-    pinned.set(berlin(2027, 1, 12, 20, 59, 57))
-    with start(pinned, routines) as daemon:
+    clock.set(berlin(2027, 1, 12, 20, 59, 57))
+    with start(clock, routines) as daemon:
         daemon.wait_for(r"delivered nudge via console", timeout=10)
+        yield daemon
+
+
+@needs_faketime
+def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
+    with nudge_shown(pinned, routines) as daemon:
         assert daemon.stop() == 0
     with start(pinned, routines) as daemon:
         pinned.forward(65)
@@ -260,11 +275,7 @@ def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
 
 @needs_faketime
 def test_a_pause_holding_one_repeat_lets_the_later_ones_come(routines, pinned):
-    (routines / "nudge.toml").write_text(routine(
-        "Nudge", 'at = "21:00"\ncatch_up = "30m"\nquiet_hours = "ignore"', REPEATING))
-    pinned.set(berlin(2027, 1, 12, 20, 59, 57))
-    with start(pinned, routines) as daemon:
-        daemon.wait_for(r"delivered nudge via console", timeout=10)
+    with nudge_shown(pinned, routines) as daemon:
         pinned.json("pause", "1m30s")
         pinned.forward(65)  # repeat 1 falls inside the pause
         pinned.wake()
