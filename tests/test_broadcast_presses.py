@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, cli_json, clock_in
+from tests.support.daemon_proc import Daemon, clock_in, kinds
 from tests.support.mock_services import MockNotifications, PrivateBus
 from tests.support.routines import routine_text
 
@@ -26,11 +26,6 @@ BUTTONS = '[notify]\nactions = ["done", "snooze 10m"]\n'
 def plasma() -> Iterator[tuple[PrivateBus, MockNotifications]]:
     with PrivateBus() as bus, MockNotifications(bus.address) as server:
         yield bus, server
-
-
-def kinds(routine: str) -> list[str]:
-    """The routine's journal events, oldest first."""
-    return [event["kind"] for event in reversed(cli_json("history", "--routine", routine))]
 
 
 def test_one_snooze_press_broadcast_by_the_server_is_one_snooze(routines, plasma):

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
 from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in
 from tests.support.faketime import needs_stepped_clock
-from tests.support.fixtures import Dirs
+from tests.support.fixtures import fill, state_on_tmpfs
 from tests.support.routines import routine_text
 
 pytestmark = pytest.mark.slow
@@ -152,32 +150,6 @@ def test_done_and_a_manual_trigger_keep_adherence_at_most_100(routines, console_
 
 # --- delivery does not depend on the journal ---------------------------------------------------
 
-@pytest.fixture
-def small_state(isolated: Dirs) -> Iterator[Path]:
-    """The state folder on a 1 MiB tmpfs of its own (a disk that can fill up)."""
-    isolated.state.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                              str(isolated.state)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
-        yield isolated.state
-    finally:
-        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return filler
-
-
 def test_a_full_disk_does_not_stop_a_reminder_and_the_journal_catches_up(
         routines, console_env, small_state):
     (routines / "due.toml").write_text(routine_text("Due", clock_in(4)))
@@ -242,12 +214,7 @@ def test_a_damaged_journal_at_start_is_moved_aside_and_a_new_one_started(
 
 def test_a_read_only_state_folder_does_not_stop_the_reminders(routines, desktop,
                                                               isolated):
-    isolated.state.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs",
-                              str(isolated.state)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
+    with state_on_tmpfs(isolated, "ro,size=1m"):
         (routines / "soon.toml").write_text(routine_text("Soon", clock_in(3)))
         with Daemon({**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus"}) as daemon:
             daemon.start("--routines", str(routines))
@@ -257,8 +224,6 @@ def test_a_read_only_state_folder_does_not_stop_the_reminders(routines, desktop,
             assert daemon.stop() == 0
         summaries = [n["summary"] for n in desktop.history()]
         assert summaries == ["crampguard cannot write its journal", "Soon"]
-    finally:
-        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
 
 
 def test_a_broken_config_at_start_runs_on_the_last_good_settings(routines, desktop,

@@ -10,9 +10,9 @@ zone is explicit (Europe/Berlin, in config.toml too).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,9 @@ import pytest
 from scheduler.daemon.ledger import Ledger
 from scheduler.errors import CrampguardError
 from scheduler.journal.store import Journal
-from tests.support.daemon_proc import Daemon, cli, clock_in
+from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in, journal, kinds
 from tests.support.faketime import faked, needs_faketime
-from tests.support.fixtures import ZONE, Dirs
+from tests.support.fixtures import ZONE, Dirs, fill
 from tests.support.routines import routine_head, routine_text
 
 pytestmark = pytest.mark.slow
@@ -64,9 +64,7 @@ class Clock:
         return cli(*args, env=self.env)
 
     def json(self, *args: str) -> Any:
-        result = self.cli(*args, "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        return cli_json(*args, env=self.env)
 
     def wake(self) -> None:
         """A control command wakes the daemon's loop, which then runs what the moved clock
@@ -80,8 +78,8 @@ def pinned(tmp_path: Path, isolated: Dirs) -> Clock:
 
 
 def events(clock: Clock, routine_id: str) -> list[dict[str, Any]]:
-    """The routine's journal entries, oldest first."""
-    return list(reversed(clock.json("history", "--days", "30", "--routine", routine_id)))
+    """The routine's journal entries, oldest first, over the days the pinned clock spans."""
+    return journal(routine_id, "--days", "30", env=clock.env)
 
 
 def reason(event: dict[str, Any]) -> str:
@@ -92,10 +90,13 @@ def due_at(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["due"])
 
 
-def start(clock: Clock, routines: Path) -> Daemon:
-    daemon = Daemon(clock.env).start("--routines", str(routines))
-    daemon.wait_for(r"crampguard running", timeout=15)
-    return daemon
+@contextmanager
+def start(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    # Entered before the wait: a daemon that never says it runs is killed, not left behind.
+    with Daemon(clock.env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running", timeout=15)
+        yield daemon
 
 
 # --- a firing due while the daemon was stopped ---------------------------------------------
@@ -178,7 +179,7 @@ def test_a_reminder_waiting_for_do_not_disturb_is_held_by_a_pause_started_meanwh
         assert "paused until" in outcome[1]
         assert daemon.stop() == 0
     assert desktop.history() == []
-    last = json.loads(cli("history", "--routine", "soak", "--json", env=env).stdout)[0]
+    last = journal("soak", env=env)[-1]
     assert last["kind"] == "held" and "paused until" in reason(last), last
 
 
@@ -187,36 +188,39 @@ def test_a_reminder_waiting_for_do_not_disturb_is_held_by_a_pause_started_meanwh
 FOLLOWER = 'after = "workout + 30s"\ncatch_up = "30m"\nquiet_hours = "ignore"'
 
 
+@contextmanager
+def workout_logged_twice(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    """Refuel follows a workout by 30 s; at 18:30 a workout is logged, and logged again."""
+    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
+    clock.set(berlin(2027, 1, 12, 18, 30))
+    with start(clock, routines) as daemon:
+        clock.json("log", "workout")
+        clock.json("log", "workout")
+        yield daemon
+
+
+def refuel_shown_once(clock: Clock, daemon: Daemon) -> None:
+    clock.forward(60)
+    clock.wake()
+    daemon.wait_for(r"delivered refuel via console", timeout=8)
+    clock.wake()  # one more turn of the loop: a second notice would be shown by now
+    assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+
+
 @needs_faketime
 def test_a_workout_logged_twice_plans_one_follow_up(routines, pinned):
-    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
-    pinned.set(berlin(2027, 1, 12, 18, 30))
-    with start(pinned, routines) as daemon:
-        pinned.json("log", "workout")
-        pinned.json("log", "workout")
+    with workout_logged_twice(pinned, routines) as daemon:
         assert pinned.json("reload")["pending"] == {"follow-up": 1}
-        pinned.forward(60)
-        pinned.wake()
-        daemon.wait_for(r"delivered refuel via console", timeout=8)
-        pinned.wake()  # one more turn of the loop: a second notice would be shown by now
-        assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+        refuel_shown_once(pinned, daemon)
         assert daemon.stop() == 0
 
 
 @needs_faketime
 def test_a_restart_before_a_follow_up_is_due_shows_it_once(routines, pinned):
-    (routines / "refuel.toml").write_text(routine("Refuel", FOLLOWER))
-    pinned.set(berlin(2027, 1, 12, 18, 30))
-    with start(pinned, routines) as daemon:
-        pinned.json("log", "workout")
-        pinned.json("log", "workout")
+    with workout_logged_twice(pinned, routines) as daemon:
         assert daemon.stop() == 0
     with start(pinned, routines) as daemon:
-        pinned.forward(60)
-        pinned.wake()
-        daemon.wait_for(r"delivered refuel via console", timeout=8)
-        pinned.wake()
-        assert daemon.count(r"^\[crampguard\] Refuel — ") == 1, daemon.log
+        refuel_shown_once(pinned, daemon)
         assert daemon.stop() == 0
     delivered = [e for e in events(pinned, "refuel") if e["kind"] == "delivered"]
     assert len(delivered) == 1, delivered
@@ -232,7 +236,7 @@ def test_a_reminder_held_by_a_pause_counts_as_due(routines, console_env):
         assert cli("pause", "1h", env=console_env).returncode == 0
         daemon.wait_for(r"held soon due .*: paused until", timeout=10)
         assert daemon.stop() == 0
-    reply = json.loads(cli("stats", "--days", "1", "--json", env=console_env).stdout)
+    reply = cli_json("stats", "--days", "1", env=console_env)
     counted = [(r["routine"], r["due"], r["delivered"]) for r in reply["routines"]]
     assert counted == [("soon", 1, 0)], reply["routines"]
 
@@ -242,13 +246,20 @@ def test_a_reminder_held_by_a_pause_counts_as_due(routines, console_env):
 REPEATING = 'repeat = { every = "1m", times = 3 }'
 
 
-@needs_faketime
-def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
+@contextmanager
+def nudge_shown(clock: Clock, routines: Path) -> Iterator[Daemon]:
+    """Nudge, due at 21:00 and repeated each minute three times, has just been shown."""
     (routines / "nudge.toml").write_text(routine(
         "Nudge", 'at = "21:00"\ncatch_up = "30m"\nquiet_hours = "ignore"', REPEATING))
-    pinned.set(berlin(2027, 1, 12, 20, 59, 57))
-    with start(pinned, routines) as daemon:
+    clock.set(berlin(2027, 1, 12, 20, 59, 57))
+    with start(clock, routines) as daemon:
         daemon.wait_for(r"delivered nudge via console", timeout=10)
+        yield daemon
+
+
+@needs_faketime
+def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
+    with nudge_shown(pinned, routines) as daemon:
         assert daemon.stop() == 0
     with start(pinned, routines) as daemon:
         pinned.forward(65)
@@ -264,11 +275,7 @@ def test_a_restart_between_two_repeats_keeps_the_rest_coming(routines, pinned):
 
 @needs_faketime
 def test_a_pause_holding_one_repeat_lets_the_later_ones_come(routines, pinned):
-    (routines / "nudge.toml").write_text(routine(
-        "Nudge", 'at = "21:00"\ncatch_up = "30m"\nquiet_hours = "ignore"', REPEATING))
-    pinned.set(berlin(2027, 1, 12, 20, 59, 57))
-    with start(pinned, routines) as daemon:
-        daemon.wait_for(r"delivered nudge via console", timeout=10)
+    with nudge_shown(pinned, routines) as daemon:
         pinned.json("pause", "1m30s")
         pinned.forward(65)  # repeat 1 falls inside the pause
         pinned.wake()
@@ -306,32 +313,6 @@ def test_a_snooze_into_quiet_hours_says_so_and_is_held(routines, pinned, isolate
 
 # --- events kept in memory while the disk was full, and a stop soon after -----------------
 
-@pytest.fixture
-def small_state(isolated: Dirs) -> Iterator[Path]:
-    """The state folder on a 1 MiB tmpfs of its own (a disk that can fill up)."""
-    isolated.state.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                              str(isolated.state)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
-    try:
-        yield isolated.state
-    finally:
-        subprocess.run(["umount", "-l", str(isolated.state)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return filler
-
-
 def test_events_kept_while_the_disk_was_full_are_written_by_a_stop_soon_after(
         routines, console_env, small_state):
     (routines / "due.toml").write_text(routine_text("Due", "03:00"))
@@ -346,9 +327,7 @@ def test_events_kept_while_the_disk_was_full_are_written_by_a_stop_soon_after(
         assert daemon.stop() == 0  # before the loop's next clock check
         after = daemon.log.split(full[0], 1)[1]
         assert "could not be written" not in after, daemon.log
-    kinds = [e["kind"] for e in json.loads(cli("history", "--routine", "due", "--json",
-                                               env=console_env).stdout)]
-    assert kinds == ["triggered"] * 3, kinds
+    assert kinds("due", env=console_env) == ["triggered"] * 3
 
 
 def test_events_kept_while_the_disk_was_full_are_written_soon_after_space_comes_back(
@@ -364,9 +343,7 @@ def test_events_kept_while_the_disk_was_full_are_written_soon_after_space_comes_
         filler.unlink()
         # Not the trouble's own line, which promises as much.
         daemon.wait_for(r"INFO the journal works again", timeout=4)
-        kinds = [e["kind"] for e in json.loads(cli(
-            "history", "--routine", "due", "--json", env=console_env).stdout)]
-        assert kinds == ["triggered"], kinds
+        assert kinds("due", env=console_env) == ["triggered"]
         assert daemon.stop() == 0
 
 

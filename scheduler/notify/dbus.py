@@ -63,8 +63,6 @@ _INT32_MAX = 2**31 - 1
 _SIGNALS = ("ActionInvoked", "NotificationClosed")
 #: How long close() waits for the reader; it leaves at once when interrupted.
 _JOIN_TIMEOUT_S = 2.0
-BUS = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
-                  interface="org.freedesktop.DBus")
 #: The bus's answers when no program owns the server's name (nor can be started for it).
 _NO_OWNER = ("org.freedesktop.DBus.Error.ServiceUnknown",
              "org.freedesktop.DBus.Error.NameHasNoOwner")
@@ -371,7 +369,7 @@ class DbusNotifier:
     def _call(self, method: str, signature: str | None = None, body: tuple = ()) -> tuple:
         reply = self._request(new_method_call(SERVER, method, signature, body), method)
         try:
-            body = unwrap_msg(reply)
+            values = unwrap_msg(reply)
         except DBusErrorResponse as exc:
             self._caps = None
             detail = " ".join(str(part) for part in exc.data)
@@ -381,7 +379,7 @@ class DbusNotifier:
                     f"bus: {exc.name}") from exc
             raise NotifyError(f"{method} failed: {exc.name}: {detail}") from exc
         self._served = True
-        return body
+        return values
 
     def _request(self, message: Message, what: str) -> Message:
         link = self._connection()
@@ -434,8 +432,9 @@ class DbusNotifier:
                                         interface=SERVER.interface, path=SERVER.object_path,
                                         member=member)) for member in _SIGNALS]
         if self._on_available is not None:
-            owner = MatchRule(type="signal", sender=BUS.bus_name, interface=BUS.interface,
-                              path=BUS.object_path, member="NameOwnerChanged")
+            owner = MatchRule(type="signal", sender=message_bus.bus_name,
+                              interface=message_bus.interface, path=message_bus.object_path,
+                              member="NameOwnerChanged")
             owner.add_arg_condition(0, SERVER.bus_name)
             rules.append(("NameOwnerChanged", owner))
         for member, rule in rules:
@@ -500,7 +499,7 @@ class DbusNotifier:
         if (
             self._on_available is not None
             and header.message_type is MessageType.signal
-            and header.fields.get(HeaderFields.sender) == BUS.bus_name
+            and header.fields.get(HeaderFields.sender) == message_bus.bus_name
             and header.fields.get(HeaderFields.member) == "NameOwnerChanged"
             and message.body[0] == SERVER.bus_name
         ):

@@ -39,11 +39,23 @@ def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Complete
                           env={**(env or os.environ), "PYTHONPATH": str(ROOT)})
 
 
-def cli_json(*args: str) -> Any:
+def cli_json(*args: str, env: Mapping[str, str] | None = None) -> Any:
     """``cli(ARGS --json)``, which must succeed, parsed."""
-    result = cli(*args, "--json")
+    result = cli(*args, "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def journal(routine: str, *args: str, env: Mapping[str, str] | None = None
+            ) -> list[dict[str, Any]]:
+    """The routine's entries in `history` (``args``: e.g. "--days", "30"), oldest first,
+    the order a reminder's life is told in."""
+    return list(reversed(cli_json("history", "--routine", routine, *args, env=env)))
+
+
+def kinds(routine: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The kinds of the routine's journal entries, oldest first."""
+    return [event["kind"] for event in journal(routine, env=env)]
 
 
 def write_atomically(path: Path, text: str) -> None:

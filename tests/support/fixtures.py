@@ -8,7 +8,9 @@ must never leak into a test, so the ``isolated`` fixture is autouse.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,42 @@ def stepped(tmp_path: Path) -> Iterator[SteppedClock]:
     """A daemon's wall clock the test steps as a suspend does (tests.support.faketime)."""
     with SteppedClock(tmp_path) as clock:
         yield clock
+
+
+@contextmanager
+def state_on_tmpfs(dirs: Dirs, options: str = "size=1m") -> Iterator[Path]:
+    """The state folder on a tmpfs of its own, mounted with ``options`` ("ro,size=1m": a
+    folder nothing can be written to); the test is skipped where mounting needs root."""
+    dirs.state.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs",
+                              str(dirs.state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); needs root")
+    try:
+        yield dirs.state
+    finally:
+        subprocess.run(["umount", "-l", str(dirs.state)], check=False)
+
+
+@pytest.fixture
+def small_state(isolated: Dirs) -> Iterator[Path]:
+    """The state folder on a 1 MiB tmpfs of its own (a disk that can fill up)."""
+    with state_on_tmpfs(isolated) as state:
+        yield state
+
+
+def fill(folder: Path) -> Path:
+    """Write ``folder/filler`` until its disk is full (``small_state``); unlink the file
+    returned to give the space back."""
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
 
 
 @pytest.fixture

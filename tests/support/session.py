@@ -9,14 +9,13 @@ records its calls, since a container has no systemd user manager to talk to.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon_proc import cli
+from tests.support.daemon_proc import cli, cli_json
 
 # Stands in for systemctl: appends each call to calls.log, keeps the unit's state in a
 # file, answers is-system-running with $FAKE_MANAGER (default "running").
@@ -80,6 +79,4 @@ class Session:
         return cli(*args, env=self.env)
 
     def json(self, *args: str) -> Any:
-        proc = self.cli(*args, "--json")
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
+        return cli_json(*args, env=self.env)
