@@ -963,3 +963,14 @@ def test_a_snooze_after_the_skip_button_is_refused_and_a_second_skip_is_not_coun
         machine.reminders.snooze("foot-soak")
     machine.reminders.action(1, "skip")
     assert machine.kinds() == ["due", "delivered", "skipped"]
+
+
+@pytest.mark.xfail(strict=True, reason="Reminders.trigger: a manual showing the server "
+                   "could not take waits as a due firing and is counted due when shown")
+def test_a_trigger_while_the_server_is_gone_is_never_counted_due(machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    with pytest.raises(CrampguardError, match="no notifier could show"):
+        machine.reminders.trigger("foot-soak")
+    machine.notifier.away = None
+    machine.reminders.machine.server_back(clock.now())
+    assert machine.events("due") == []
