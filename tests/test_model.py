@@ -548,6 +548,16 @@ class ReminderModel(RuleBasedStateMachine):
             seen.unknown = "the idle source left the bus" if what == "vanish" else None
         self._changed()
 
+    @precondition(lambda self: self.presence.locked
+                  or (self.presence.idle_seconds or 0) >= AWAY_IDLE)
+    @rule(minutes=st.integers(1, 120))
+    def user_returns(self, minutes: int) -> None:
+        """Back from a break after a while (a random walk of presence changes seldom
+        leaves and comes back in that order): an interval may start again."""
+        self._run_until(clock.now() + timedelta(minutes=minutes))
+        self.presence.idle_seconds, self.presence.locked = 0.0, False
+        self._changed()
+
     @rule(away=st.booleans())
     def notification_server(self, away: bool) -> None:
         """The daemon learns that the server left from a failed send, and that it is back
