@@ -653,7 +653,7 @@ class ReminderModel(RuleBasedStateMachine):
 
 
 ReminderModel.TestCase.settings = settings(
-    max_examples=1000 if DEEP else 500,
+    max_examples=1000 if DEEP else 400,
     stateful_step_count=100 if DEEP else 50,
     deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
