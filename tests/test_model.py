@@ -1,19 +1,23 @@
 """A model of the reminder state machine, driven by Hypothesis through random days.
 
 The real ``Reminders``, ``Answers``, ``Memory`` and ``FollowUps`` run over the real
-``Ledger`` and the real SQLite journal in a temporary folder. Around them: an engine of
-fake timers (one-off timers by key, and each routine's next firing planned from its
-timetable, as APScheduler does), a recording notifier that the desktop's server can leave,
-a presence the test sets, and the clock moved by time-machine in Europe/Berlin.
+``Ledger`` and the real SQLite journal in a temporary folder, and the routines' firings
+come from the daemon's own ``RoutineTimers`` and ``Plans`` (timers.py, plans.py). Around
+them: an engine of fake one-off timers by key (all ``RoutineTimers`` needs of the engine),
+a recording notifier that the desktop's server can leave, a presence the test sets, read
+through the daemon's own ``Tracker`` for the absences that restart an interval, and the
+clock moved by time-machine in Europe/Berlin.
 
-The rules are what the user and the world do: time passing (timers and firings run in
-time order), the clock stepped forward or back, a suspend, pause and resume, away, lock,
-do-not-disturb, a presence source that vanishes, Done / Snooze / Skip as commands and as
-buttons (signalled twice, as some servers do), restarts on the same journal, an edited
-routine, a workout, and the disk filling and emptying. After every step the invariants
-say what must always hold: at most one showing per reminder, nothing shown when it must
-not be, one state per reminder, one final answer, statistics that agree with the events,
-and, once the journal takes writes again, every event in it.
+The rules are what the user and the world do: time passing (timers, the routines' own
+among them, run in time order), the clock stepped forward or back, a suspend, pause and
+resume, away, lock, do-not-disturb, a presence source that vanishes, Done / Snooze / Skip
+as commands and each routine's buttons (signalled twice, as some servers do; the morning
+check-in's are the cramp-night answers), `crampguard trigger`, restarts on the same
+journal, an edited routine, a workout, and the disk filling and emptying. After every step
+the invariants say what must always hold: at most one showing per reminder, nothing shown
+when it must not be, one state per reminder, one final answer, manual showings never
+counted as due, statistics that agree with the events, and, once the journal takes writes
+again, every event in it.
 
 It runs with a fixed seed in about a minute. ``DEEP_MODEL_TEST=1`` runs a deeper
 search (many more and longer runs, still derandomized) before a release or after a change
@@ -22,10 +26,11 @@ to the daemon's state machine.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -38,21 +43,23 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from scheduler import clock
-from scheduler.config.routine import Routine
+from scheduler.config.routine import CRAMPS_KEY, Routine
 from scheduler.config.settings import load_settings
 from scheduler.daemon.answers import Answers
+from scheduler.daemon.away import intervals_to_restart
 from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.memory import Memory
-from scheduler.daemon.reminders import Reminders
+from scheduler.daemon.reminders import REPEAT_TIMER, SNOOZE_TIMER, Reminders
 from scheduler.daemon.service import RESTART_REACH, due_between
+from scheduler.daemon.timers import RoutineTimers
 from scheduler.errors import CrampguardError
 from scheduler.journal import stats
 from scheduler.journal.events import Reminder
 from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice, NotifierAway
 from scheduler.planning.schedule import timetable_for
-from scheduler.timing.plans import Timetable
+from scheduler.presence.state import Absence, Reading, Tracker
 
 ZONE = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 23, 8, 55, tzinfo=ZONE)
@@ -61,9 +68,12 @@ SETTINGS = load_settings(Path("/nonexistent/config.toml"),
                          {"timezone": "Europe/Berlin", "quiet_hours": "23:00-07:00"}, {})
 #: Idle long enough to be away for every routine here (away_resets is 5 minutes).
 AWAY_IDLE = 600.0
+#: Idle this long is away to the presence tracker (the shortest away_resets here).
+AWAY_AFTER = 300.0
 #: One step runs at most this many timers and firings: more is a loop that never ends.
 STEP_LIMIT = 2000
 DEEP = os.environ.get("DEEP_MODEL_TEST") == "1"
+CHECKIN_ACTIONS = ["cramps none", "cramps one", "cramps several"]
 
 
 def _routine(routine_id: str, title: str, schedule: dict[str, Any],
@@ -72,6 +82,11 @@ def _routine(routine_id: str, title: str, schedule: dict[str, Any],
         "schema_version": 1, "id": routine_id, "title": title, "message": "m",
         "schedule": schedule,
         "notify": {"actions": ["done", "snooze 10m", "skip"], **(notify or {})}})
+
+
+def keys_of(routine: Routine) -> list[str]:
+    """The keys a server signals for the routine's buttons."""
+    return [action.key for action in routine.notify.actions]
 
 
 def routines(soak_at: str = "21:45") -> dict[str, Routine]:
@@ -84,6 +99,9 @@ def routines(soak_at: str = "21:45") -> dict[str, Routine]:
         _routine("water", "Water", {"after": "workout + 1h"}),
         _routine("urgent", "Urgent", {"at": "22:30"}, {"urgency": "critical"}),
         _routine("night", "Night", {"at": "23:30", "quiet_hours": "ignore"}),
+        # routines/morning-checkin.toml, at a fixed time (no wake anchor here)
+        _routine("checkin", "Any leg cramps last night?",
+                 {"at": "07:15", "catch_up": "4h"}, {"actions": CHECKIN_ACTIONS}),
     )}
 
 
@@ -93,66 +111,32 @@ TITLES = {r.title: r.id for r in routines().values()}
 # --- the world around the state machine ------------------------------------------------------
 
 class FakeEngine:
-    """Timers by key, and each routine's next firing planned from its timetable."""
+    """Named one-off timers: all ``RoutineTimers`` needs of ``engine.Engine``. The model
+    runs them in time order; those due at the same instant in APScheduler's order (by job
+    id, the key and its arming's serial)."""
 
-    def __init__(self, tables: dict[str, Timetable], now: datetime):
-        self.timers: dict[str, tuple[datetime, Callable[..., None], tuple[Any, ...]]] = {}
-        self.tables = tables
-        self.next_run: dict[str, datetime | None] = {}
-        self.replan(now)
-
-    def plan(self, routine_id: str, now: datetime) -> None:
-        table = self.tables[routine_id]
-        self.next_run[routine_id] = next((f.at for f in table.firings(now)), None)
-
-    def replan(self, now: datetime) -> None:
-        for routine_id in self.tables:
-            self.plan(routine_id, now)
+    def __init__(self) -> None:
+        self.timers: dict[str, tuple[datetime, str, Callable[..., None], tuple[Any, ...]]] = {}
+        self._serial = itertools.count()
 
     def once(self, key: str, when: datetime, fn: Callable[..., None], *args: Any) -> None:
-        self.timers[key] = (when, fn, args)
+        self.timers[key] = (when, f"{key}#{next(self._serial)}", fn, args)
 
     def cancel(self, key: str) -> None:
         self.timers.pop(key, None)
 
-    def skip_next(self, routine_id: str) -> tuple[datetime, datetime | None] | None:
-        dropped = self.next_run.get(routine_id)
-        if dropped is None:
-            return None
-        following = next((f.at for f in self.tables[routine_id].firings(
-            dropped, inclusive=False)), None)
-        self.next_run[routine_id] = following
-        return dropped, following
+    def keys(self) -> list[str]:
+        return list(self.timers)
 
-    def timetable(self, routine_id: str) -> Timetable | None:
-        return self.tables.get(routine_id)
+    def earliest(self) -> tuple[datetime, str, str] | None:
+        """The next timer to run: (when, job id, key)."""
+        return min(((when, job, key) for key, (when, job, _, _) in self.timers.items()),
+                   default=None)
 
-    def next_time(self, routine_id: str) -> datetime | None:
-        return self.next_run.get(routine_id)
-
-    def upcoming(self, routine_id: str, start: datetime) -> Iterator[datetime]:
-        table = self.tables.get(routine_id)
-        return iter(()) if table is None else (f.at for f in table.firings(start))
-
-    def earliest(self) -> tuple[datetime, str] | None:
-        """The next thing to run: ("timer key" or "routine id", when)."""
-        found = [(when, key) for key, (when, _, _) in self.timers.items()]
-        found += [(at, rid) for rid, at in self.next_run.items() if at is not None]
-        return min(found, default=None)
-
-    def due_firings(self, routine_id: str, now: datetime) -> list[datetime]:
-        """Every run time from the planned one up to ``now``; the plan moves past them."""
-        first = self.next_run[routine_id]
-        assert first is not None
-        run_times = []
-        for firing in self.tables[routine_id].firings(first):
-            if firing.at > now:
-                self.next_run[routine_id] = firing.at
-                break
-            run_times.append(firing.at)
-        else:
-            self.next_run[routine_id] = None
-        return run_times
+    def take(self, key: str) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        """The timer, gone from the engine before it runs (``Engine._fire``)."""
+        _, _, fn, args = self.timers.pop(key)
+        return fn, args
 
 
 @dataclass
@@ -165,11 +149,13 @@ class Showing:
 
 class Notifier:
     """Records what is shown; while ``away``, the desktop's server is gone. Checks at the
-    very instant of showing that nothing forbids it."""
+    very instant of showing that nothing forbids it (but a showing the user asked for
+    with `crampguard trigger`, while ``manual``)."""
 
     def __init__(self, model: ReminderModel):
         self.model = model
         self.away = False
+        self.manual = False
         self.shown: list[Showing] = []
         self.withdrawn: list[int] = []
         self._next_id = 0
@@ -177,8 +163,10 @@ class Notifier:
     def send(self, notice: Notice) -> Delivery:
         if self.away:
             raise NotifierAway("the notification server left the bus")
-        routine_id = TITLES[notice.title]
-        self.model.check_may_show(routine_id)
+        # the check-in asked again names its night after the title
+        routine_id = TITLES[notice.title.split(" (asked again:")[0]]
+        if not self.manual:
+            self.model.check_may_show(routine_id)
         if notice.replaces_id:
             number = notice.replaces_id  # a server keeps the id of the notice it replaces
         else:
@@ -283,6 +271,8 @@ class ReminderModel(RuleBasedStateMachine):
         self.first_showings: Counter[tuple[str, datetime]] = Counter()
         self.presses: list[tuple[int, str]] = []
         self.just_shown: Showing | None = None
+        #: (routine, instant) of every `crampguard trigger`: a manual reminder's key
+        self.triggered: set[tuple[str, datetime]] = set()
         self._build()
 
     def teardown(self) -> None:
@@ -305,29 +295,45 @@ class ReminderModel(RuleBasedStateMachine):
         self.memory = Watched(self, self.ledger)
         self.memory.load_pauses(now)
         last_alive = self.memory.last_alive()
-        self.engine = FakeEngine({rid: timetable_for(r, SETTINGS)
-                                  for rid, r in self.routines.items()}, now)
+        self.engine = FakeEngine()
+        self.timers = RoutineTimers(self.engine, self._due, clock.now)
+        for routine_id, routine in self.routines.items():
+            self.timers.plan(routine_id, timetable_for(routine, SETTINGS))
         self.reminders = Reminders(
-            memory=self.memory, timers=self.engine, routine=self._enabled,
+            memory=self.memory, timers=self.timers, routine=self._enabled,
             enabled=lambda: list(self.routines.values()), send=self._send,
             presence=lambda: self.presence)
         self.answers = Answers(self.reminders, withdraw=self.notifier.withdraw)
-        self.followups = FollowUps(self.reminders, self.engine,
+        self.followups = FollowUps(self.reminders, self.timers,
                                    lambda: list(self.routines.values()))
         self.answers.on_done = self.followups.after_done
+        # a new process: presence is tracked afresh (away.Away), its first reading now
+        self.tracker = Tracker(AWAY_AFTER)
+        self.handled_absence: Absence | None = None
+        self._observe(now)
+        # service._started, in its order
+        plans = self.timers.plans.ids()
         if last_alive is not None:  # service._catch_up_after_restart
             since = max(last_alive, now - RESTART_REACH)
-            for routine_id, table in self.engine.tables.items():
+            for routine_id in plans:
+                table = self.timers.timetable(routine_id)
+                assert table is not None
                 self._settle(routine_id, due_between(table, since, now), now,
                              why="catch-up", why_missed=" (crampguard was not running)")
         self.reminders.resume_planned(now)
         self.followups.restore(now)
+        for routine_id in plans:
+            self.timers.skip_settled(routine_id, self.memory.get)  # service._skip_settled
 
     def _enabled(self, routine_id: str) -> Routine | None:
         return self.routines.get(routine_id)
 
     def _send(self, notice: Notice) -> Delivery:
         return self.notifier.send(notice)
+
+    def _due(self, routine_id: str, run_times: list[datetime]) -> None:
+        """A routine's own timer fired (service._due)."""
+        self._settle(routine_id, run_times, clock.now())
 
     def _settle(self, routine_id: str, run_times: list[datetime], now: datetime,
                 **kw: Any) -> None:
@@ -375,15 +381,12 @@ class ReminderModel(RuleBasedStateMachine):
             found = self.engine.earliest()
             if found is None or found[0] > target:
                 break
-            when, key = found
+            when, _, key = found
             now = max(when, clock.now())
             self.clock.move_to(now)
             self.memory.mark_alive(now)  # each wake of the loop notes it
-            if key in self.engine.timers:
-                _, fn, args = self.engine.timers.pop(key)
-                fn(*args)
-            else:
-                self._settle(key, self.engine.due_firings(key, now), now)
+            fn, args = self.engine.take(key)
+            fn(*args)
         else:
             raise AssertionError("the timers never settle: one re-arms itself at once")
         self.clock.move_to(max(target, clock.now()))
@@ -408,7 +411,7 @@ class ReminderModel(RuleBasedStateMachine):
     def clock_steps_back(self, minutes: int) -> None:
         now = clock.now() - timedelta(minutes=minutes)
         self.clock.move_to(now)
-        self.engine.replan(now)  # service._after_jump
+        self.timers.replan(now)  # service._after_jump
 
     # --- the user --------------------------------------------------------------------------
 
@@ -448,10 +451,12 @@ class ReminderModel(RuleBasedStateMachine):
             pass
 
     @precondition(lambda self: bool(self.notifier.shown))
-    @rule(data=st.data(), key=st.sampled_from(["done", "snooze:10m", "skip"]),
-          twice=st.booleans())
-    def button(self, data: st.DataObject, key: str, twice: bool) -> None:
+    @rule(data=st.data(), twice=st.booleans())
+    def button(self, data: st.DataObject, twice: bool) -> None:
+        """A button of the notice's own routine (a server signals only those)."""
         number = data.draw(st.sampled_from(sorted({s.id for s in self.notifier.shown})))
+        routine_id = next(s.routine for s in self.notifier.shown if s.id == number)
+        key = data.draw(st.sampled_from(keys_of(self.routines[routine_id])))
         for _ in range(2 if twice else 1):
             self._press(number, key)
 
@@ -459,6 +464,10 @@ class ReminderModel(RuleBasedStateMachine):
         before = self.memory.by_notice(f"dbus/{number}")
         self.step_events.clear()
         self.answers.action(number, key)
+        if before is not None and key.startswith(CRAMPS_KEY):
+            # the check-in's answer is the cramp log's entry for its night
+            kind = "no_cramp" if key == CRAMPS_KEY + "none" else "cramp"
+            self.expected.append(Expected(kind, None, clock.now(), None))
         answers = [e for e in self.step_events if e[0] in ("done", "snoozed", "skipped")
                    and (e[1], e[2]) == (before.routine if before else None,
                                         before.due if before else None)]
@@ -466,6 +475,21 @@ class ReminderModel(RuleBasedStateMachine):
         if (number, key) in self.presses[-1:]:
             assert not answers, f"the same press on #{number} signalled twice answered twice"
         self.presses.append((number, key))
+
+    @rule(routine_id=st.sampled_from(sorted(routines())), ms=st.integers(1, 999))
+    def trigger(self, routine_id: str, ms: int) -> None:
+        """`crampguard trigger`: a command lands between whole minutes, never on a firing's
+        instant (a manual reminder's key is its instant)."""
+        self._run_until(clock.now() + timedelta(milliseconds=ms))
+        now = clock.now()
+        self.triggered.add((routine_id, now))
+        self.notifier.manual = True
+        try:
+            self.reminders.trigger(routine_id, now)
+        except CrampguardError:
+            pass
+        finally:
+            self.notifier.manual = False
 
     @rule()
     def workout(self) -> None:
@@ -476,13 +500,33 @@ class ReminderModel(RuleBasedStateMachine):
     def edit_soak_time(self, at: str) -> None:
         """The user changes the foot soak's time: the reload plans it again from now."""
         self.routines["foot-soak"] = routines(at)["foot-soak"]
-        self.engine.tables["foot-soak"] = timetable_for(self.routines["foot-soak"], SETTINGS)
-        self.engine.plan("foot-soak", clock.now())
+        # service._schedule, the loop running
+        self.timers.plan("foot-soak", timetable_for(self.routines["foot-soak"], SETTINGS))
+        self.timers.skip_settled("foot-soak", self.memory.get)
 
     # --- the world -------------------------------------------------------------------------
 
+    def _observe(self, now: datetime) -> Absence | None:
+        """The presence tracker's reading now; a new absence, once it has ended."""
+        seen = self.presence
+        state = self.tracker.observe(now, Reading(seen.idle_seconds, seen.locked, seen.dnd,
+                                                  seen.unknown))
+        absence = state.last_absence
+        if absence is None or absence == self.handled_absence:
+            return None
+        self.handled_absence = absence
+        return absence
+
     def _changed(self) -> None:
-        self.reminders.release(clock.now())  # as away.Away does on every change
+        """As away.Away._changed_on_loop does on every change: back from a long enough
+        absence, interval routines start again; then what waited is decided again."""
+        now = clock.now()
+        absence = self._observe(now)
+        if absence is not None:
+            away = timedelta(seconds=absence.seconds or 0)
+            for routine_id in intervals_to_restart(self.routines.values(), away):
+                self.timers.restart_interval(routine_id, now)
+        self.reminders.release(now)
 
     @rule(what=st.sampled_from(["away", "back", "lock", "unlock", "dnd", "dnd off",
                                 "vanish", "return"]))
@@ -500,10 +544,36 @@ class ReminderModel(RuleBasedStateMachine):
             seen.unknown = "the idle source left the bus" if what == "vanish" else None
         self._changed()
 
+    @precondition(lambda self: self.presence.locked
+                  or (self.presence.idle_seconds or 0) >= AWAY_IDLE)
+    @rule(minutes=st.integers(1, 120))
+    def user_returns(self, minutes: int) -> None:
+        """Back from a break after a while (a random walk of presence changes seldom
+        leaves and comes back in that order): an interval may start again."""
+        self._run_until(clock.now() + timedelta(minutes=minutes))
+        self.presence.idle_seconds, self.presence.locked = 0.0, False
+        self._changed()
+
     @rule(away=st.booleans())
     def notification_server(self, away: bool) -> None:
+        """The daemon learns that the server left from a failed send, and that it is back
+        from the bus (the notifier's on_available: service hands it server_back)."""
         self.notifier.away = away
-        self._changed()
+        if not away:
+            self.reminders.server_back(clock.now())
+
+    def _returns(self) -> list[str]:
+        return sorted(key for key in self.engine.keys()
+                      if key.startswith((SNOOZE_TIMER, REPEAT_TIMER)))
+
+    @precondition(lambda self: bool(self._returns()))
+    @rule(data=st.data())
+    def server_leaves_before_a_return(self, data: st.DataObject) -> None:
+        """The server leaves while a snooze's return or a repeat is due: a random walk
+        seldom has one planned just then."""
+        key = data.draw(st.sampled_from(self._returns()))
+        self.notifier.away = True
+        self._run_until(self.engine.timers[key][0])
 
     @rule(full=st.booleans())
     def disk_fills(self, full: bool) -> None:
@@ -539,6 +609,23 @@ class ReminderModel(RuleBasedStateMachine):
         assert not counted_twice, f"counted as due more than once: {counted_twice}"
 
     @invariant()
+    def manual_showings_are_never_due(self) -> None:
+        counted = [(e.routine, e.due) for e in self.expected if e.kind == "due"]
+        manual = [key for key in counted if key in self.triggered]
+        assert not manual, f"a manual showing counted as due: {manual}"
+        ours = [e for e in self.memory_events() if (e.routine, e.due) in self.triggered]
+        now = clock.now()
+        for routine_stats in stats.routine_stats(ours, now=now, zone=ZONE, days=30):
+            assert routine_stats.due == 0, f"a manual showing in stats' due: {routine_stats}"
+
+    def memory_events(self) -> list[Any]:
+        """The journal's events, or none while it cannot be read."""
+        if self.disk.full or self.ledger.pending:
+            return []
+        with Journal.open(self.path) as journal:
+            return journal.events()
+
+    @invariant()
     def the_journal_holds_everything_once_it_works(self) -> None:
         if self.disk.full or self.ledger.pending:
             return
@@ -562,7 +649,7 @@ class ReminderModel(RuleBasedStateMachine):
 
 
 ReminderModel.TestCase.settings = settings(
-    max_examples=1000 if DEEP else 250,
+    max_examples=1000 if DEEP else 400,
     stateful_step_count=100 if DEEP else 50,
     deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -1013,3 +1013,12 @@ def test_a_reminder_waiting_for_the_server_tried_again_is_recorded_once(
     assert machine.reminders.get("foot-soak", T0).state == "waiting"
     machine.timers.run(machine.timers.key("crampguard:wait:"), machine.clock)
     assert machine.kinds() == ["held", "due", "failed"]
+
+
+def test_a_trigger_while_the_server_is_gone_is_never_counted_due(machine: Machine) -> None:
+    machine.notifier.away = SERVER_GONE
+    with pytest.raises(CrampguardError, match="no notifier could show"):
+        machine.reminders.trigger("foot-soak")
+    machine.notifier.away = None
+    machine.reminders.machine.server_back(clock.now())
+    assert machine.events("due") == []

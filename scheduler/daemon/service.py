@@ -344,7 +344,7 @@ class Daemon:
     def _schedule(self, routine: Routine) -> None:
         self.timers.plan(routine.id, timetable_for(routine, self.settings))
         if self.engine.running:  # at start-up, _started does both once planned from "now"
-            self._skip_settled(routine.id)
+            self.timers.skip_settled(routine.id, self.memory.get)
             self._log_scheduled(routine.id)
 
     def _log_scheduled(self, routine_id: str) -> None:
@@ -364,7 +364,7 @@ class Daemon:
         self.followups.restore(now)
         self.away.follow()
         for routine_id in plans:
-            self._skip_settled(routine_id)
+            self.timers.skip_settled(routine_id, self.memory.get)
             self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(plans), self.settings.zone, "+".join(self.chain.names))
@@ -390,15 +390,6 @@ class Daemon:
             self.reminders.settle(routine_id, due_between(timetable, since, now), now,
                                   why="catch-up",
                                   why_missed=" (crampguard was not running)")
-
-    def _skip_settled(self, routine_id: str) -> None:
-        """A firing skipped ahead (`crampguard skip`) before a restart or a re-plan is not
-        the routine's next one."""
-        for _ in range(100):
-            next_time = self.timers.next_time(routine_id)
-            if next_time is None or self.memory.get(routine_id, next_time) is None:
-                return
-            self.timers.skip_next(routine_id)
 
     # --- the journal ----------------------------------------------------------------------
 
