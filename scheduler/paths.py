@@ -1,4 +1,4 @@
-"""Where crampguard's files live: platformdirs defaults, each overridable.
+"""Where crampguard's files live: the platform's usual folders, each overridable.
 
 Built once per command from the environment and the command line and passed around;
 nothing here is a module-level global that tests would have to patch.
@@ -75,13 +75,12 @@ def resolve_paths(env: Mapping[str, str] | None = None, *, config: str | None = 
                   routines: str | None = None) -> Paths:
     """Flags beat ``CRAMPGUARD_*`` variables, which beat platformdirs' defaults."""
     env = os.environ if env is None else env
-    import platformdirs  # imported here so `crampguard --help` stays fast
 
     def pick(var: str, default: str) -> Path:
         value = env.get(var)
         return Path(value).expanduser() if value else Path(default)
 
-    config_dir = pick("CRAMPGUARD_CONFIG_DIR", platformdirs.user_config_dir(APP))
+    config_dir = pick("CRAMPGUARD_CONFIG_DIR", _user_dir(env, "config"))
     config_file = Path(config).expanduser() if config else pick(
         "CRAMPGUARD_CONFIG", str(config_dir / "config.toml"))
     named_by = "--config" if config else "CRAMPGUARD_CONFIG" if env.get(
@@ -91,11 +90,30 @@ def resolve_paths(env: Mapping[str, str] | None = None, *, config: str | None = 
         config_dir=config_dir,
         config_file=config_file,
         user_routines=config_dir / "routines",
-        state_dir=pick("CRAMPGUARD_STATE_DIR", platformdirs.user_state_dir(APP)),
+        state_dir=pick("CRAMPGUARD_STATE_DIR", _user_dir(env, "state")),
         runtime_dir=pick("CRAMPGUARD_RUNTIME_DIR", _runtime_default(env)),
         only_routines=Path(only).expanduser() if only else None,
         config_named_by=named_by,
     )
+
+
+#: Per kind of folder: the XDG Base Directory variable and its default under the home.
+XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "state": ("XDG_STATE_HOME", ".local/state")}
+
+
+def _user_dir(env: Mapping[str, str], kind: str) -> str:
+    """platformdirs' user folder of this kind. On Linux that is the XDG rule alone, applied
+    here: the daemon, resident all session, then spares the memory of importing
+    platformdirs (``tests/test_paths.py`` holds the two to the same answer)."""
+    if sys.platform.startswith("linux"):
+        var, default = XDG[kind]
+        # The spec ignores a relative value, as platformdirs does.
+        base = env.get(var, "")
+        base = base if os.path.isabs(base) else str(Path.home() / default)
+        return str(Path(base) / APP)
+    import platformdirs  # imported here so `crampguard --help` stays fast
+
+    return str(getattr(platformdirs, f"user_{kind}_dir")(APP))
 
 
 def _runtime_default(env: Mapping[str, str]) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.journal import stats
+from scheduler.journal import nights
 from tests.support.daemon_proc import ZONE, Daemon, cli, cli_json, clock_in
 from tests.support.faketime import SteppedClock, needs_stepped_clock
 from tests.support.routines import routine_head
@@ -39,7 +39,7 @@ def on_desktop(desktop, stepped: SteppedClock | None = None) -> dict[str, str]:
 def night_of_due(due_text: str) -> str:
     """The night a check-in due at "YYYY-MM-DD HH:MM:SS" (local) asks about."""
     due = datetime.fromisoformat(due_text).replace(tzinfo=ZONE)
-    return stats.night_before(due, ZONE).isoformat()
+    return nights.night_before(due, ZONE).isoformat()
 
 
 def test_check_in_buttons_land_in_the_cramp_log_as_the_night_just_gone(routines, desktop):
@@ -53,8 +53,8 @@ def test_check_in_buttons_land_in_the_cramp_log_as_the_night_just_gone(routines,
     (cramp,) = [e for e in cli_json("history") if e["kind"] == "cramp"]
     assert cramp["detail"]["night"] == night_of_due(shown[2])
     assert cramp["detail"]["count"] == "several"
-    nights = cli_json("stats", "--days", "3")["nights"]
-    assert nights["unknown"] >= 1  # the nights before: not known, not counted as quiet
+    counted = cli_json("stats", "--days", "3")["nights"]
+    assert counted["unknown"] >= 1  # the nights before: not known, not counted as quiet
 
 
 @needs_stepped_clock

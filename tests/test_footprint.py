@@ -1,8 +1,9 @@
-"""The daemon's resident memory (budget ≤ 40 MiB, bench/bench_daemon.py) is mostly the
+"""The daemon's resident memory (budget ≤ 38 MiB, bench/bench_daemon.py) is mostly the
 modules it imports: these pin the imports that were cut, so one does not creep back."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,41 @@ def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
         maps = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
         assert daemon.stop() == 0
     libraries = {line.split()[-1] for line in maps.splitlines() if ".so" in line}
-    assert sorted(lib for lib in libraries if "libssl" in lib or "libcrypto" in lib) == []
+    unwanted = ("libssl", "libcrypto", "liblzma", "libbz2", "libuuid")
+    assert sorted(lib for lib in libraries if any(name in lib for name in unwanted)) == []
+
+
+#: What the daemon never needs resident: the other commands' modules, the statistics,
+#: platformdirs (the XDG rule suffices on Linux) and watchdog (inotify does).
+NOT_IN_THE_DAEMON = ("scheduler.cli.file_commands", "scheduler.cli.daemon_commands",
+                     "scheduler.cli.journal_commands", "scheduler.cli.doctor_commands",
+                     "scheduler.cli.results", "scheduler.journal.stats", "platformdirs",
+                     "watchdog", "watchdog.observers")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify and XDG (Linux)")
+def test_the_running_daemon_imports_only_what_it_runs(tmp_path: Path) -> None:
+    routines = tmp_path / "routines"
+    routines.mkdir()
+    (routines / "a.toml").write_text(routine_text("A", "12:00"))
+    # Once the loop runs, the daemon prints the modules it holds and stops itself.
+    code = ("import os, signal, sys\n"
+            "from scheduler.daemon import service\n"
+            "started = service.Daemon._started\n"
+            "def report(self):\n"
+            "    started(self)\n"
+            f"    print(sorted(m for m in {NOT_IN_THE_DAEMON!r} if m in sys.modules))\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "service.Daemon._started = report\n"
+            "from scheduler.cli.main import main\n"
+            "sys.exit(main(['--routines', sys.argv[1], 'run', '--notifier', 'console']))\n")
+    env = {**os.environ, "CRAMPGUARD_CONFIG_DIR": str(tmp_path / "config"),
+           "CRAMPGUARD_STATE_DIR": str(tmp_path / "state"),
+           "CRAMPGUARD_RUNTIME_DIR": str(tmp_path / "run")}
+    result = subprocess.run([sys.executable, "-c", code, str(routines)], capture_output=True,
+                            text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_loading_settings_and_routines_imports_no_difflib_nor_a_drawing_library() -> None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler.errors import CrampguardError
-from scheduler.journal import stats
+from scheduler.journal import nights, stats
 from scheduler.journal.stats import CrampRelation, NightCounts
 from scheduler.journal.store import Journal
 from scheduler.paths import JOURNAL_FILE
@@ -67,7 +67,7 @@ def both_ways(j: Journal, now: datetime, days: int) -> list:
     (berlin(3, 29, 3, 30), date(2026, 3, 28)),  # the spring change
 ])
 def test_the_night_just_gone(moment: datetime, night: date) -> None:
-    assert stats.night_before(moment, BERLIN) == night
+    assert nights.night_before(moment, BERLIN) == night
 
 
 # --- what an answer is in the journal -----------------------------------------------------

@@ -163,7 +163,7 @@ def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> Nigh
     """`log-cramp --none`: the night just gone (or the night ``when`` falls in) had no
     cramp; the same answer as the morning check-in's "No cramps"."""
     _check_note(note)
-    from scheduler.journal.stats import night_before, night_of
+    from scheduler.journal.nights import night_before, night_of
 
     now, zone = clock.now(), ctx.settings.zone
     if when:

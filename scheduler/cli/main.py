@@ -53,17 +53,9 @@ ORDER = ("check", "list", "next", "run", "notify-test", "status", "pause", "resu
 FILE_OPTIONS = ("config", "routines", "out")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from scheduler.cli import (
-        daemon_commands,
-        doctor_commands,
-        export_commands,
-        file_commands,
-        journal_commands,
-        report_commands,
-        service_commands,
-    )
-
+def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
+    """The whole parser, or `run`'s own for the daemon, which stays resident for the whole
+    session: the other commands' modules would cost it half a mebibyte."""
     parser = Parser(
         prog="crampguard", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     group = Group(sub, common)
     _add_run(group)
+    if only_run:
+        return parser
+    from scheduler.cli import (
+        daemon_commands,
+        doctor_commands,
+        export_commands,
+        file_commands,
+        journal_commands,
+        report_commands,
+        service_commands,
+    )
+
     for module in (file_commands, daemon_commands, journal_commands, report_commands,
                    export_commands, service_commands, doctor_commands):
         module.add_parsers(group)
@@ -83,6 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices.clear()
     sub.choices.update((name, parsers[name]) for name in ORDER)
     return parser
+
+
+def _lighten_daemon() -> None:
+    """Before anything is imported for `run`: the daemon stays resident all session."""
+    # The daemon never speaks TLS, hashes with OpenSSL, compresses or makes time-based
+    # UUIDs, but the libraries it runs on import modules that would map those C libraries
+    # into its resident memory for the whole session: asyncio's optional `import ssl`
+    # (APScheduler, pydantic-settings), hashlib's OpenSSL (pydantic's `secrets`: libcrypto,
+    # 3.4 MiB), zipfile's and shutil's lzma and bz2 (importlib.metadata, which pydantic and
+    # APScheduler read plugins with), uuid's libuuid (pydantic). A None entry makes each of
+    # these optional imports fail, which those modules handle: they support Pythons built
+    # without them (hashlib falls back on its built-in md5, sha1, sha2, sha3 and blake2).
+    for optional in ("ssl", "_hashlib", "_lzma", "_bz2", "_uuid"):
+        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word: the first word that is neither a global option nor its value."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "--routines"):
+            next(words, None)
+        elif word == "--" or not word.startswith("-"):
+            return None if word == "--" else word
+    return None
 
 
 def _add_run(group: Group) -> None:
@@ -102,14 +131,6 @@ def _version() -> str:
 
 
 def _run(args: argparse.Namespace) -> Any:
-    # The daemon never speaks TLS nor needs OpenSSL's hashes, but APScheduler and
-    # pydantic-settings import asyncio, whose optional `import ssl` maps OpenSSL into the
-    # daemon's resident memory, and pydantic imports `secrets`, whose hashlib maps
-    # libcrypto (3.4 MiB resident). A None entry makes each import fail, which asyncio and
-    # hashlib handle (they support Pythons built without OpenSSL; hashlib falls back on its
-    # built-in md5, sha1, sha2, sha3 and blake2).
-    sys.modules.setdefault("ssl", None)  # type: ignore[arg-type]
-    sys.modules.setdefault("_hashlib", None)  # type: ignore[arg-type]
     import logging
 
     logging.basicConfig(
@@ -129,7 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     status, args = 0, None
     as_json = wants_json(sys.argv[1:] if argv is None else argv)
     try:
-        parser = build_parser()
+        only_run = _command(sys.argv[1:] if argv is None else argv) == "run"
+        if only_run:
+            _lighten_daemon()
+        parser = build_parser(only_run)
         with _writing_stdout():  # --help and --version print while parsing
             args = parser.parse_args(argv)
         _require_text(parser, args)

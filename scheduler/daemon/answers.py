@@ -23,7 +23,7 @@ from scheduler.daemon.reminders import (
     snooze_key,
 )
 from scheduler.errors import CrampguardError
-from scheduler.journal import stats
+from scheduler.journal import nights
 from scheduler.journal.events import Reminder
 from scheduler.timing import grammar
 
@@ -77,7 +77,7 @@ class Answers:
     def _answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
         """A morning check-in's button: the cramp log's entry for the night just gone (the
         night before the check-in was due, however late it is answered)."""
-        night = stats.night_before(checkin.due, self._memory.zone)
+        night = nights.night_before(checkin.due, self._memory.zone)
         self._memory.ledger.write(lambda j: j.log_night(night, answer, at=now,
                                                         source="check-in"))
         log.info("night of %s: %s (check-in)", night.isoformat(), answer)

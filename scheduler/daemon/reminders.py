@@ -35,7 +35,7 @@ from scheduler.daemon.decide import (
 )
 from scheduler.daemon.memory import Memory
 from scheduler.errors import CrampguardError
-from scheduler.journal import stats
+from scheduler.journal import nights
 from scheduler.journal.events import Reminder
 from scheduler.notify import Delivery, Notice, NotifierAway, NotifyError
 from scheduler.planning import notices
@@ -268,7 +268,7 @@ class Reminders:
         routine, due = up.routine, up.due
         replaces = _notice_id(again.notice) if again is not None and repeat else 0
         # The check-in asked again names its night: two check-ins never look alike.
-        night = stats.night_before(due, self.memory.zone) if up.why == "asked-again" else None
+        night = nights.night_before(due, self.memory.zone) if up.why == "asked-again" else None
         try:
             delivery = self._send(notices.reminder(routine, replaces_id=replaces, night=night))
         except NotifyError as exc:

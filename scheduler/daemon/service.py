@@ -40,7 +40,7 @@ from scheduler.daemon.reminders import (
 )
 from scheduler.daemon.sleep import ClockWatch
 from scheduler.daemon.timers import RoutineTimers
-from scheduler.daemon.watcher import Watcher
+from scheduler.daemon.watcher import open_watcher
 from scheduler.errors import CrampguardError
 from scheduler.journal import recovery
 from scheduler.journal.store import Journal
@@ -97,7 +97,7 @@ class Daemon:
         self.engine = Engine(zone=self.settings.zone, on_wake=self._on_wake,
                              next_wait=self._next_wait)
         self.timers = RoutineTimers(self.engine, self._due, clock.now)
-        self.watcher = Watcher(self.request_reload)
+        self.watcher = open_watcher(self.request_reload)
         self.away = Away(ctx.env, self.calls.post)
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)

@@ -1,5 +1,6 @@
-"""Live edits: watch the config file's folder and the routine folders with watchdog
-(inotify on Linux) and tell the daemon something changed.
+"""Live edits: watch the config file's folder and the routine folders and tell the daemon
+something changed: through inotify on Linux (one thread reading one descriptor), through
+watchdog elsewhere (FSEvents, ReadDirectoryChangesW, kqueue).
 
 Editors save by writing a temp file and renaming it over the old one, so created, moved
 and deleted events count as much as modified ones; the daemon debounces them.
@@ -11,46 +12,43 @@ every hop of the link is watched in its own folder too, and re-aimed after each 
 
 from __future__ import annotations
 
+import ctypes
 import os
+import select
+import struct
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import ObservedWatch
+from typing import Any
 
 # The observer's dispatch thread wakes up this often even when nothing happens; an hour
 # keeps an idle daemon asleep (events are still dispatched as they come).
 _DISPATCH_TIMEOUT = 3600.0
 
-
-class _Handler(FileSystemEventHandler):
-    def __init__(self, relevant: Callable[[str], bool], changed: Callable[[], None]):
-        self._relevant = relevant
-        self._changed = changed
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
-            return
-        paths = [event.src_path, getattr(event, "dest_path", "")]
-        if any(p and self._relevant(str(p)) for p in paths):
-            self._changed()
+# <sys/inotify.h>: what a folder's watch hears. Metadata-only changes (IN_ATTRIB) count:
+# `touch` and a chmod that makes a file readable again must reload too.
+_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_ONLYDIR = 0x400, 0x800, 0x01000000
+_IN_IGNORED, _IN_Q_OVERFLOW = 0x8000, 0x4000
+_MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO
+         | _IN_CREATE | _IN_DELETE | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR)
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
 
 
 class Watcher:
     """Watches the nearest existing folder of each path; ``refresh`` re-aims the watches
-    after a reload (a routines folder created later gets its own watch then)."""
+    after a reload (a routines folder created later gets its own watch then). Subclasses
+    say how a folder is watched; which paths matter is decided here."""
 
     def __init__(self, changed: Callable[[], None]):
         self._changed = changed
-        self._observer = Observer(timeout=_DISPATCH_TIMEOUT)
-        self._observer.daemon = True
-        self._watched: dict[Path, ObservedWatch] = {}
         self._targets: set[Path] = set()
+        self._folders: set[Path] = set()
 
     def start(self, targets: Iterable[Path]) -> None:
         self.refresh(targets)
-        self._observer.start()
 
     def refresh(self, targets: Iterable[Path]) -> None:
         given = {Path(t).absolute() for t in targets}
@@ -59,12 +57,25 @@ class Watcher:
                   for p in t.glob("*.toml") if p.is_symlink()]
         self._targets = given | {hop for f in files for hop in _link_hops(f)}
         folders = {_existing(t if t.suffix != ".toml" else t.parent) for t in self._targets}
-        for folder in set(self._watched) - folders:
-            self._observer.unschedule(self._watched.pop(folder))
-        for folder in folders - set(self._watched):
-            handler = _Handler(self._relevant, self._changed)
-            self._watched[folder] = self._observer.schedule(handler, str(folder),
-                                                            recursive=False)
+        for folder in self._folders - folders:
+            self._unwatch(folder)
+        self._folders &= folders
+        for folder in sorted(folders - self._folders):
+            self._watch(folder)  # when it fails, the next refresh tries the rest again
+            self._folders.add(folder)
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _watch(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    def _unwatch(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    def _heard(self, *paths: str) -> None:
+        if any(p and self._relevant(p) for p in paths):
+            self._changed()
 
     def _relevant(self, path: str) -> bool:
         changed = Path(path)
@@ -76,9 +87,150 @@ class Watcher:
                 return True
         return False
 
+
+class InotifyWatcher(Watcher):
+    """One inotify descriptor, read by one thread that sleeps until the kernel has events
+    (watchdog would keep a thread per folder and its own module resident as well)."""
+
+    def __init__(self, changed: Callable[[], None], libc: ctypes.CDLL):
+        super().__init__(changed)
+        self._add = libc.inotify_add_watch
+        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        self._rm = libc.inotify_rm_watch
+        self._rm.argtypes = [ctypes.c_int, ctypes.c_int]
+        fd = libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self._fd = fd
+        self._stop_r, self._stop_w = os.pipe()
+        self._lock = threading.Lock()  # the watch tables: refresh (loop) and reader
+        self._wd: dict[Path, int] = {}
+        self._folder_of: dict[int, Path] = {}
+        self._thread = threading.Thread(target=self._read, name="watcher", daemon=True)
+
+    def start(self, targets: Iterable[Path]) -> None:
+        super().start(targets)
+        self._thread.start()
+
+    def _watch(self, folder: Path) -> None:
+        wd = self._add(self._fd, os.fsencode(folder), _MASK)
+        if wd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"cannot watch {folder}: {os.strerror(err)}")
+        with self._lock:
+            self._wd[folder] = wd
+            self._folder_of[wd] = folder
+
+    def _unwatch(self, folder: Path) -> None:
+        with self._lock:
+            wd = self._wd.pop(folder, None)
+            self._folder_of.pop(wd, None)  # type: ignore[arg-type]
+        if wd is not None:
+            self._rm(self._fd, wd)  # gone already (folder deleted): an error, harmless
+
+    def _read(self) -> None:
+        poll = select.poll()
+        poll.register(self._fd, select.POLLIN)
+        poll.register(self._stop_r, select.POLLIN)
+        while True:
+            ready = {fd for fd, _ in poll.poll()}
+            if self._stop_r in ready:
+                return
+            try:
+                data = os.read(self._fd, 64 * 1024)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            self._heard(*self._paths(data))
+
+    def _paths(self, data: bytes) -> list[str]:
+        paths: list[str] = []
+        offset = 0
+        while offset + _EVENT.size <= len(data):
+            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+            raw = data[offset + _EVENT.size: offset + _EVENT.size + length]
+            offset += _EVENT.size + length
+            if mask & _IN_Q_OVERFLOW:
+                self._changed()  # events were dropped: reload to be sure
+                continue
+            with self._lock:
+                folder = self._folder_of.get(wd)
+                if mask & _IN_IGNORED and folder is not None:
+                    # The folder went (deleted, unmounted): the next refresh watches
+                    # again, and its leaving is itself a change.
+                    self._wd.pop(folder, None)
+                    self._folder_of.pop(wd, None)
+                    self._folders.discard(folder)
+            if folder is None:
+                continue
+            name = os.fsdecode(raw.rstrip(b"\0"))
+            paths.append(str(folder / name) if name else str(folder))
+        return paths
+
+    def stop(self) -> None:
+        try:
+            os.write(self._stop_w, b"\0")
+        except OSError:
+            pass
+        if self._thread.is_alive():
+            self._thread.join(2)
+        for fd in (self._fd, self._stop_r, self._stop_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class WatchdogWatcher(Watcher):
+    """Where there is no inotify: a watchdog observer (imported only here)."""
+
+    def __init__(self, changed: Callable[[], None]):
+        super().__init__(changed)
+        from watchdog.observers import Observer
+
+        self._observer = Observer(timeout=_DISPATCH_TIMEOUT)
+        self._observer.daemon = True
+        self._watched: dict[Path, Any] = {}
+
+    def start(self, targets: Iterable[Path]) -> None:
+        super().start(targets)
+        self._observer.start()
+
+    def _watch(self, folder: Path) -> None:
+        self._watched[folder] = self._observer.schedule(_handler(self._heard), str(folder),
+                                                        recursive=False)
+
+    def _unwatch(self, folder: Path) -> None:
+        self._observer.unschedule(self._watched.pop(folder))
+
     def stop(self) -> None:
         # Daemon threads: no join, which would wait out the dispatch timeout.
         self._observer.stop()
+
+
+def _handler(heard: Callable[..., None]) -> Any:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            # A folder's "modified" only says its entries changed, which each entry's own
+            # event tells: heard, it would reload on every file written beside ours.
+            if event.event_type not in ("opened", "closed_no_write") and not (
+                    event.is_directory and event.event_type == "modified"):
+                heard(str(event.src_path), str(getattr(event, "dest_path", "") or ""))
+
+    return Handler()
+
+
+def open_watcher(changed: Callable[[], None]) -> Watcher:
+    """inotify where the kernel has it, else watchdog."""
+    if sys.platform.startswith("linux"):
+        try:
+            return InotifyWatcher(changed, ctypes.CDLL(None, use_errno=True))
+        except (OSError, AttributeError):
+            pass
+    return WatchdogWatcher(changed)
 
 
 def _link_hops(path: Path) -> list[Path]:

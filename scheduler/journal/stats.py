@@ -56,6 +56,13 @@ from typing import NamedTuple
 
 from scheduler.errors import CrampguardError
 from scheduler.journal.events import Event, happened_at
+from scheduler.journal.nights import (
+    HALF_DAY,
+    day_of_half,
+    half_day,
+    night_of,
+    night_of_half,
+)
 
 #: The kinds the statistics count, in RoutineStats' order.
 COUNTED = ("due", "delivered", "done", "snoozed", "skipped", "missed")
@@ -64,9 +71,6 @@ _COLUMN = {kind: i for i, kind in enumerate(COUNTED)}
 CLEAR_DIFFERENCE = Fraction(10, 100)
 #: No claim about an evening routine until each group (done, not done) has this many nights.
 MIN_NIGHTS = 5
-HALF_DAY = timedelta(hours=12)
-_LOCAL_EPOCH = datetime(1970, 1, 1)  # naive: wall-clock time since then, in the zone
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -265,9 +269,9 @@ def routine_stats(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinf
         for i, count in enumerate(c[2:]):
             total[i] += count
         if c.done:
-            done_days[c.routine].add(_day(c.half))
+            done_days[c.routine].add(day_of_half(c.half))
         if c.due or c.missed:
-            due_days[c.routine].add(_day(c.half))
+            due_days[c.routine].add(day_of_half(c.half))
     rows = []
     for routine in sorted(totals):
         n = dict(zip(COUNTED, totals[routine], strict=True))
@@ -294,11 +298,11 @@ def cramp_relation(events: Iterable[Event] | Tally, evening_routines: Iterable[s
     due_nights: dict[str, set[date]] = defaultdict(set)
     done_nights: dict[str, set[date]] = defaultdict(set)
     for c in t.counts:
-        if c.routine in wanted and first <= _night(c.half) <= last:
+        if c.routine in wanted and first <= night_of_half(c.half) <= last:
             if c.due:
-                due_nights[c.routine].add(_night(c.half))
+                due_nights[c.routine].add(night_of_half(c.half))
             if c.done:
-                done_nights[c.routine].add(_night(c.half))
+                done_nights[c.routine].add(night_of_half(c.half))
     cramp_nights = {night for night, cramp in known.items() if cramp}
     rows = []
     for routine in wanted:
@@ -340,22 +344,6 @@ def verdict(cramped_done: int, done: int, cramped_not: int, not_done: int,
     return f"{'fewer' if gap < 0 else 'more'} cramps on nights it was done {figures}"
 
 
-def half_day(moment: datetime, zone: tzinfo) -> int:
-    wall = moment.astimezone(zone).replace(tzinfo=None)
-    return (wall - _LOCAL_EPOCH) // HALF_DAY
-
-
-def night_of(moment: datetime, zone: tzinfo) -> date:
-    """The night ``moment`` falls in (from local noon on that day to noon the next)."""
-    return _night(half_day(moment, zone))
-
-
-def night_before(moment: datetime, zone: tzinfo) -> date:
-    """The night just gone at ``moment``, which a morning check-in asks about: before
-    local noon the night now ending, from noon on the one that ended at noon."""
-    return _night(half_day(moment, zone) - 1)
-
-
 #: When a cramp happened (``detail["when"]``, else when it was logged).
 cramp_time = happened_at
 
@@ -376,16 +364,6 @@ def _streak(due_days: set[date], done_days: set[date], today: date) -> int:
         elif day != today:  # today is not over: nothing done yet is no break
             break
     return streak
-
-
-def _day(half: int) -> date:
-    return date.fromordinal(_EPOCH_DAY + half // 2)
-
-
-def _night(half: int) -> date:
-    # Half 2d is the morning of day d, which belongs to night d - 1; half 2d + 1 is the
-    # afternoon and evening of day d, night d.
-    return date.fromordinal(_EPOCH_DAY + (half - 1) // 2)
 
 
 def _offset(zone: tzinfo, moment: datetime) -> timedelta:

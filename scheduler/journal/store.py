@@ -25,11 +25,10 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from scheduler.errors import CrampguardError
-from scheduler.journal import stats
 from scheduler.journal.events import (
     CRAMP_LOG,
     KINDS,
@@ -45,6 +44,9 @@ from scheduler.journal.events import (
     severity_problem,
     to_us,
 )
+
+if TYPE_CHECKING:
+    from scheduler.journal import stats
 
 #: How long a writer waits for the other one (the daemon, the CLI) before giving up.
 BUSY_TIMEOUT_MS = 5000
@@ -215,7 +217,7 @@ class Journal:
     def log_night(self, night: date, answer: str, *, at: datetime, source: str,
                   note: str | None = None) -> int:
         """An answer about night ``night`` (it runs from local noon that day to noon the
-        next; see ``stats.night_before``), given at ``at``: "none" is a "no_cramp" event,
+        next; see ``nights.night_before``), given at ``at``: "none" is a "no_cramp" event,
         "one" / "several" a "cramp" event with ``detail["count"]`` 1 / "several".
 
         The detail holds ``night`` ("YYYY-MM-DD") and no ``when``: the answer knows the
@@ -403,6 +405,8 @@ class Journal:
         than the statistics' whole budget, while SQLite groups them by routine and
         local half-day in a single pass over the ``at`` index.
         """
+        from scheduler.journal import stats  # the daemon, which never counts, spares it
+
         offset_sql, params = _local_offset(window)
         params += [to_us(window.start, "start"), *stats.COUNTED,
                    to_us(window.start, "start"), to_us(window.end, "end")]
@@ -495,6 +499,8 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 def _local_offset(window: stats.Window) -> tuple[str, list[object]]:
     """SQL for the UTC offset in force at instant ``m`` (µs) across the window, and its
     parameters: local wall time = instant + offset, with no zone database in SQLite."""
+    from scheduler.journal import stats
+
     pieces = stats.utc_offsets(window)
     sql = "?" if len(pieces) == 1 else " ".join(
         ["CASE", *["WHEN m >= ? THEN ?"] * (len(pieces) - 1), "ELSE ? END"])
