@@ -20,6 +20,7 @@ from scheduler.cli import service_commands
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import DoctorReport, JournalCheck, NextShown, ServiceStatusReport
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -33,12 +34,12 @@ _SQLITE_COMPANIONS = ("-wal", "-shm")
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("doctor", _doctor, "why reminders might not reach you: check everything",
-                  "Check what reminders depend on, without changing anything: the "
+    p = group.add("doctor", _doctor, _("why reminders might not reach you: check everything"),
+                  _("Check what reminders depend on, without changing anything: the "
                   "notification server, the notifier that would deliver, the next firing of "
                   "each enabled routine, problems in the files, the journal, the service "
                   "and the daemon, the presence sources. Exit 1 when something stops "
-                  "reminders (each is named as a problem, with the fix).")
+                  "reminders (each is named as a problem, with the fix)."))
     json_option(p)
 
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from scheduler import clock
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import CrampReport, EventReport, HistoryReport, NightReport, StatsReport
-from scheduler.cli.times import DAYS, NOTE_CHARACTERS, YEARS_HELP, parse_when
+from scheduler.cli.times import DAYS, NOTE_CHARACTERS, parse_when, years_help
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.journal.events import USER_EVENTS, future_problem, severity_problem
 
 if TYPE_CHECKING:
@@ -21,51 +22,52 @@ LEGS = ("left", "right", "both")
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("history", _history, "show the journal, newest first",
-                  "The journal, newest first, in local time: reminders due, delivered, "
-                  "missed, done, snoozed, skipped; pauses; config errors; cramps.")
+    p = group.add("history", _history, _("show the journal, newest first"),
+                  _("The journal, newest first, in local time: reminders due, delivered, "
+                  "missed, done, snoozed, skipped; pauses; config errors; cramps."))
     p.add_argument("--days", type=int, default=7, metavar="N",
-                   help=f"how far back, {DAYS} days (default 7)")
-    p.add_argument("--routine", metavar="ID", help="only this routine")
+                   help=_("how far back, {range} days (default 7)").format(range=DAYS))
+    p.add_argument("--routine", metavar="ID", help=_("only this routine"))
     json_option(p)
 
-    p = group.add("stats", _stats, "how well you kept each routine, and cramp nights",
-                  "Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
+    p = group.add("stats", _stats, _("how well you kept each routine, and cramp nights"),
+                  _("Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
                   "(done / due) and the current streak of days done. Then the nights (local "
                   "noon to noon) with a cramp, without one (answered at the morning "
                   "check-in or `log-cramp --none`) and unknown (nothing logged); and for "
                   "each evening routine the cramp rate on nights it was done versus nights "
                   "it was not, over known nights only, with the counts behind each rate (no "
-                  "claim when there are too few nights).")
+                  "claim when there are too few nights)."))
     p.add_argument("--days", type=int, default=30, metavar="N",
-                   help=f"how far back, {DAYS} days (default 30)")
+                   help=_("how far back, {range} days (default 30)").format(range=DAYS))
     json_option(p)
 
-    p = group.add("log-cramp", _log_cramp, "record a leg cramp, or a night without one",
-                  "Record a leg cramp in the journal (default: now), or with --none a night "
+    p = group.add("log-cramp", _log_cramp, _("record a leg cramp, or a night without one"),
+                  _("Record a leg cramp in the journal (default: now), or with --none a night "
                   "without cramps (default: the night just gone), as the morning check-in's "
                   "buttons do. Nights run from local noon to noon; the latest answer about "
-                  "a night wins.")
+                  "a night wins."))
     p.add_argument("--when", metavar="TIME",
-                   help='"last night", "02:30" (the last time the clock showed it), or ISO '
-                        f"8601 {YEARS_HELP}; not in the future; with --none, the night "
-                        "that TIME falls in")
+                   help=_('"last night", "02:30" (the last time the clock showed it), or '
+                          "ISO 8601 {years}; not in the future; with --none, the night "
+                          "that TIME falls in").format(years=years_help()))
     p.add_argument("--none", action="store_true",
-                   help="no cramp that night (not with --leg or --severity)")
+                   help=_("no cramp that night (not with --leg or --severity)"))
     p.add_argument("--leg", choices=LEGS)
-    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild to 5 worst")
+    p.add_argument("--severity", type=int, metavar="1-5", help=_("1 mild to 5 worst"))
     p.add_argument("--note", metavar="TEXT")
     json_option(p)
 
-    p = group.add("log", _log_event, "record something you did: log workout",
-                  "Record an event in the journal: `log workout` (default: now). Routines "
+    p = group.add("log", _log_event, _("record something you did: log workout"),
+                  _("Record an event in the journal: `log workout` (default: now). Routines "
                   'with after = "workout + 1h" fire that long after it. The running daemon '
                   "is told at once; one that is not running reads the journal when it "
-                  "starts.")
-    p.add_argument("event", metavar="EVENT", help=f"one of: {', '.join(USER_EVENTS)}")
+                  "starts."))
+    p.add_argument("event", metavar="EVENT",
+                   help=_("one of: {events}").format(events=", ".join(USER_EVENTS)))
     p.add_argument("--when", metavar="TIME",
-                   help='"18:30" (the last time the clock showed it) or ISO 8601 '
-                        f"{YEARS_HELP}; not in the future; default now")
+                   help=_('"18:30" (the last time the clock showed it) or ISO 8601 '
+                          "{years}; not in the future; default now").format(years=years_help()))
     json_option(p)
 
 

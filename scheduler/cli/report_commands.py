@@ -20,6 +20,7 @@ from scheduler.cli.parsing import Group, context, json_option, period_options
 from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ReportWritten
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -32,21 +33,21 @@ _MARKER_REACH = 4096
 
 def add_parsers(group: Group) -> None:
     p = group.add("report", _report,
-                  "a month at a glance: an HTML page (or PNG) to keep or print",
-                  "Write one self-contained HTML page (it opens from the file, with no "
+                  _("a month at a glance: an HTML page (or PNG) to keep or print"),
+                  _("Write one self-contained HTML page (it opens from the file, with no "
                   "network) about a period: a calendar with a row per enabled routine "
                   "(done, skipped, missed, held, not due), the nights (cramp, no cramp, "
                   "unknown) under the evening routines, the comparison `stats` makes for "
                   "each evening routine, and for each routine the documented step it puts "
                   "into practice with what published studies found. With --out FILE.png, "
                   "the same pictures as an image. It prints cleanly and reads in a dark "
-                  "theme.")
-    period_options(p, "; default 30")
+                  "theme."))
+    period_options(p, _("; default 30"))
     p.add_argument("--out", metavar="FILE", type=Path,
-                   help="FILE.html, or FILE.png for the pictures as an image (default "
+                   help=_("FILE.html, or FILE.png for the pictures as an image (default "
                         "crampguard-report-LAST-DAY.html here); an existing file that "
-                        "crampguard did not write is never replaced")
-    json_option(p, "print what was written as JSON")
+                        "crampguard did not write is never replaced"))
+    json_option(p, _("print what was written as JSON"))
 
 
 def _report(args: argparse.Namespace) -> ReportWritten:

@@ -17,6 +17,7 @@ from scheduler.cli.results import (
 )
 from scheduler.control.commands import COMMANDS, StatusReply
 from scheduler.errors import CrampguardError, NotRunning
+from scheduler.i18n import N_, _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -27,23 +28,26 @@ _MANAGED = {"active", "loaded"}
 
 def add_parsers(group: Group) -> None:
     p = group.add("service", _install,
-                  "start crampguard with your session: install, uninstall, status",
-                  "Start the daemon at login: a systemd user unit where a systemd user "
+                  _("start crampguard with your session: install, uninstall, status"),
+                  _("Start the daemon at login: a systemd user unit where a systemd user "
                   "manager runs (else an XDG autostart file), a LaunchAgent on macOS, a "
                   "script in the Startup folder on Windows. Files it did not write are left "
-                  "alone.")
+                  "alone."))
     actions = group.actions(p)
     for name, handler, text in (
-            ("install", _install, "write the start-up entry for this crampguard, enable "
-                                  "and start it; again to update it"),
-            ("uninstall", _uninstall, "stop and remove the start-up entry crampguard wrote"),
+            ("install", _install, N_("write the start-up entry for this crampguard, enable "
+                                     "and start it; again to update it")),
+            ("uninstall", _uninstall,
+             N_("stop and remove the start-up entry crampguard wrote")),
             ("status", _status,
-             "what is installed, what it runs, and whether crampguard runs")):
-        a = actions.add(name, handler, text, text[0].upper() + text[1:] + ".")
+             N_("what is installed, what it runs, and whether crampguard runs"))):
+        text = _(text)
+        # The description is the help as a sentence (a full stop in the user's language).
+        a = actions.add(name, handler, text, text[0].upper() + text[1:] + _("."))
         json_option(a)
         if name == "install":
             a.add_argument("--force", action="store_true",
-                           help="replace a file there that crampguard did not write")
+                           help=_("replace a file there that crampguard did not write"))
 
 
 def _install(args: argparse.Namespace) -> ServiceInstallReport:

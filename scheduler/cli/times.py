@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from scheduler.config import defaults
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _, ngettext
 from scheduler.timing import grammar
 from scheduler.timing.wallclock import last_wall, next_wall, resolve
 
@@ -24,7 +25,7 @@ class Range:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.low} to {self.high}"
+        return _("{low} to {high}").format(low=self.low, high=self.high)
 
     def check(self, value: int, flag: str) -> int:
         if not self.low <= value <= self.high:
@@ -43,8 +44,12 @@ NOTE_CHARACTERS = 1000
 #: Any instant typed on the command line; far enough out for any plan, and well inside
 #: what ``datetime`` can add a day or a zone offset to.
 YEARS = Range(1970, 9000, "a year")
-#: An instant typed on the command line: the years it may fall in, for the options' help.
-YEARS_HELP = f"in the years {YEARS}"
+
+
+def years_help() -> str:
+    """An instant typed on the command line: the years it may fall in, for the options'
+    help."""
+    return _("in the years {range}").format(range=YEARS)
 PAUSE_MAX = defaults.PAUSE_MAX
 SNOOZE_MAX = defaults.SNOOZE_MAX
 
@@ -56,14 +61,17 @@ LAST_NIGHT = time(3)
 def in_words(span: timedelta) -> str:
     """1 day reads "1 day", 60 minutes "1 hour", 10 minutes "10 minutes"."""
     minutes = int(span.total_seconds() // 60)
-    unit, size = next(((u, s) for u, s in (("day", 24 * 60), ("hour", 60))
-                       if minutes and minutes % s == 0), ("minute", 1))
-    count = minutes // size
-    return f"{count} {unit}{'s' if count != 1 else ''}"
+    if minutes and minutes % (24 * 60) == 0:
+        return ngettext("{n} day", "{n} days", minutes // (24 * 60)).format(
+            n=minutes // (24 * 60))
+    if minutes and minutes % 60 == 0:
+        return ngettext("{n} hour", "{n} hours", minutes // 60).format(n=minutes // 60)
+    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
 
 
-PAUSE_RULE = (f"a pause is at most {in_words(PAUSE_MAX)}; for longer, disable the routines "
-              "(enabled = false)")
+def pause_rule() -> str:
+    return _("a pause is at most {most}; for longer, disable the routines "
+             "(enabled = false)").format(most=in_words(PAUSE_MAX))
 
 
 #: What ``datetime.fromisoformat`` says of a value in shape but out of range, in words.
@@ -140,9 +148,9 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
             raise CrampguardError(f"pause until: {text} has passed; a pause must end in the "
                                   "future")
         if until - now > PAUSE_MAX:
-            raise CrampguardError(f"pause until: {text} is too far ahead; {PAUSE_RULE}")
+            raise CrampguardError(f"pause until: {text} is too far ahead; {pause_rule()}")
         return until
-    return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=PAUSE_RULE,
+    return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=pause_rule(),
                           alternative=', or "until 21:00"', example="30m")
 
 

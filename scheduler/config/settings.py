@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from scheduler import i18n
 from scheduler.config import defaults, tomlfile
 from scheduler.config.routine import Clock, Strict, parse_days_value, parse_window_value
 from scheduler.errors import CrampguardError
@@ -124,6 +125,17 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[Window | Literal["off", "auto"], PlainValidator(_quiet)] = "auto"
     notifier: Literal["auto", "dbus", "plyer", "console"] = "auto"
     anchors: Anchors = Anchors()
+    #: the language of what a person reads ("zh_CN"); "auto" follows LANGUAGE, LC_ALL,
+    #: LC_MESSAGES and LANG. The CLI reads it before the settings load (cli/language.py).
+    language: str = "auto"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value != i18n.AUTO and not i18n.CODE.match(value):
+            raise ValueError(f'not a language; use "auto" or a code like "zh_CN" or "en" '
+                             f"(got {value!r})")
+        return value
 
     @field_validator("timezone")
     @classmethod

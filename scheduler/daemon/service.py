@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler import clock
+from scheduler import clock, i18n
 from scheduler.config.context import Context
 from scheduler.config.loader import RoutineSet, load_set
 from scheduler.config.routine import Routine
@@ -316,6 +316,8 @@ class Daemon:
 
     def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
                *, starting: bool = False) -> None:
+        # The notices speak the user's language; the log and the replies stay English.
+        i18n.use(settings.language, everywhere=False)
         self._report(settings_problems + routines.problems)
         replan_all = settings != self.settings or starting
         if settings.notifier != self.settings.notifier:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from scheduler.i18n import N_, _, weekday
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG_DAY_NAMES = {
@@ -80,7 +82,13 @@ def format_instant(at: datetime | None, zone: tzinfo | None = None, form: str = 
     none. The one formatter of instants: ``form`` picks one of ``INSTANT_FORMATS``."""
     if at is None:
         return "-"
-    return (at.astimezone(zone) if zone else at).strftime(INSTANT_FORMATS[form])
+    local = at.astimezone(zone) if zone else at
+    return local.strftime(INSTANT_FORMATS[form].replace("%a", weekday(local.weekday())))
+
+
+def format_day(day: date) -> str:
+    """A day as the user reads it: "Mon 2026-11-23" (the weekday in their language)."""
+    return f"{weekday(day.weekday())} {day.isoformat()}"
 
 
 class DurationTooLong(ValueError):
@@ -142,11 +150,17 @@ def _day_number(name: str) -> int:
     raise ValueError(f"unknown day {name!r}; valid day names: {', '.join(DAY_NAMES)}")
 
 
+#: How ``describe_days`` says the day sets to a person (the routine grammar's names are
+#: the message ids; a file still takes only the English words).
+_DAY_SET_WORDS = {"daily": N_("daily"), "weekdays": N_("weekdays"), "weekends": N_("weekends")}
+_DAY_WORDS = (N_("mon"), N_("tue"), N_("wed"), N_("thu"), N_("fri"), N_("sat"), N_("sun"))
+
+
 def describe_days(days: frozenset[int]) -> str:
     for name, members in DAY_SETS.items():
         if days == members:
-            return name
-    return ", ".join(DAY_NAMES[d] for d in sorted(days))
+            return _(_DAY_SET_WORDS[name])
+    return _(", ").join(_(_DAY_WORDS[d]) for d in sorted(days))
 
 
 @dataclass(frozen=True)
