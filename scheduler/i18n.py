@@ -56,9 +56,22 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _current()[0].ngettext(singular, plural, n)
 
 
+def routine_text(text: str) -> str:
+    """A shipped routine's title or message in the user's language: the catalog holds
+    them under the context "routine", so that a user's own text is shown as written
+    (unless it is word for word a shipped one) and never mistaken for a word of the
+    program's."""
+    return _current()[0].pgettext("routine", text)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalog; translated later, where it is shown."""
     return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural pair for the catalog, for ``ngettext(*pair, n)`` where it is shown."""
+    return singular, plural
 
 
 def wanted(setting: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -125,6 +138,20 @@ def english() -> contextlib.AbstractContextManager[None]:
     """English for a while, in this thread (data that must not change with the
     language)."""
     return _speaking((_ENGLISH, "en"))
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` in a column ``abs(columns)`` wide, to the right (to the left when
+    ``columns`` is negative), as ``f"{text:>5}"`` does for text one column a character."""
+    fill = " " * max(0, abs(columns) - width(text))
+    return text + fill if columns < 0 else fill + text
 
 
 #: The weekdays as a person reads them next to a date; strftime's %a would follow the C
