@@ -109,7 +109,7 @@ def _next_text(r: Any) -> str:
     if r.follow_ups:  # after a blank line: the lines above stay one firing each
         lines += ["", _("follow-ups, timed by what they follow:")]
         lines += [_("  after {cause} {id} {title}").format(
-            cause=pad(str(x.schedule.after), 22), id=f"{x.id:<22}",
+            cause=pad(str(x.schedule.after), -22), id=f"{x.id:<22}",
             title=routine_text(x.title)) for x in r.follow_ups]
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
 from scheduler.config import defaults
+from scheduler.i18n import N_, _
 from scheduler.timing import grammar
 from scheduler.timing.cron import Cron, parse_cron
 from scheduler.timing.grammar import AnchorRef, Window
@@ -93,7 +94,9 @@ class Strict(BaseModel):
 _ACTION_RE = re.compile(r"^(done|skip|snooze(?:\s+(.+))?|cramps\s+(\S+))$")
 #: The morning check-in's answers about last night, as buttons: ``"cramps none"`` is the
 #: key "cramps:none" labelled "No cramps". journal.events.NIGHT_ANSWERS names the same.
-CRAMP_ANSWERS = {"none": "No cramps", "one": "One cramp", "several": "Several"}
+CRAMP_ANSWERS = {"none": N_("No cramps"), "one": N_("One cramp"), "several": N_("Several")}
+#: The other buttons' labels (message ids: ``Action.shown`` translates them).
+BUTTONS = {"done": N_("Done"), "skip": N_("Skip")}
 CRAMPS_KEY = "cramps:"
 
 
@@ -102,7 +105,15 @@ class Action(Strict):
     answer about last night, ``"cramps none"`` / ``"cramps one"`` / ``"cramps several"``."""
 
     key: str
+    #: English, as the journal and the console know it; ``shown()`` is the user's language
     label: str
+
+    def shown(self) -> str:
+        """The label in the user's language."""
+        if self.key.startswith("snooze:"):
+            return _snooze_label(grammar.parse_duration(self.key.removeprefix("snooze:")),
+                                 translated=True)
+        return _(self.label)
 
 
 def _action(value: Any) -> Action:
@@ -122,7 +133,7 @@ def _action(value: Any) -> Action:
             raise ValueError(f'unknown answer {m[3]!r}; use "cramps none", "cramps one" or '
                              f'"cramps several"')
         return Action(key=CRAMPS_KEY + m[3], label=CRAMP_ANSWERS[m[3]])
-    return Action(key=m[1], label=m[1].capitalize())
+    return Action(key=m[1], label=BUTTONS[m[1]])
 
 
 def night_answer(key: str) -> str | None:
@@ -132,10 +143,17 @@ def night_answer(key: str) -> str | None:
 
 
 def snooze_action(wait: timedelta) -> Action:
+    return Action(key=f"snooze:{grammar.format_duration(wait)}",
+                  label=_snooze_label(wait, translated=False))
+
+
+def _snooze_label(wait: timedelta, *, translated: bool) -> str:
+    """"Snooze 10 min", or "Snooze 1m30s" for a wait not in whole minutes."""
     minutes = int(wait.total_seconds() // 60)
-    label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
-        f"Snooze {grammar.format_duration(wait)}"
-    return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
+    whole = wait.total_seconds() % 60 == 0
+    text = N_("Snooze {minutes} min") if whole else N_("Snooze {duration}")
+    return (_(text) if translated else text).format(
+        minutes=minutes, duration=grammar.format_duration(wait))
 
 
 @dataclass(frozen=True)
@@ -264,7 +282,7 @@ class Notify(Strict):
     urgency: Literal["low", "normal", "critical"] = "normal"
     timeout: Annotated[timedelta, PlainValidator(_duration_or_zero)] | None = None
     actions: tuple[Annotated[Action, PlainValidator(_action)], ...] = (
-        Action(key="done", label="Done"), snooze_action(defaults.SNOOZE),
+        Action(key="done", label=BUTTONS["done"]), snooze_action(defaults.SNOOZE),
     )
     icon: str = ""
     repeat: Repeat | None = None

@@ -42,6 +42,7 @@ from scheduler.daemon.sleep import ClockWatch
 from scheduler.daemon.timers import RoutineTimers
 from scheduler.daemon.watcher import Watcher
 from scheduler.errors import CrampguardError
+from scheduler.i18n import N_
 from scheduler.journal import recovery
 from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
@@ -436,8 +437,8 @@ class Daemon:
         self.ledger.write(lambda j: j.record("config_error", None, at=at,
                                              detail={"problems": sorted(new)}))
         first = sorted(new)[0]
-        what = "the settings file" if first.startswith(
-            (str(self.ctx.paths.config_file), "environment")) else "a routine file"
+        what = N_("the settings file") if first.startswith(
+            (str(self.ctx.paths.config_file), "environment")) else N_("a routine file")
         self._notify(notices.broken_file(what, first, more=len(new) - 1,
                                          keeps=self._keeps(first)))
 
@@ -445,8 +446,8 @@ class Daemon:
         """What runs while ``problem`` stands: a first start on broken settings has no
         last good version of them, only the defaults."""
         if self._on_defaults and problem in self._settings_problems:
-            return "the default settings run until it is fixed"
-        return "the last good version keeps running"
+            return N_("the default settings run until it is fixed")
+        return N_("the last good version keeps running")
 
     # --- delivering and reporting -----------------------------------------------------------
 
