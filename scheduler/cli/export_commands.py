@@ -82,10 +82,12 @@ def _check_target(out: Path) -> None:
     """Fail before reading anything on a target that cannot be written."""
     folder = out.parent
     if not folder.is_dir():
-        raise CrampguardError(f"--out {out}: there is no folder {folder}; create it, or "
-                              "give a file in a folder that exists")
+        raise CrampguardError(_("--out {out}: there is no folder {folder}; create it, or "
+                                "give a file in a folder that exists").format(
+                                    out=out, folder=folder))
     if out.is_dir():
-        raise CrampguardError(f"--out {out}: that is a folder; give a file name, e.g. "
-                              f"{out / 'crampguard-journal.csv'}")
+        raise CrampguardError(_("--out {out}: that is a folder; give a file name, "
+                                "e.g. {out2}").format(
+            out=out, out2=out / 'crampguard-journal.csv'))
     regular_target(out, f"--out {out}", hint="; to write the export into it, leave --out "
                                              f"out: `crampguard export > {out}`")

@@ -132,7 +132,7 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
     routine_paths = [p for p in files if p not in settings_files]
     for path in settings_files:
         if not path.is_file():
-            problems.append(f"{path}: no such file")
+            problems.append(_("{path}: no such file").format(path=path))
             continue
         try:
             load_settings(path, ctx.flags, ctx.env)
@@ -201,7 +201,7 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
     from scheduler.planning.upcoming import follow_ups, upcoming
 
     if count < 1:
-        raise CrampguardError("--count: give a number of firings of 1 or more")
+        raise CrampguardError(_("--count: give a number of firings of 1 or more"))
     zone = ctx.settings.zone
     begin = parse_instant(start, zone, "--from") if start else clock.now(zone)
     active = ctx.load_routines()
@@ -209,7 +209,9 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
     if routine_id is not None:
         if routine_id not in active.routines:
             known = ", ".join(sorted(active.routines)) or "none"
-            raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
+            raise CrampguardError(_("--routine: no routine {routine_id!r}; "
+                                    "known ids: {known}").format(
+                routine_id=routine_id, known=known))
         chosen = [active.routines[routine_id]]
     pending, skipped = _planned(ctx, begin)
     return NextReport(upcoming(chosen, ctx.settings, begin, count, pending, skipped),
@@ -268,7 +270,8 @@ def _copy_new(source: Path, target: Path) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise CrampguardError(f"{target}: cannot write: {exc.strerror}") from None
+        raise CrampguardError(_("{target}: cannot write: {strerror}").format(
+            target=target, strerror=exc.strerror)) from None
 
 
 def notify_test(ctx: Context) -> NotifyTestReport:
@@ -291,9 +294,9 @@ def notify_test(ctx: Context) -> NotifyTestReport:
         if choice == "auto":
             raise
         raise CrampguardError(
-            f"{_notifier_origin(ctx, choice)}: the {choice} notifier cannot deliver here: "
-            f"{exc}; fix that, or choose auto, which falls back to the next notifier and "
-            "the console") from None
+            _("{ctx}: the {choice} notifier cannot deliver here: {exc}; fix that, or choose "
+              "auto, which falls back to the next notifier and the console").format(
+                  ctx=_notifier_origin(ctx, choice), choice=choice, exc=exc)) from None
     finally:
         sender.close()
     names = chain.names if chain else (choice,)

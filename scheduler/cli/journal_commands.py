@@ -111,8 +111,8 @@ def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryRe
     if not ever:
         known = ctx.load_routines().routines
         if routine not in known:  # neither a routine now nor one the journal ever saw
-            raise CrampguardError(f"--routine: no routine {routine!r}; known ids: "
-                                  f"{', '.join(sorted(known)) or 'none'}")
+            raise CrampguardError(_("--routine: no routine {routine!r}; known ids: {value}").format(
+                routine=routine, value=', '.join(sorted(known)) or 'none'))
     return HistoryReport(events, zone)
 
 
@@ -144,18 +144,19 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
               note: str | None, none: bool = False) -> CrampReport | NightReport:
     if none:
         if leg is not None or severity is not None:
-            raise CrampguardError("--none: a night without cramps has no --leg or --severity; "
-                                  "leave --none out to log a cramp")
+            raise CrampguardError(_("--none: a night without cramps has no --leg or "
+                                    "--severity; leave --none out to log a cramp"))
         return log_quiet_night(ctx, when=when, note=note)
     if problem := severity_problem(severity):
-        raise CrampguardError(f"--severity: {problem}")
+        raise CrampguardError(_("--severity: {problem}").format(problem=problem))
     _check_note(note)
     if leg is not None and leg not in LEGS:
-        raise CrampguardError(f"--leg: give one of {', '.join(LEGS)} (got {leg!r})")
+        raise CrampguardError(_("--leg: give one of {legs} (got {leg!r})").format(
+            legs=', '.join(LEGS), leg=leg))
     now, zone = clock.now(), ctx.settings.zone
     at = parse_when(when, now, zone) if when else now
     if problem := future_problem(at, now):
-        raise CrampguardError(f"--when: {problem}")
+        raise CrampguardError(_("--when: {problem}").format(problem=problem))
     with _journal(ctx) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
     return CrampReport(event_id, at, leg, severity, note, zone, skipped_wall_time(when, at, zone))
@@ -171,11 +172,11 @@ def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> Nigh
     if when:
         moment = parse_when(when, now, zone)
         if problem := future_problem(moment, now, "a night"):
-            raise CrampguardError(f"--when: {problem}")
+            raise CrampguardError(_("--when: {problem}").format(problem=problem))
         night = night_of(moment, zone)
         if night > night_before(now, zone):
-            raise CrampguardError(f"--when: the night of {night} is still ahead; a quiet "
-                                  "night is recorded the morning after")
+            raise CrampguardError(_("--when: the night of {night} is still ahead; a quiet "
+                                    "night is recorded the morning after").format(night=night))
     else:
         night = night_before(now, zone)
     with _journal(ctx) as journal:
@@ -188,11 +189,12 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
     from scheduler.cli.daemon_commands import tell_event
 
     if name not in USER_EVENTS:
-        raise CrampguardError(f"EVENT: give one of {', '.join(USER_EVENTS)} (got {name!r})")
+        raise CrampguardError(_("EVENT: give one of {user_events} (got {name!r})").format(
+            user_events=', '.join(USER_EVENTS), name=name))
     now, zone = clock.now(), ctx.settings.zone
     at = parse_when(when, now, zone) if when else now
     if problem := future_problem(at, now, f"a {name}"):
-        raise CrampguardError(f"--when: {problem}")
+        raise CrampguardError(_("--when: {problem}").format(problem=problem))
     with _journal(ctx) as journal:
         event_id = journal.log_event(name, when=at, at=now, source="cli")
     return EventReport(event_id, name, at, zone, tell_event(ctx, name, at),
@@ -201,8 +203,9 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
 
 def _check_note(note: str | None) -> None:
     if note is not None and len(note) > NOTE_CHARACTERS:
-        raise CrampguardError(f"--note: at most {NOTE_CHARACTERS} characters (got "
-                              f"{len(note)}); keep it to a line or two")
+        raise CrampguardError(_("--note: at most {note_characters} characters (got {n}); "
+                                "keep it to a line or two").format(
+                                    note_characters=NOTE_CHARACTERS, n=len(note)))
 
 
 def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | None:

@@ -62,8 +62,9 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
     span = times.period(days=days, start=start, end=end, today=today, default_days=30)
     assert span is not None  # a default is given
     if span.last > today:
-        raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
-                              "days that have begun; leave --to out to end with today")
+        raise CrampguardError(_("--to {last} is after today ({today}): a report covers days "
+                                "that have begun; leave --to out to end with today").format(
+                                    last=span.last, today=today))
     target, fmt = _target(out, span.last)
     label = f"--out {out}" if out is not None else str(target)
     drawing = _import_in_background("scheduler.report.picture") if fmt == "png" else None
@@ -131,19 +132,21 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
         regular_target(target, str(target))  # reading a FIFO to look for the marker would hang
         if target.exists() and not _ours(target):
             raise CrampguardError(
-                f"{target} exists and was not written by crampguard; it is left as it is. "
-                "Name the file to write with --out FILE.html (an --out file is replaced)")
+                _("{target} exists and was not written by crampguard; it is left as it is. "
+                  "Name the file to write with --out FILE.html (an --out file is replaced)").format(
+                      target=target))
         return target, "html"
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise CrampguardError(f"--out: {out} ends in neither .html (the page) nor .png (the "
-                              "pictures as an image); name it FILE.html or FILE.png")
+        raise CrampguardError(_("--out: {out} ends in neither .html (the page) nor .png (the "
+                                "pictures as an image); name it FILE.html or FILE.png").format(
+                                    out=out))
     if out.is_dir():
-        raise CrampguardError(f"--out: {out} is a folder; give a file name in it, e.g. "
-                              f"{out / default_name(last)}")
+        raise CrampguardError(_("--out: {out} is a folder; give a file name in it, e.g. "
+                                "{out2}").format(out=out, out2=out / default_name(last)))
     if not out.parent.is_dir():
-        raise CrampguardError(f"--out: no folder {out.parent}; create it, or write the "
-                              "report somewhere else")
+        raise CrampguardError(_("--out: no folder {parent}; create it, or write the report "
+                                "somewhere else").format(parent=out.parent))
     regular_target(out, f"--out {out}")
     return out.absolute(), fmt
 

@@ -79,16 +79,17 @@ def install(ctx: Context, *, force: bool = False, config: str | None = None,
     installed = autostart.install(command, force=force, start=not outside)
     notes = list(installed.notes)
     if installed.kind in (SYSTEMD, LAUNCHD) and outside:
-        notes.append(f"crampguard is already running (pid {pid}), not as this service, so "
-                     "the service was not started now; it starts at your next login")
+        notes.append(_("crampguard is already running (pid {pid}), not as this service, so "
+                       "the service was not started now; it starts at your next login").format(
+                           pid=pid))
     elif installed.kind not in (SYSTEMD, LAUNCHD):
         notes.append(f"it starts at your next login; crampguard is running now (pid {pid})"
                      if pid is not None else
                      "it starts at your next login; `crampguard run` starts it now")
     elsewhere = module_elsewhere(command, ctx.env, autostart.home)
     if elsewhere:
-        notes.append(f"{elsewhere}: install crampguard (`pip install .` in a venv) and run "
-                     "its `crampguard service install`")
+        notes.append(_("{elsewhere}: install crampguard (`pip install .` in a venv) and run "
+                       "its `crampguard service install`").format(elsewhere=elsewhere))
     notes += _unseen_environment(ctx)
     return ServiceInstallReport(installed, notes)
 
@@ -110,7 +111,9 @@ def uninstall(ctx: Context) -> ServiceUninstallReport:
     notes = []
     pid = daemon_pid(ctx)
     if pid is not None:
-        notes.append(f"crampguard is still running (pid {pid}) until you stop it or log out")
+        notes.append(_("crampguard is still running (pid {pid}) until you stop it or "
+                       "log out").format(
+            pid=pid))
     return ServiceUninstallReport(removed, notes)
 
 

@@ -25,6 +25,7 @@ from scheduler.config.catalog import Catalog
 from scheduler.config.routine import Routine, slugify
 from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.timing.grammar import interval_problem
 
 #: A key path in a routine file (``("schedule", "at")``) and the file that set it.
@@ -212,8 +213,9 @@ def load_set(folders: Iterable[Path], settings: Settings, catalog: Catalog, *,
                 continue
             if routine.id in in_folder:
                 result.problems.append(
-                    f"{path}: id: {routine.id!r} is also the id of {in_folder[routine.id]}; "
-                    f"ids must be unique, rename one")
+                    _("{path}: id: {id!r} is also the id of {in_folder}; ids must be unique, "
+                      "rename one").format(
+                          path=path, id=routine.id, in_folder=in_folder[routine.id]))
                 continue
             in_folder[routine.id] = path
             result.routines[routine.id] = routine
@@ -240,8 +242,10 @@ def _check_follow_ups(result: RoutineSet) -> None:
         close = tomlfile.close_match(after.source, known)
         hint = f'did you mean "{close[0]}"? ' if close else ""
         result.problems.append(
-            f"{_where(path, _file_lines(path), ('schedule', 'after'))}: schedule.after: "
-            f"no routine {after.source!r} to follow; {hint}known ids: {', '.join(known)}")
+            _("{path}: schedule.after: no routine {source!r} to follow; {hint}known ids: "
+              "{known}").format(
+                  path=_where(path, _file_lines(path), ('schedule', 'after')), source=after.source,
+                  hint=hint, known=', '.join(known)))
         del result.routines[routine.id]
         result.sources.pop(routine.id)
         result.layers.pop(routine.id, None)
@@ -256,4 +260,4 @@ def _file_lines(path: Path) -> dict[tuple[str, ...], int]:
 
 def require_folder(folder: Path) -> None:
     if not folder.is_dir():
-        raise CrampguardError(f"{folder}: no such routines folder")
+        raise CrampguardError(_("{folder}: no such routines folder").format(folder=folder))

@@ -33,7 +33,7 @@ REPEAT_TIMES = (1, 20)
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string in quotes")
+        raise ValueError(_("{what} must be a string in quotes").format(what=what))
     return value
 
 
@@ -62,7 +62,7 @@ def parse_days_value(value: Any) -> frozenset[int]:
 def _at(value: Any) -> tuple[time | AnchorRef, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
-        raise ValueError('"at" needs at least one time, e.g. "21:30" or "bedtime - 45m"')
+        raise ValueError(_('"at" needs at least one time, e.g. "21:30" or "bedtime - 45m"'))
     return tuple(v if isinstance(v, time) else grammar.parse_at(_text(v, "a time")) for v in items)
 
 
@@ -119,19 +119,20 @@ class Action(Strict):
 def _action(value: Any) -> Action:
     m = _ACTION_RE.match(_text(value, "an action").strip().lower())
     if not m:
-        raise ValueError('unknown action; use "done", "skip" or "snooze 10m", or for a '
-                         'check-in "cramps none", "cramps one" or "cramps several"')
+        raise ValueError(_('unknown action; use "done", "skip" or "snooze 10m", or for a '
+                           'check-in "cramps none", "cramps one" or "cramps several"'))
     if m[1].startswith("snooze"):
         wait = grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE
         if wait > defaults.SNOOZE_MAX:
             # the same limit as `crampguard snooze`: by then the next firing has come
-            raise ValueError(f"a snooze is at most {grammar.format_duration(defaults.SNOOZE_MAX)}"
-                             f" (got {m[2].strip()}); e.g. \"snooze 10m\"")
+            raise ValueError(_('a snooze is at most {most} (got {snooze}); e.g. '
+                               '"snooze 10m"').format(
+                most=grammar.format_duration(defaults.SNOOZE_MAX), snooze=m[2].strip()))
         return snooze_action(wait)
     if m[3] is not None:
         if m[3] not in CRAMP_ANSWERS:
-            raise ValueError(f'unknown answer {m[3]!r}; use "cramps none", "cramps one" or '
-                             f'"cramps several"')
+            raise ValueError(_('unknown answer {answer!r}; use "cramps none", "cramps one" or '
+                               '"cramps several"').format(answer=m[3]))
         return Action(key=CRAMPS_KEY + m[3], label=CRAMP_ANSWERS[m[3]])
     return Action(key=m[1], label=BUTTONS[m[1]])
 
@@ -172,7 +173,7 @@ class FollowUp:
 
 
 _AFTER_RE = re.compile(r"^([a-z0-9][a-z0-9_-]*)(\s+done)?\s*(?:([+-])\s*(.*))?$")
-_AFTER_HINT = ('write "foot-soak done + 20m" (after that routine is answered done) or '
+_AFTER_HINT = N_('write "foot-soak done + 20m" (after that routine is answered done) or '
                f'"workout + 1h" (after you report it: crampguard log workout); events: '
                f'{", ".join(EVENTS)}')
 
@@ -182,18 +183,20 @@ def _after(value: Any) -> FollowUp:
         return value
     m = _AFTER_RE.match(_text(value, "a follow-up").strip().lower())
     if not m:
-        raise ValueError(f"not a follow-up; {_AFTER_HINT}")
+        raise ValueError(_("not a follow-up; {hint}").format(hint=_(_AFTER_HINT)))
     source, done, sign, wait_text = m[1], m[2], m[3], m[4]
     if not done and source not in EVENTS:
-        raise ValueError(f"{source!r} is not an event (events: {', '.join(EVENTS)}); to "
-                         f'follow a routine, say "{source} done + 20m"')
+        raise ValueError(_('{source!r} is not an event (events: {events}); to follow a '
+                           'routine, say "{source} done + 20m"').format(
+                               source=source, events=', '.join(EVENTS)))
     if sign == "-":
-        raise ValueError("a follow-up comes after its cause: use +, e.g. "
-                         f'"{source}{" done" if done else ""} + 20m"')
+        raise ValueError(_('a follow-up comes after its cause: use +, e.g. "{source}{value} '
+                           '+ 20m"').format(source=source, value=" done" if done else ""))
     wait = grammar.parse_duration(wait_text, allow_zero=True) if sign else timedelta()
     if wait > FOLLOW_UP_MAX:
-        raise ValueError(f"a follow-up waits at most {grammar.format_duration(FOLLOW_UP_MAX)}; "
-                         "for later, give the routine its own time with \"at\"")
+        raise ValueError(_('a follow-up waits at most {follow_up_max}; for later, give the '
+                           'routine its own time with "at"').format(
+                               follow_up_max=grammar.format_duration(FOLLOW_UP_MAX)))
     return FollowUp(source, "done" if done else "event", wait)
 
 
@@ -237,16 +240,17 @@ class Schedule(Strict):
                 + (f"; found {', '.join(kinds)}" if kinds else "")
             )
         if self.after is not None and kinds and kinds != ["at"]:
-            raise ValueError(f'"after" goes alone or with "at", not with "{kinds[0]}"')
+            raise ValueError(_('"after" goes alone or with "at", not with "{kinds}"').format(
+                kinds=kinds[0]))
         if self.after is not None and not kinds and self.days is not None:
-            raise ValueError('"days" goes with "at": a follow-up alone fires on any day its '
-                             'cause happens; remove "days"')
+            raise ValueError(_('"days" goes with "at": a follow-up alone fires on any day '
+                               'its cause happens; remove "days"'))
         if self.every is not None and self.between is None:
-            raise ValueError('"every" needs a window: add between = "work" or "09:00-17:30"')
+            raise ValueError(_('"every" needs a window: add between = "work" or "09:00-17:30"'))
         if self.between is not None and self.every is None:
-            raise ValueError('"between" goes with "every", e.g. every = "50m"')
+            raise ValueError(_('"between" goes with "every", e.g. every = "50m"'))
         if self.cron is not None and self.days is not None:
-            raise ValueError('"cron" has its own day fields; remove "days"')
+            raise ValueError(_('"cron" has its own day fields; remove "days"'))
         if isinstance(self.between, Window) and self.every is not None and (
                 problem := grammar.interval_problem(self.every, self.between, "its window",
                                                     '"between"')):
@@ -257,16 +261,16 @@ class Schedule(Strict):
 def _repeat_every(value: Any) -> timedelta:
     every = value if isinstance(value, timedelta) else _duration(value)
     if every < REPEAT_EVERY_MIN:
-        raise ValueError("repeat at most once a minute: give every = \"1m\" or more, e.g. "
-                         "\"10m\"")
+        raise ValueError(_('repeat at most once a minute: give every = "1m" or more, e.g. '
+                           '"10m"'))
     return every
 
 
 def _repeat_times(value: Any) -> int:
     low, high = REPEAT_TIMES
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"give a whole number from {low} to {high}, without quotes, e.g. "
-                         "times = 3")
+        raise ValueError(_("give a whole number from {low} to {high}, without quotes, e.g. "
+                           "times = 3").format(low=low, high=high))
     return value
 
 
@@ -293,11 +297,11 @@ class Notify(Strict):
         if isinstance(value, Repeat) or value is None:
             return value
         if not isinstance(value, dict):
-            raise ValueError('give a table: repeat = { every = "10m", times = 3 }')
+            raise ValueError(_('give a table: repeat = { every = "10m", times = 3 }'))
         unknown = [k for k in value if k not in Repeat.model_fields]
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r}; valid keys here: "
-                             f"{', '.join(Repeat.model_fields)}")
+            raise ValueError(_("unknown key {unknown!r}; valid keys here: {model_fields}").format(
+                unknown=unknown[0], model_fields=', '.join(Repeat.model_fields)))
         return value
 
 
@@ -328,7 +332,8 @@ class Routine(Strict):
     @classmethod
     def _id(cls, value: str) -> str:
         if not ID_PATTERN.match(value):
-            raise ValueError("an id is lowercase letters, digits and hyphens, e.g. \"foot-soak\"")
+            raise ValueError(_('an id is lowercase letters, digits and hyphens, e.g. '
+                               '"foot-soak"'))
         return value
 
     @field_validator("seed", mode="before")

@@ -25,6 +25,7 @@ from scheduler import i18n
 from scheduler.config import defaults, tomlfile
 from scheduler.config.routine import Clock, Strict, parse_days_value, parse_window_value
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.timing import grammar
 from scheduler.timing.grammar import Window
 
@@ -44,9 +45,9 @@ def _quiet(value: Any) -> Window | Literal["off", "auto"]:
     try:
         return parse_window_value(value)
     except ValueError as exc:
-        raise ValueError(f'{exc}; or "auto" (from bedtime + '
-                         f'{grammar.format_duration(defaults.QUIET_AFTER_BEDTIME)} to wake) '
-                         f'or "off"') from None
+        raise ValueError(_('{exc}; or "auto" (from bedtime + {after} to wake) '
+                           'or "off"').format(
+            exc=exc, after=grammar.format_duration(defaults.QUIET_AFTER_BEDTIME))) from None
 
 
 def quiet_after_bedtime(bedtime: time, wake: time) -> Window | None:
@@ -66,7 +67,7 @@ def _clocks(value: Any) -> tuple[time, ...]:
         value = value.split(",")
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
-        raise ValueError('give at least one time, e.g. ["18:00"]')
+        raise ValueError(_('give at least one time, e.g. ["18:00"]'))
     return tuple(v if isinstance(v, time) else grammar.parse_clock(str(v)) for v in items)
 
 
@@ -76,7 +77,7 @@ def _days(value: Any) -> frozenset[int]:
     return parse_days_value(value)
 
 
-# NoDecode: CRAMPGUARD_ANCHORS__WORK__BETWEEN=09:00-17:30 is the value itself, not JSON
+# NoDecode: crampguard_anchors__work__between=09:00-17:30 is the value itself, not JSON
 # (pydantic-settings would json.loads it and fail, as these types count as "complex").
 WindowField = Annotated[Window, PlainValidator(parse_window_value), NoDecode]
 AnchorDays = Annotated[frozenset[int], PlainValidator(_days), NoDecode]
@@ -133,8 +134,8 @@ class Settings(BaseSettings):
     @classmethod
     def _language(cls, value: str) -> str:
         if value != i18n.AUTO and not i18n.CODE.match(value):
-            raise ValueError(f'not a language; use "auto" or a code like "zh_CN" or "en" '
-                             f"(got {value!r})")
+            raise ValueError(_('not a language; use "auto" or a code like "zh_CN" or "en" '
+                               '(got {value!r})').format(value=value))
         return value
 
     @field_validator("timezone")
@@ -176,7 +177,8 @@ def load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name like \"Europe/Berlin\"") from None
+            _('unknown time zone {name!r}; use an IANA name like "Europe/Berlin"').format(
+                name=name)) from None
 
 
 def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
@@ -201,9 +203,9 @@ def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
         var = ENV_PREFIX + (field[1].upper() if field else "")
         names = sorted(k.upper() for k in env if k.upper().startswith(var)) or [var + "*"]
         raise CrampguardError(
-            f"environment {', '.join(names)}: not a valid value for a table; set one key per "
-            f'variable, e.g. {ENV_PREFIX}ANCHORS__WORK__BETWEEN="09:00-17:30", or give the '
-            f"table as JSON") from None
+            _('environment {names}: not a valid value for a table; set one key per variable, '
+              'e.g. {env_prefix}ANCHORS__WORK__BETWEEN="09:00-17:30", or give the table as '
+              'JSON').format(names=', '.join(names), env_prefix=ENV_PREFIX)) from None
     finally:
         _file_data.reset(token)
 

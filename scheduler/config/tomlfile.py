@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,12 +32,14 @@ def read(path: Path) -> tuple[dict[str, Any], str]:
         # mark, which TOML does not allow; it says nothing, so it is dropped.
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise CrampguardError(f"{path}: no such file") from None
+        raise CrampguardError(_("{path}: no such file").format(path=path)) from None
     except UnicodeDecodeError as exc:
         raise CrampguardError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+            _("{path}: not UTF-8 text (byte {start}); save the file as UTF-8").format(
+                path=path, start=exc.start)) from None
     except OSError as exc:
-        raise CrampguardError(f"{path}: cannot read: {exc.strerror}") from None
+        raise CrampguardError(_("{path}: cannot read: {strerror}").format(
+            path=path, strerror=exc.strerror)) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
