@@ -349,7 +349,8 @@ def _report_text(r: Any) -> str:
               days=ngettext("{n} day", "{n} days", r.days).format(n=r.days),
               routines=ngettext("{n} routine", "{n} routines", r.routines).format(
                   n=r.routines), known=known, cramp=n.cramp, no_cramp=n.no_cramp,
-              unknown=n.unknown, not_over=r.nights_not_over)
+              unknown=n.unknown, not_over=r.nights_not_over) + (
+                  "\n" + _("note: {note}").format(note=r.note) if r.note else "")
 
 
 def _stats_text(report: Any) -> str:

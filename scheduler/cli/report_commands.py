@@ -8,13 +8,14 @@ journal read (never written), and the file written whole or not at all
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import threading
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scheduler import __version__, clock
+from scheduler import __version__, clock, i18n
 from scheduler.cli import times
 from scheduler.cli.parsing import Group, context, json_option, period_options
 from scheduler.cli.replacing import regular_target, replacing
@@ -68,21 +69,26 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
     target, fmt = _target(out, span.last)
     label = f"--out {out}" if out is not None else str(target)
     drawing = _import_in_background("scheduler.report.picture") if fmt == "png" else None
-    built, problems = collect(ctx, span, now)
-    made = now.astimezone(zone)
+    made, note = now.astimezone(zone), None
     if drawing is not None:
         drawing.join()
         from scheduler.report import picture
 
-        data = picture.render(built, made=made, version=__version__)
+        drawable, note = picture.can_draw(i18n.language())
+        # Without a font for the user's language, English rather than boxes for letters.
+        with contextlib.nullcontext() if drawable else i18n.english():
+            built, problems = collect(ctx, span, now)
+            data = picture.render(built, made=made, version=__version__)
     else:
+        built, problems = collect(ctx, span, now)
         from scheduler.report import html
 
         data = html.render(built, made=made, version=__version__).encode("utf-8")
     with replacing(target, label=label, text=False) as f:
         f.write(data)
     return ReportWritten(target, fmt, span.first, span.last, str(zone), len(built.routines),
-                         built.night_counts, built.nights_ahead, problems)
+                         built.night_counts, built.nights_ahead, problems,
+                         note=_(note) if note else None)
 
 
 def collect(ctx: Context, span: times.Period, now: datetime) -> tuple[ReportModel, list[str]]:

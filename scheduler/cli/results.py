@@ -215,6 +215,8 @@ class ReportWritten:
     nights_not_over: int
     #: routine files left out (each problem), as `crampguard check` lists them
     warnings: list[str] = field(default_factory=list)
+    #: something the user should know about the file written (no font for their language)
+    note: str | None = None
 
     @property
     def days(self) -> int:
