@@ -43,6 +43,8 @@ environment:
   CRAMPGUARD_RUNTIME_DIR  runtime folder (socket, lock)
   CRAMPGUARD_TIMEZONE, CRAMPGUARD_QUIET_HOURS, CRAMPGUARD_NOTIFIER,
   CRAMPGUARD_ANCHORS__BEDTIME, ...  override config.toml keys
+  CRAMPGUARD_LANGUAGE     the language (zh_CN, en; default: LANGUAGE, LC_ALL,
+                          LC_MESSAGES, LANG)
 
 exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line,
   130 interrupted (Ctrl-C), 141 the output was closed early (`crampguard next | head`).
