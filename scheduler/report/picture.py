@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import matplotlib
@@ -40,6 +41,8 @@ from scheduler.report.model import ReportModel, day_words, short_weekday  # noqa
 FONT = "DejaVu Sans"
 #: Fonts with the Chinese glyphs, in the order tried (by their family names).
 CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC")
+#: How their files are named (fonts-wqy-microhei, fonts-noto-cjk).
+CJK_FILES = ("wqy-microhei", "notosanscjk", "notosanssc", "sourcehansans")
 #: The languages whose words DejaVu Sans cannot draw.
 CJK_LANGUAGES = ("zh", "ja", "ko")
 CELL_IN = 0.28  # one calendar cell, in inches
@@ -238,7 +241,19 @@ def can_draw(language: str) -> tuple[bool, str | None]:
 def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    found = _first_cjk({f.name for f in manager.ttflist})
+    if found is None:
+        # matplotlib keeps its list of fonts in a cache made the first time it ran, so a
+        # font installed since is not in it: look at the system's fonts once more.
+        for path in font_manager.findSystemFonts():
+            if Path(path).name.lower().startswith(CJK_FILES):
+                manager.addfont(path)
+        found = _first_cjk({f.name for f in manager.ttflist})
+    return found
+
+
+def _first_cjk(names: set[str]) -> str | None:
     return next((name for name in CJK_FONTS if name in names), None)
 
 
