@@ -179,8 +179,9 @@ def _journal(path: Path) -> JournalCheck:
         writable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
         why = "cannot be written" if folder.is_dir() else "is not a folder"
         problem = None if writable else (
-            f"{path} does not exist yet, and {folder} {why}, so the daemon cannot create "
-            "it; point CRAMPGUARD_STATE_DIR at a folder of yours")
+            _("{path} does not exist yet, and {folder} {why}, so the daemon cannot create "
+              "it; point CRAMPGUARD_STATE_DIR at a folder of yours").format(
+                  path=path, folder=folder, why=why))
         return JournalCheck(path, False, False, writable, 0, problem)
     readable = os.access(path, os.R_OK)
     damaged = damage(path)

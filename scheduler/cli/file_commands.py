@@ -161,8 +161,8 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
 
 def _empty_folder(folder: Path) -> str:
     """A folder with nothing to check is no "ok": a wrong folder named, most likely."""
-    return (f"{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
-            f"{folder} init` copies the shipped ones there")
+    return (_("{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
+              "{folder} init` copies the shipped ones there").format(folder=folder))
 
 
 def _is_settings_file(ctx: Context, path: Path) -> bool:
@@ -313,8 +313,8 @@ def _require_server(log: logging.Logger) -> None:
     try:
         server.server_information()
     except CrampguardError as exc:
-        raise NotifyError(f"on Linux plyer shows notices through the desktop's notification "
-                          f"server, and none answers ({exc})") from None
+        raise NotifyError(_("on Linux plyer shows notices through the desktop's notification "
+                            "server, and none answers ({exc})").format(exc=exc)) from None
     finally:
         server.close()
 

@@ -14,6 +14,7 @@ from scheduler.cli.times import DAYS, NOTE_CHARACTERS, parse_when, years_help
 from scheduler.errors import CrampguardError
 from scheduler.i18n import _
 from scheduler.journal.events import USER_EVENTS, future_problem, severity_problem
+from scheduler.timing.grammar import format_day
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -229,8 +230,9 @@ def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | Non
     shown = local.replace(tzinfo=None)
     if shown == meant:
         return None
-    return (f"{_wall(meant)} did not exist on {meant:%a %Y-%m-%d} (the clocks went "
-            f"forward); recorded {_wall(shown)}")
+    return _("{meant} did not exist on {day} (the clocks went forward); recorded "
+             "{shown}").format(meant=_wall(meant), day=format_day(meant.date()),
+                               shown=_wall(shown))
 
 
 def _wall(moment: datetime) -> str:

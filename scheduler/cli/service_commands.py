@@ -83,9 +83,9 @@ def install(ctx: Context, *, force: bool = False, config: str | None = None,
                        "the service was not started now; it starts at your next login").format(
                            pid=pid))
     elif installed.kind not in (SYSTEMD, LAUNCHD):
-        notes.append(f"it starts at your next login; crampguard is running now (pid {pid})"
-                     if pid is not None else
-                     "it starts at your next login; `crampguard run` starts it now")
+        notes.append(_("it starts at your next login; crampguard is running now (pid {pid})")
+                     .format(pid=pid) if pid is not None else
+                     _("it starts at your next login; `crampguard run` starts it now"))
     elsewhere = module_elsewhere(command, ctx.env, autostart.home)
     if elsewhere:
         notes.append(_("{elsewhere}: install crampguard (`pip install .` in a venv) and run "
@@ -134,7 +134,7 @@ def daemon_status(ctx: Context) -> tuple[StatusReply | None, str | None]:
     except NotRunning:
         return None, None
     except Refused as exc:
-        return None, f"the daemon answered: {exc}"
+        return None, _("the daemon answered: {exc}").format(exc=exc)
     except CrampguardError as exc:
         return None, str(exc)
 

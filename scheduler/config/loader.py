@@ -120,16 +120,16 @@ def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple
 def _id_from_name(path: Path) -> str:
     """The id a file without an ``id`` key takes from its name is not a valid one."""
     slug = slugify(path.stem)
-    return (f"{path}: id: the id comes from the file name {path.name!r} (no `id` key), and "
-            f"an id is lowercase letters, digits and hyphens; rename the file to "
-            f"{slug}.toml or add id = \"{slug}\"")
+    return (_('{path}: id: the id comes from the file name {name!r} (no `id` key), and an id '
+              'is lowercase letters, digits and hyphens; rename the file to {slug}.toml or '
+              'add id = "{slug}"').format(path=path, name=path.name, slug=slug))
 
 
 def _no_base_hint(path: Path, routine_id: str, bases: Mapping[str, Layer]) -> str:
     close = tomlfile.close_match(routine_id, sorted(bases))
     hint = f'; to change the shipped "{close[0]}", use its id' if close else ""
-    return (f"{path}: id: {routine_id!r} matches no shipped routine, so this file must be a "
-            f"whole routine{hint}")
+    return (_("{path}: id: {routine_id!r} matches no shipped routine, so this file must be a "
+              "whole routine{hint}").format(path=path, routine_id=routine_id, hint=hint))
 
 
 def _cross_problems(routine: Routine, settings: Settings,
@@ -141,10 +141,11 @@ def _cross_problems(routine: Routine, settings: Settings,
             close = tomlfile.close_match(step_id, catalog.routine_ids)
             hint = f'did you mean "{close[0]}"?' if close else \
                 "see `crampguard list` or seeds/catalog.toml for the step ids"
-            problems.append((("seed",), f"unknown catalog step (got {step_id!r}); {hint}"))
+            problems.append((("seed",), _("unknown catalog step (got {step_id!r}); {hint}").format(
+                step_id=step_id, hint=hint)))
         elif step.kind != "routine":
-            problems.append((("seed",), f"step {step_id!r} is advice only, not a routine: "
-                                        f"{step.reason}"))
+            problems.append((("seed",), _("step {step_id!r} is advice only, not a routine: "
+                                          "{reason}").format(step_id=step_id, reason=step.reason)))
     schedule = routine.schedule
     if schedule.after is not None and schedule.after.kind == "done" and \
             schedule.after.source == routine.id:

@@ -248,9 +248,9 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
     unknown = sorted(name for name in env if name.upper().startswith(ENV_PREFIX)
                      and name not in PATH_VARIABLES and name.upper() not in keys)
     known = [*PATH_VARIABLES, *sorted(keys)]
-    return [f"environment {name}: no such crampguard variable, ignored; "
-            + (f"did you mean {near}?" if (near := _nearest(name, known)) else
-               "the variables are listed in `crampguard --help`")
+    return [_("environment {name}: no such crampguard variable, ignored; ").format(name=name)
+            + (_("did you mean {near}?").format(near=near) if (near := _nearest(name, known)) else
+               _("the variables are listed in `crampguard --help`"))
             for name in unknown]
 
 

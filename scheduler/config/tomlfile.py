@@ -133,7 +133,8 @@ def _message(err: Any, loc: tuple[str, ...], model: type[BaseModel]) -> str:
         allowed = _allowed_keys(model, loc[:-1])
         close = close_match(loc[-1], allowed)
         hint = f'did you mean "{close[0]}"? ' if close else ""
-        return f"unknown key; {hint}valid keys here: {', '.join(allowed)}"
+        return _("unknown key; {hint}valid keys here: {allowed}").format(
+            hint=hint, allowed=', '.join(allowed))
     text = err["msg"]
     return text.removeprefix("Value error, ")
 
