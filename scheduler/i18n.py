@@ -64,6 +64,13 @@ def routine_text(text: str) -> str:
     return _current()[0].pgettext("routine", text)
 
 
+def seed_text(text: str) -> str:
+    """A text of the shipped seeds (a catalog step's summary, what studies found) in the
+    user's language, under the context "seeds"; the quotes from the source texts are
+    shown as they are, word for word."""
+    return _current()[0].pgettext("seeds", text)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalog; translated later, where it is shown."""
     return message

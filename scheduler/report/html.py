@@ -32,6 +32,7 @@ def render(model: ReportModel, *, made: datetime, version: str) -> str:
     env.filters["day_words"] = day_words
     env.filters["short_weekday"] = short_weekday
     env.filters["routine_text"] = i18n.routine_text
+    env.filters["seed_text"] = i18n.seed_text
     # The page's words through the catalog, as `_("...")` in the template. Each comes back
     # escaped, as Markup, so that its .format() escapes what is put into it (a routine's
     # title from the user's file) and nothing is escaped twice.

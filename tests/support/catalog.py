@@ -1,8 +1,10 @@
 """The message catalog's sources, read the way the program looks them up: every ``_()``,
 ``N_()``, ``ngettext()`` and ``Nn_()`` with literal text in the package (an AST walk), the
-same calls in the report's template, and the shipped routines' titles and messages (under
-the context "routine", as ``i18n.routine_text`` asks for them). xgettext reads neither
-TOML nor Jinja, hence this one extractor, used by the tests and by translators:
+same calls in the report's template, the shipped routines' titles and messages (under
+the context "routine", as ``i18n.routine_text`` asks for them), and the seeds the report
+shows (the routine steps' summaries, what studies found: the context "seeds"). xgettext
+reads neither TOML nor Jinja, hence this one extractor, used by the tests and by
+translators:
 
     .venv/bin/python -m tests.support.catalog      # writes scheduler/locale/crampguard.pot
 
@@ -72,6 +74,16 @@ def extract() -> dict[tuple[str | None, str], Message]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for key in ("title", "message"):
             add(data[key], None, "routine", f"{path.relative_to(ROOT)}:{key}")
+    seeds = ROOT / "seeds"
+    for step in tomllib.loads((seeds / "catalog.toml").read_text(encoding="utf-8"))["step"]:
+        if step["kind"] == "routine":  # the report shows the steps routines put into practice
+            add(step["summary"], None, "seeds", f"seeds/catalog.toml:{step['id']}")
+    evidence = tomllib.loads((seeds / "evidence.toml").read_text(encoding="utf-8"))
+    for study in evidence["study"]:
+        for key in ("finding", "design"):
+            add(study[key], None, "seeds", f"seeds/evidence.toml:{study['id']}")
+    for step in evidence["step"]:
+        add(step["summary"], None, "seeds", f"seeds/evidence.toml:{step['id']}")
     return found
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from scheduler import i18n
-
 from tests.support.desktop import PACKAGES, Desktop, missing_programs
 from tests.support.faketime import SteppedClock
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
