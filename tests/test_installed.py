@@ -70,6 +70,8 @@ def test_the_wheel_carries_the_shipped_data(wheel: Path) -> None:
     for path in [*SEEDS.glob("*.txt"), SEEDS / "catalog.toml"]:
         assert f"scheduler/_shipped/seeds/{path.name}" in names
     assert "scheduler/templates/config.toml" in names
+    # the compiled catalog: no msgfmt needed where it is installed
+    assert "scheduler/locale/zh_CN/LC_MESSAGES/crampguard.mo" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
 
@@ -140,3 +142,12 @@ def test_help(crampguard) -> None:
     proc = crampguard("--help")
     assert proc.returncode == 0
     assert proc.stdout.startswith("usage: crampguard")
+
+
+@pytest.fixture
+def chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+
+
+def test_the_installed_program_speaks_chinese(chinese, crampguard) -> None:
+    assert crampguard("--help").stdout.startswith("用法：crampguard")

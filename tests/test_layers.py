@@ -1,6 +1,6 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
-base (errors, clock, paths) ← timing ← config ← planning; journal, notify and the control
+base (errors, clock, paths, i18n) ← timing ← config ← planning; journal, notify and the control
 channel build on base only; cli/ and daemon/ sit on top and do not import each other
 (`crampguard run` starting the daemon is the one exception). Every import counts: at the
 top of a module, inside a function, and under ``TYPE_CHECKING``.
@@ -58,7 +58,8 @@ THIRD_PARTY = {
     "jinja2": {"report"},
     "matplotlib": {"scheduler.report.picture"},
 }
-BASE = {"scheduler", "scheduler.errors", "scheduler.clock", "scheduler.paths"}
+BASE = {"scheduler", "scheduler.errors", "scheduler.clock", "scheduler.paths",
+        "scheduler.i18n"}
 
 
 def layer(module: str) -> str:

@@ -15,17 +15,22 @@ from scheduler.cli.parsing import Group, context, json_option
 from scheduler.config import defaults
 from scheduler.control.commands import COMMANDS, Command, Field, Reply
 from scheduler.errors import CrampguardError, NotRunning
+from scheduler.i18n import N_, _
 from scheduler.timing.grammar import format_duration
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
 
-LIVE_HELP = " Talks to the running daemon; prints \"not running\" and exits 1 without one."
-#: What the table's help texts leave to the command line to fill in.
-HELP_VALUES = {"pause": times.in_words(defaults.PAUSE), "pause_rule": times.PAUSE_RULE,
-               "snooze": times.in_words(defaults.SNOOZE),
-               "snooze_short": format_duration(defaults.SNOOZE),
-               "snooze_max": times.in_words(times.SNOOZE_MAX)}
+LIVE_HELP = N_(" Talks to the running daemon; prints \"not running\" and exits 1 without "
+              "one.")
+
+
+def help_values() -> dict[str, str]:
+    """What the table's help texts leave to the command line to fill in."""
+    return {"pause": times.in_words(defaults.PAUSE), "pause_rule": times.pause_rule(),
+            "snooze": times.in_words(defaults.SNOOZE),
+            "snooze_short": format_duration(defaults.SNOOZE),
+            "snooze_max": times.in_words(times.SNOOZE_MAX)}
 
 
 def _pause(words: list[str], field: Field, ctx: Context) -> str:
@@ -49,15 +54,17 @@ READERS: dict[str, Callable[[Any, Field, Context], Any]] = {
 
 
 def add_parsers(group: Group) -> None:
+    values = help_values()
     for command in COMMANDS.values():
         if not command.cli:
             continue
-        p = group.add(command.name, _handler(command), command.help.format(**HELP_VALUES),
-                      command.description.format(**HELP_VALUES) + LIVE_HELP)
+        # The table's texts are message ids, looked up now that the language is known.
+        p = group.add(command.name, _handler(command), _(command.help).format(**values),
+                      _(command.description).format(**values) + _(LIVE_HELP))
         for f in command.fields:
             options: dict[str, Any] = {"metavar": f.metavar}
             if f.help:
-                options["help"] = f.help.format(**HELP_VALUES)
+                options["help"] = _(f.help).format(**values)
             if f.flag:
                 p.add_argument(f.flag, dest=f.key, **options)
             else:

@@ -20,6 +20,7 @@ from scheduler.cli import service_commands
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import DoctorReport, JournalCheck, NextShown, ServiceStatusReport
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -33,12 +34,12 @@ _SQLITE_COMPANIONS = ("-wal", "-shm")
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("doctor", _doctor, "why reminders might not reach you: check everything",
-                  "Check what reminders depend on, without changing anything: the "
+    p = group.add("doctor", _doctor, _("why reminders might not reach you: check everything"),
+                  _("Check what reminders depend on, without changing anything: the "
                   "notification server, the notifier that would deliver, the next firing of "
                   "each enabled routine, problems in the files, the journal, the service "
                   "and the daemon, the presence sources. Exit 1 when something stops "
-                  "reminders (each is named as a problem, with the fix).")
+                  "reminders (each is named as a problem, with the fix)."))
     json_option(p)
 
 
@@ -59,15 +60,15 @@ def doctor(ctx: Context) -> DoctorReport:
     server, server_error, chain, delivers = _delivery(settings)
     if delivers == "console" and settings.notifier != "console":
         problems.append(
-            f"no notification server answers ({server_error}): reminders would only be "
-            "printed on the daemon's output, which nobody sees on a desktop; start the "
-            "desktop's notification server (dunst, or the desktop's own), or run crampguard "
-            "inside the desktop session")
+            _("no notification server answers ({server_error}): reminders would only be "
+              "printed on the daemon's output, which nobody sees on a desktop; start the "
+              "desktop's notification server (dunst, or the desktop's own), or run "
+              "crampguard inside the desktop session").format(server_error=server_error))
     elif delivers == "plyer" and server is None and sys.platform.startswith("linux"):
         problems.append(
-            f"no notification server answers ({server_error}): on Linux plyer shows its "
-            "notices through that same server, and cannot tell when they are lost; start "
-            "the desktop's notification server")
+            _("no notification server answers ({server_error}): on Linux plyer shows its "
+              "notices through that same server, and cannot tell when they are lost; start "
+              "the desktop's notification server").format(server_error=server_error))
 
     now = clock.now()
     never = {w.routine: w for w in routine_warnings(routines, settings, now)}
@@ -84,10 +85,11 @@ def doctor(ctx: Context) -> DoctorReport:
 
     journal = _journal(ctx.paths.journal)
     if journal.problem:
-        problems.append(f"journal: {journal.problem}")
+        problems.append(_("journal: {problem}").format(problem=journal.problem))
     if journal.damaged:
-        notes.append(f"journal: {ctx.paths.journal} is damaged ({journal.damaged}); the "
-                     "daemon moves it aside and starts a new one when it next starts")
+        notes.append(_("journal: {journal} is damaged ({damaged}); the daemon moves it aside "
+                       "and starts a new one when it next starts").format(
+                           journal=ctx.paths.journal, damaged=journal.damaged))
 
     service = service_commands.status(ctx)
     daemon, daemon_error = service_commands.daemon_status(ctx)
@@ -95,8 +97,9 @@ def doctor(ctx: Context) -> DoctorReport:
     problems += found[0]
     notes += found[1]
     if daemon and daemon.paused_until:
-        notes.append(f"paused until {daemon.paused_until.isoformat()}: reminders due meanwhile "
-                     "are held; `crampguard resume` ends it")
+        notes.append(_("paused until {paused_until}: reminders due meanwhile are held; "
+                       "`crampguard resume` ends it").format(
+                           paused_until=daemon.paused_until.isoformat()))
 
     presence = _presence(ctx)
     if not any(source.found for source in presence):
@@ -176,8 +179,9 @@ def _journal(path: Path) -> JournalCheck:
         writable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
         why = "cannot be written" if folder.is_dir() else "is not a folder"
         problem = None if writable else (
-            f"{path} does not exist yet, and {folder} {why}, so the daemon cannot create "
-            "it; point CRAMPGUARD_STATE_DIR at a folder of yours")
+            _("{path} does not exist yet, and {folder} {why}, so the daemon cannot create "
+              "it; point CRAMPGUARD_STATE_DIR at a folder of yours").format(
+                  path=path, folder=folder, why=why))
         return JournalCheck(path, False, False, writable, 0, problem)
     readable = os.access(path, os.R_OK)
     damaged = damage(path)
@@ -200,23 +204,24 @@ def _service_findings(service: ServiceStatusReport, daemon: StatusReply | None,
                  "service install` with the crampguard you use now"
                  for e in entries if e.stale]
     if daemon_error:
-        problems.append(f"the daemon does not answer: {daemon_error}")
+        problems.append(_("the daemon does not answer: {daemon_error}").format(
+            daemon_error=daemon_error))
     elif daemon is None:
         manager = service.status.manager
         if manager is not None and manager.active == "failed":
-            problems.append("crampguard is not running: its systemd unit failed; "
-                            "`journalctl --user -u crampguard` shows why, "
-                            "`systemctl --user restart crampguard` starts it again")
+            problems.append(_("crampguard is not running: its systemd unit failed; "
+                              "`journalctl --user -u crampguard` shows why, `systemctl "
+                              "--user restart crampguard` starts it again"))
         elif starts:
-            notes.append("crampguard is not running; the service starts it at your next "
-                         "login, `crampguard run` (or `systemctl --user start crampguard` "
-                         "for the unit) now")
+            notes.append(_("crampguard is not running; the service starts it at your next "
+                           "login, `crampguard run` (or `systemctl --user start crampguard` "
+                           "for the unit) now"))
         elif not entries:  # a stale entry is a problem of its own, above
-            problems.append("crampguard is not running and nothing starts it: "
-                            "`crampguard service install` starts it with your session")
+            problems.append(_("crampguard is not running and nothing starts it: `crampguard "
+                              "service install` starts it with your session"))
     elif not starts:
-        notes.append("nothing starts crampguard at your next login: "
-                     "`crampguard service install`")
+        notes.append(_("nothing starts crampguard at your next login: `crampguard service "
+                       "install`"))
     notes += service.status.notes
     return problems, notes
 

@@ -19,6 +19,7 @@ from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ExportData, ExportReport
 from scheduler.cli.times import Period, period
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -26,15 +27,15 @@ if TYPE_CHECKING:
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("export", _export, "the journal as CSV or JSON, for a spreadsheet",
-                  "Every journal entry in the period (default: all of it), one row each, "
+    p = group.add("export", _export, _("the journal as CSV or JSON, for a spreadsheet"),
+                  _("Every journal entry in the period (default: all of it), one row each, "
                   "oldest first, in local time with the UTC offset. The columns are listed "
-                  "in the README and stay stable; CSV opens in a spreadsheet as it is.")
+                  "in the README and stay stable; CSV opens in a spreadsheet as it is."))
     p.add_argument("--format", choices=("csv", "json"), default="csv",
-                   help="csv (default) or json (an array of objects with the same names)")
-    period_options(p, "; default: the whole journal")
+                   help=_("csv (default) or json (an array of objects with the same names)"))
+    period_options(p, _("; default: the whole journal"))
     p.add_argument("--out", metavar="FILE", type=Path,
-                   help="write to FILE (replacing it) instead of standard output")
+                   help=_("write to FILE (replacing it) instead of standard output"))
 
 
 def _export(args: argparse.Namespace) -> ExportData | ExportReport:
@@ -81,10 +82,12 @@ def _check_target(out: Path) -> None:
     """Fail before reading anything on a target that cannot be written."""
     folder = out.parent
     if not folder.is_dir():
-        raise CrampguardError(f"--out {out}: there is no folder {folder}; create it, or "
-                              "give a file in a folder that exists")
+        raise CrampguardError(_("--out {out}: there is no folder {folder}; create it, or "
+                                "give a file in a folder that exists").format(
+                                    out=out, folder=folder))
     if out.is_dir():
-        raise CrampguardError(f"--out {out}: that is a folder; give a file name, e.g. "
-                              f"{out / 'crampguard-journal.csv'}")
+        raise CrampguardError(_("--out {out}: that is a folder; give a file name, "
+                                "e.g. {out2}").format(
+            out=out, out2=out / 'crampguard-journal.csv'))
     regular_target(out, f"--out {out}", hint="; to write the export into it, leave --out "
                                              f"out: `crampguard export > {out}`")

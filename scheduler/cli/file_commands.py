@@ -25,6 +25,7 @@ from scheduler.cli.results import (
 )
 from scheduler.cli.times import parse_instant
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -33,50 +34,50 @@ if TYPE_CHECKING:
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("check", _check, "validate routine files and config.toml",
-                  "Validate the active set (shipped + your routines) and config.toml, or "
+    p = group.add("check", _check, _("validate routine files and config.toml"),
+                  _("Validate the active set (shipped + your routines) and config.toml, or "
                   "only the given files or folders. Prints every problem as PATH:LINE: "
                   "field: message, and exits 1 if there is any. A file named config.toml "
                   "(or the settings file) is checked as settings. An enabled routine that "
                   "is never shown (every firing inside quiet hours, or a schedule that never "
-                  "fires) is a warning, printed after the summary: not an error, exit 0.")
+                  "fires) is a warning, printed after the summary: not an error, exit 0."))
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                   help="routine files or folders, or config.toml (default: the active set)")
-    json_option(p, "print the summary as JSON")
+                   help=_("routine files or folders, or config.toml (default: the active set)"))
+    json_option(p, _("print the summary as JSON"))
 
-    p = group.add("list", _list, "show each routine: id, on/off, schedule, seed step",
-                  "Show each routine: id, on/off, its schedule with the resolved times, its "
+    p = group.add("list", _list, _("show each routine: id, on/off, schedule, seed step"),
+                  _("Show each routine: id, on/off, its schedule with the resolved times, its "
                   "seed step, the file(s) its values came from (a file of yours that "
                   "changes a shipped routine is named with the keys it sets), and a warning "
-                  "if it is enabled but never shown.")
+                  "if it is enabled but never shown."))
     json_option(p)
 
-    p = group.add("next", _next, "show the next reminders in time order",
-                  "Show the next firings across the enabled routines, in time order. "
+    p = group.add("next", _next, _("show the next reminders in time order"),
+                  _("Show the next firings across the enabled routines, in time order. "
                   "Firings held back by quiet hours are listed and marked. A broken routine "
                   "file is a warning and the rest are shown, but the exit status is 1 so a "
-                  "script can tell the plan is not whole.")
+                  "script can tell the plan is not whole."))
     p.add_argument("--count", "-n", type=int, default=10, metavar="N",
-                   help=f"how many, {times.COUNT} (default 10)")
+                   help=_("how many, {range} (default 10)").format(range=times.COUNT))
     p.add_argument("--from", dest="start", metavar="TIME",
-                   help="start here instead of now: ISO 8601, e.g. 2026-03-29T21:00; "
-                        "without an offset it is a wall time in the chosen zone; "
-                        + times.YEARS_HELP)
-    p.add_argument("--tz", metavar="ZONE", help="IANA time zone, overriding the settings")
-    p.add_argument("--routine", metavar="ID", help="only this routine (even if disabled)")
-    json_option(p, "print a JSON array of {routine, title, message, at, held}")
+                   help=_("start here instead of now: ISO 8601, e.g. 2026-03-29T21:00; "
+                          "without an offset it is a wall time in the chosen zone; "
+                          "{years}").format(years=times.years_help()))
+    p.add_argument("--tz", metavar="ZONE", help=_("IANA time zone, overriding the settings"))
+    p.add_argument("--routine", metavar="ID", help=_("only this routine (even if disabled)"))
+    json_option(p, _("print a JSON array of {routine, title, message, at, held}"))
 
-    p = group.add("notify-test", _notify_test, "send one test notification",
-                  "Send one test notification through the configured chain of notifiers "
+    p = group.add("notify-test", _notify_test, _("send one test notification"),
+                  _("Send one test notification through the configured chain of notifiers "
                   "(dbus, plyer, console) and say which one delivered it. A notifier chosen "
                   "by name (--notifier dbus, or the setting) is tried alone: when it cannot "
-                  "deliver, say why and exit 1.")
+                  "deliver, say why and exit 1."))
     notifier_option(p)
     json_option(p)
 
-    group.add("init", _init, "copy the shipped routines and a config.toml for editing",
-              "Copy the shipped routines into your routines folder and write a commented "
-              "config.toml. Existing files are never overwritten.")
+    group.add("init", _init, _("copy the shipped routines and a config.toml for editing"),
+              _("Copy the shipped routines into your routines folder and write a commented "
+              "config.toml. Existing files are never overwritten."))
 
 
 def _check(args: argparse.Namespace) -> CheckReport:
@@ -131,7 +132,7 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
     routine_paths = [p for p in files if p not in settings_files]
     for path in settings_files:
         if not path.is_file():
-            problems.append(f"{path}: no such file")
+            problems.append(_("{path}: no such file").format(path=path))
             continue
         try:
             load_settings(path, ctx.flags, ctx.env)
@@ -160,8 +161,8 @@ def _check_files(ctx: Context, targets: list[Path]) -> CheckReport:
 
 def _empty_folder(folder: Path) -> str:
     """A folder with nothing to check is no "ok": a wrong folder named, most likely."""
-    return (f"{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
-            f"{folder} init` copies the shipped ones there")
+    return (_("{folder}: no routine files (*.toml) in this folder; `crampguard --routines "
+              "{folder} init` copies the shipped ones there").format(folder=folder))
 
 
 def _is_settings_file(ctx: Context, path: Path) -> bool:
@@ -200,7 +201,7 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
     from scheduler.planning.upcoming import follow_ups, upcoming
 
     if count < 1:
-        raise CrampguardError("--count: give a number of firings of 1 or more")
+        raise CrampguardError(_("--count: give a number of firings of 1 or more"))
     zone = ctx.settings.zone
     begin = parse_instant(start, zone, "--from") if start else clock.now(zone)
     active = ctx.load_routines()
@@ -208,7 +209,9 @@ def next_firings(ctx: Context, *, count: int, start: str | None = None,
     if routine_id is not None:
         if routine_id not in active.routines:
             known = ", ".join(sorted(active.routines)) or "none"
-            raise CrampguardError(f"--routine: no routine {routine_id!r}; known ids: {known}")
+            raise CrampguardError(_("--routine: no routine {routine_id!r}; "
+                                    "known ids: {known}").format(
+                routine_id=routine_id, known=known))
         chosen = [active.routines[routine_id]]
     pending, skipped = _planned(ctx, begin)
     return NextReport(upcoming(chosen, ctx.settings, begin, count, pending, skipped),
@@ -267,7 +270,8 @@ def _copy_new(source: Path, target: Path) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise CrampguardError(f"{target}: cannot write: {exc.strerror}") from None
+        raise CrampguardError(_("{target}: cannot write: {strerror}").format(
+            target=target, strerror=exc.strerror)) from None
 
 
 def notify_test(ctx: Context) -> NotifyTestReport:
@@ -290,9 +294,9 @@ def notify_test(ctx: Context) -> NotifyTestReport:
         if choice == "auto":
             raise
         raise CrampguardError(
-            f"{_notifier_origin(ctx, choice)}: the {choice} notifier cannot deliver here: "
-            f"{exc}; fix that, or choose auto, which falls back to the next notifier and "
-            "the console") from None
+            _("{ctx}: the {choice} notifier cannot deliver here: {exc}; fix that, or choose "
+              "auto, which falls back to the next notifier and the console").format(
+                  ctx=_notifier_origin(ctx, choice), choice=choice, exc=exc)) from None
     finally:
         sender.close()
     names = chain.names if chain else (choice,)
@@ -309,8 +313,8 @@ def _require_server(log: logging.Logger) -> None:
     try:
         server.server_information()
     except CrampguardError as exc:
-        raise NotifyError(f"on Linux plyer shows notices through the desktop's notification "
-                          f"server, and none answers ({exc})") from None
+        raise NotifyError(_("on Linux plyer shows notices through the desktop's notification "
+                            "server, and none answers ({exc})").format(exc=exc)) from None
     finally:
         server.close()
 

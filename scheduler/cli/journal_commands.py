@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from scheduler import clock
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import CrampReport, EventReport, HistoryReport, NightReport, StatsReport
-from scheduler.cli.times import DAYS, NOTE_CHARACTERS, YEARS_HELP, parse_when
+from scheduler.cli.times import DAYS, NOTE_CHARACTERS, parse_when, years_help
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.journal.events import USER_EVENTS, future_problem, severity_problem
+from scheduler.timing.grammar import format_day
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -21,51 +23,52 @@ LEGS = ("left", "right", "both")
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("history", _history, "show the journal, newest first",
-                  "The journal, newest first, in local time: reminders due, delivered, "
-                  "missed, done, snoozed, skipped; pauses; config errors; cramps.")
+    p = group.add("history", _history, _("show the journal, newest first"),
+                  _("The journal, newest first, in local time: reminders due, delivered, "
+                  "missed, done, snoozed, skipped; pauses; config errors; cramps."))
     p.add_argument("--days", type=int, default=7, metavar="N",
-                   help=f"how far back, {DAYS} days (default 7)")
-    p.add_argument("--routine", metavar="ID", help="only this routine")
+                   help=_("how far back, {range} days (default 7)").format(range=DAYS))
+    p.add_argument("--routine", metavar="ID", help=_("only this routine"))
     json_option(p)
 
-    p = group.add("stats", _stats, "how well you kept each routine, and cramp nights",
-                  "Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
+    p = group.add("stats", _stats, _("how well you kept each routine, and cramp nights"),
+                  _("Per routine: due, delivered, done, snoozed, skipped, missed, adherence "
                   "(done / due) and the current streak of days done. Then the nights (local "
                   "noon to noon) with a cramp, without one (answered at the morning "
                   "check-in or `log-cramp --none`) and unknown (nothing logged); and for "
                   "each evening routine the cramp rate on nights it was done versus nights "
                   "it was not, over known nights only, with the counts behind each rate (no "
-                  "claim when there are too few nights).")
+                  "claim when there are too few nights)."))
     p.add_argument("--days", type=int, default=30, metavar="N",
-                   help=f"how far back, {DAYS} days (default 30)")
+                   help=_("how far back, {range} days (default 30)").format(range=DAYS))
     json_option(p)
 
-    p = group.add("log-cramp", _log_cramp, "record a leg cramp, or a night without one",
-                  "Record a leg cramp in the journal (default: now), or with --none a night "
+    p = group.add("log-cramp", _log_cramp, _("record a leg cramp, or a night without one"),
+                  _("Record a leg cramp in the journal (default: now), or with --none a night "
                   "without cramps (default: the night just gone), as the morning check-in's "
                   "buttons do. Nights run from local noon to noon; the latest answer about "
-                  "a night wins.")
+                  "a night wins."))
     p.add_argument("--when", metavar="TIME",
-                   help='"last night", "02:30" (the last time the clock showed it), or ISO '
-                        f"8601 {YEARS_HELP}; not in the future; with --none, the night "
-                        "that TIME falls in")
+                   help=_('"last night", "02:30" (the last time the clock showed it), or '
+                          "ISO 8601 {years}; not in the future; with --none, the night "
+                          "that TIME falls in").format(years=years_help()))
     p.add_argument("--none", action="store_true",
-                   help="no cramp that night (not with --leg or --severity)")
+                   help=_("no cramp that night (not with --leg or --severity)"))
     p.add_argument("--leg", choices=LEGS)
-    p.add_argument("--severity", type=int, metavar="1-5", help="1 mild to 5 worst")
+    p.add_argument("--severity", type=int, metavar="1-5", help=_("1 mild to 5 worst"))
     p.add_argument("--note", metavar="TEXT")
     json_option(p)
 
-    p = group.add("log", _log_event, "record something you did: log workout",
-                  "Record an event in the journal: `log workout` (default: now). Routines "
+    p = group.add("log", _log_event, _("record something you did: log workout"),
+                  _("Record an event in the journal: `log workout` (default: now). Routines "
                   'with after = "workout + 1h" fire that long after it. The running daemon '
                   "is told at once; one that is not running reads the journal when it "
-                  "starts.")
-    p.add_argument("event", metavar="EVENT", help=f"one of: {', '.join(USER_EVENTS)}")
+                  "starts."))
+    p.add_argument("event", metavar="EVENT",
+                   help=_("one of: {events}").format(events=", ".join(USER_EVENTS)))
     p.add_argument("--when", metavar="TIME",
-                   help='"18:30" (the last time the clock showed it) or ISO 8601 '
-                        f"{YEARS_HELP}; not in the future; default now")
+                   help=_('"18:30" (the last time the clock showed it) or ISO 8601 '
+                          "{years}; not in the future; default now").format(years=years_help()))
     json_option(p)
 
 
@@ -109,8 +112,8 @@ def history(ctx: Context, *, days: int, routine: str | None = None) -> HistoryRe
     if not ever:
         known = ctx.load_routines().routines
         if routine not in known:  # neither a routine now nor one the journal ever saw
-            raise CrampguardError(f"--routine: no routine {routine!r}; known ids: "
-                                  f"{', '.join(sorted(known)) or 'none'}")
+            raise CrampguardError(_("--routine: no routine {routine!r}; known ids: {value}").format(
+                routine=routine, value=', '.join(sorted(known)) or 'none'))
     return HistoryReport(events, zone)
 
 
@@ -142,18 +145,19 @@ def log_cramp(ctx: Context, *, when: str | None, leg: str | None, severity: int 
               note: str | None, none: bool = False) -> CrampReport | NightReport:
     if none:
         if leg is not None or severity is not None:
-            raise CrampguardError("--none: a night without cramps has no --leg or --severity; "
-                                  "leave --none out to log a cramp")
+            raise CrampguardError(_("--none: a night without cramps has no --leg or "
+                                    "--severity; leave --none out to log a cramp"))
         return log_quiet_night(ctx, when=when, note=note)
     if problem := severity_problem(severity):
-        raise CrampguardError(f"--severity: {problem}")
+        raise CrampguardError(_("--severity: {problem}").format(problem=problem))
     _check_note(note)
     if leg is not None and leg not in LEGS:
-        raise CrampguardError(f"--leg: give one of {', '.join(LEGS)} (got {leg!r})")
+        raise CrampguardError(_("--leg: give one of {legs} (got {leg!r})").format(
+            legs=', '.join(LEGS), leg=leg))
     now, zone = clock.now(), ctx.settings.zone
     at = parse_when(when, now, zone) if when else now
     if problem := future_problem(at, now):
-        raise CrampguardError(f"--when: {problem}")
+        raise CrampguardError(_("--when: {problem}").format(problem=problem))
     with _journal(ctx) as journal:
         event_id = journal.log_cramp(when=at, at=now, leg=leg, severity=severity, note=note)
     return CrampReport(event_id, at, leg, severity, note, zone, skipped_wall_time(when, at, zone))
@@ -169,11 +173,11 @@ def log_quiet_night(ctx: Context, *, when: str | None, note: str | None) -> Nigh
     if when:
         moment = parse_when(when, now, zone)
         if problem := future_problem(moment, now, "a night"):
-            raise CrampguardError(f"--when: {problem}")
+            raise CrampguardError(_("--when: {problem}").format(problem=problem))
         night = night_of(moment, zone)
         if night > night_before(now, zone):
-            raise CrampguardError(f"--when: the night of {night} is still ahead; a quiet "
-                                  "night is recorded the morning after")
+            raise CrampguardError(_("--when: the night of {night} is still ahead; a quiet "
+                                    "night is recorded the morning after").format(night=night))
     else:
         night = night_before(now, zone)
     with _journal(ctx) as journal:
@@ -186,11 +190,12 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
     from scheduler.cli.daemon_commands import tell_event
 
     if name not in USER_EVENTS:
-        raise CrampguardError(f"EVENT: give one of {', '.join(USER_EVENTS)} (got {name!r})")
+        raise CrampguardError(_("EVENT: give one of {user_events} (got {name!r})").format(
+            user_events=', '.join(USER_EVENTS), name=name))
     now, zone = clock.now(), ctx.settings.zone
     at = parse_when(when, now, zone) if when else now
     if problem := future_problem(at, now, f"a {name}"):
-        raise CrampguardError(f"--when: {problem}")
+        raise CrampguardError(_("--when: {problem}").format(problem=problem))
     with _journal(ctx) as journal:
         event_id = journal.log_event(name, when=at, at=now, source="cli")
     return EventReport(event_id, name, at, zone, tell_event(ctx, name, at),
@@ -199,8 +204,9 @@ def log_event(ctx: Context, name: str, *, when: str | None) -> EventReport:
 
 def _check_note(note: str | None) -> None:
     if note is not None and len(note) > NOTE_CHARACTERS:
-        raise CrampguardError(f"--note: at most {NOTE_CHARACTERS} characters (got "
-                              f"{len(note)}); keep it to a line or two")
+        raise CrampguardError(_("--note: at most {note_characters} characters (got {n}); "
+                                "keep it to a line or two").format(
+                                    note_characters=NOTE_CHARACTERS, n=len(note)))
 
 
 def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | None:
@@ -224,8 +230,9 @@ def skipped_wall_time(text: str | None, at: datetime, zone: tzinfo) -> str | Non
     shown = local.replace(tzinfo=None)
     if shown == meant:
         return None
-    return (f"{_wall(meant)} did not exist on {meant:%a %Y-%m-%d} (the clocks went "
-            f"forward); recorded {_wall(shown)}")
+    return _("{meant} did not exist on {day} (the clocks went forward); recorded "
+             "{shown}").format(meant=_wall(meant), day=format_day(meant.date()),
+                               shown=_wall(shown))
 
 
 def _wall(moment: datetime) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from scheduler import i18n
+from scheduler.cli import language
 from scheduler.cli.parsing import (
     BadCommandLine,
     Group,
@@ -20,17 +22,19 @@ from scheduler.cli.parsing import (
     context,
     global_options,
     notifier_option,
+    speak_argparse,
 )
 from scheduler.errors import CrampguardError
+from scheduler.i18n import N_, _
 
-DESCRIPTION = """\
+DESCRIPTION = N_("""\
 Desktop reminders for the documented leg-cramp prevention routine: a warm foot soak and
 calf stretches before bed, warm calves at night, leg breaks from long sitting, and more.
 
 Routines are TOML files: the shipped ones, with your own in the config folder laid over
-them by id (`crampguard init` copies them there for editing)."""
+them by id (`crampguard init` copies them there for editing).""")
 
-EPILOG = """\
+EPILOG = N_("""\
 environment:
   CRAMPGUARD_CONFIG       settings file (default: <config dir>/config.toml)
   CRAMPGUARD_ROUTINES     use only the routine files in this folder
@@ -39,10 +43,12 @@ environment:
   CRAMPGUARD_RUNTIME_DIR  runtime folder (socket, lock)
   CRAMPGUARD_TIMEZONE, CRAMPGUARD_QUIET_HOURS, CRAMPGUARD_NOTIFIER,
   CRAMPGUARD_ANCHORS__BEDTIME, ...  override config.toml keys
+  CRAMPGUARD_LANGUAGE     the language (zh_CN, en; default: LANGUAGE, LC_ALL,
+                          LC_MESSAGES, LANG)
 
 exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line,
   130 interrupted (Ctrl-C), 141 the output was closed early (`crampguard next | head`).
-  With --json a failure is JSON on stdout too: {"error": ..., "problems": [...]}."""
+  With --json a failure is JSON on stdout too: {"error": ..., "problems": [...]}.""")
 
 #: The order `crampguard --help` lists the commands in: files, the daemon, the journal,
 #: the session (each group adds its own).
@@ -56,10 +62,12 @@ FILE_OPTIONS = ("config", "routines", "out")
 def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     """The whole parser, or `run`'s own for the daemon, which stays resident for the whole
     session: the other commands' modules would cost it half a mebibyte."""
+    speak_argparse()
     parser = Parser(
-        prog="crampguard", description=DESCRIPTION, epilog=EPILOG,
+        prog="crampguard", description=_(DESCRIPTION), epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=_version(),
+                        help=_("show program's version number and exit"))
     global_options(parser, None)
     # The same options after the command name too (`crampguard next --routines x`).
     common = Parser(add_help=False)
@@ -115,12 +123,12 @@ def _command(argv: Sequence[str]) -> str | None:
 
 
 def _add_run(group: Group) -> None:
-    p = group.add("run", _run, "run the reminder daemon in the foreground",
-                  "Run the daemon in the foreground (for a terminal or a service manager): "
-                  "schedule every enabled routine and deliver each reminder as a desktop "
-                  "notification. Edits to routine files and config.toml apply live; SIGHUP "
-                  "reloads; SIGTERM or Ctrl-C stops. Logs go to stderr.")
-    p.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+    p = group.add("run", _run, _("run the reminder daemon in the foreground"),
+                  _("Run the daemon in the foreground (for a terminal or a service manager): "
+                    "schedule every enabled routine and deliver each reminder as a desktop "
+                    "notification. Edits to routine files and config.toml apply live; SIGHUP "
+                    "reloads; SIGTERM or Ctrl-C stops. Logs go to stderr."))
+    p.add_argument("--verbose", "-v", action="store_true", help=_("log debug detail"))
     notifier_option(p)
 
 
@@ -131,6 +139,9 @@ def _version() -> str:
 
 
 def _run(args: argparse.Namespace) -> Any:
+    # The daemon's log and replies are English; it sets its notices' language itself,
+    # from its settings, on every load.
+    i18n.use(everywhere=False)
     import logging
 
     logging.basicConfig(
@@ -148,11 +159,14 @@ CLOSED_PIPE = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     status, args = 0, None
-    as_json = wants_json(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    as_json = wants_json(words)
+    only_run = _command(words) == "run"
+    if only_run:
+        _lighten_daemon()
+    # --json is for scripts: its output, errors included, never changes with the language.
+    i18n.use("en" if as_json else language.setting(words))
     try:
-        only_run = _command(sys.argv[1:] if argv is None else argv) == "run"
-        if only_run:
-            _lighten_daemon()
         parser = build_parser(only_run)
         with _writing_stdout():  # --help and --version print while parsing
             args = parser.parse_args(argv)
@@ -172,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BadCommandLine as exc:
         exc.parser.print_usage(sys.stderr)
-        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        print(_("{prog}: error: {message}").format(prog=exc.parser.prog, message=exc.message),
+              file=sys.stderr)
         _json_error([f"{exc.parser.prog}: {exc.message}"], as_json)
         return 2
     except CrampguardError as exc:
@@ -181,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _json_error(exc.problems, as_json)
         return 1
     except KeyboardInterrupt:
-        _json_error(["interrupted"], as_json)
+        _json_error([_("interrupted")], as_json)
         return 130
     except BrokenPipeError:
         _drop_stdout()
@@ -209,8 +224,8 @@ def _writing_stdout() -> Iterator[None]:
     except OSError as exc:
         if exc.filename is not None:
             raise  # a file the command reads or writes, not standard output
-        raise OutputFailed(f"standard output: cannot write ({exc.strerror or exc}); the "
-                           "output is incomplete") from None
+        raise OutputFailed(_("standard output: cannot write ({reason}); the output is "
+                             "incomplete").format(reason=exc.strerror or exc)) from None
 
 
 def _warn_environment(args: argparse.Namespace | None) -> None:
@@ -221,7 +236,7 @@ def _warn_environment(args: argparse.Namespace | None) -> None:
     if settings is None or args is None or args.command == "run":
         return
     for warning in settings.unknown_variables(os.environ):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {warning}").format(warning=warning), file=sys.stderr)
 
 
 def wants_json(argv: Sequence[str]) -> bool:
@@ -248,8 +263,8 @@ def _require_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         values = value if isinstance(value, list) else [value]
         bad = next((v for v in values if isinstance(v, str) and _surrogates(v)), None)
         if bad is not None and dest not in FILE_OPTIONS:
-            raise CrampguardError(f"{_option_name(parser, args.command, dest)}: not UTF-8 text "
-                                  f"(got {bad!r})")
+            raise CrampguardError(_("{option}: not UTF-8 text (got {value})").format(
+                option=_option_name(parser, args.command, dest), value=repr(bad)))
 
 
 def _surrogates(text: str) -> bool:

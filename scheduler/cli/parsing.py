@@ -14,7 +14,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from scheduler import i18n
 from scheduler.config import defaults
+from scheduler.i18n import N_, _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -23,6 +25,29 @@ if TYPE_CHECKING:
 #: check then explains ("a pause cannot be negative"), not an unknown option: argparse
 #: takes only "-5" and "-1.5" so. No option of ours looks like one.
 NEGATIVE_VALUE = re.compile(r"^-\d")
+
+
+#: argparse's own words that a person meets (it looks each up through the `_` and
+#: `ngettext` of its module, which ``speak_argparse`` points at ours), kept here so that
+#: they are in crampguard's catalog.
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"),
+    N_("show this help message and exit"), N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"), N_("expected one argument"),
+    N_("expected at most one argument"), N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"), N_("one of the arguments %s is required"),
+    N_("ignored explicit argument %r"),
+)
+
+
+def speak_argparse() -> None:
+    """argparse's words through crampguard's catalog (Python ships no translation of its
+    own); they are looked up as the parser is built and used, after the language is set."""
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 
 class BadCommandLine(SystemExit):
@@ -48,19 +73,19 @@ class Parser(argparse.ArgumentParser):
 
 def global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument("--config", metavar="FILE", default=default,
-                        help="settings file (env CRAMPGUARD_CONFIG)")
+                        help=_("settings file (env CRAMPGUARD_CONFIG)"))
     parser.add_argument("--routines", metavar="DIR", default=default,
-                        help="use only the routine files in DIR, none of the shipped ones "
-                             "(env CRAMPGUARD_ROUTINES)")
+                        help=_("use only the routine files in DIR, none of the shipped ones "
+                               "(env CRAMPGUARD_ROUTINES)"))
 
 
-def json_option(parser: argparse.ArgumentParser, help_text: str = "print JSON") -> None:
-    parser.add_argument("--json", action="store_true", help=help_text)
+def json_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument("--json", action="store_true", help=help_text or _("print JSON"))
 
 
 def notifier_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notifier", choices=defaults.NOTIFIERS,
-                        help="override the notifier setting")
+                        help=_("override the notifier setting"))
 
 
 def period_options(parser: argparse.ArgumentParser, days_default: str) -> None:
@@ -68,11 +93,12 @@ def period_options(parser: argparse.ArgumentParser, days_default: str) -> None:
     from scheduler.cli.times import DAYS
 
     parser.add_argument("--days", type=int, metavar="N",
-                        help=f"the N days ending with --to (or today), {DAYS}{days_default}")
+                        help=_("the N days ending with --to (or today), {range}{default}")
+                        .format(range=DAYS, default=days_default))
     parser.add_argument("--from", dest="start", metavar="DATE",
-                        help="the first day, YYYY-MM-DD (not with --days)")
+                        help=_("the first day, YYYY-MM-DD (not with --days)"))
     parser.add_argument("--to", dest="end", metavar="DATE",
-                        help="the last day, YYYY-MM-DD (default today)")
+                        help=_("the last day, YYYY-MM-DD (default today)"))
 
 
 Handler = Callable[[argparse.Namespace], Any]

@@ -10,7 +10,8 @@ from typing import Any, TextIO
 
 from scheduler.cli import results
 from scheduler.control import commands
-from scheduler.timing.grammar import format_instant
+from scheduler.i18n import N_, Nn_, _, ngettext, pad, routine_text
+from scheduler.timing.grammar import format_day, format_instant
 
 
 def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
@@ -21,8 +22,8 @@ def emit(result: Any, *, as_json: bool = False, out: TextIO | None = None,
         _export_data(result, out, err)
         return
     for warning in getattr(result, "warnings", []):
-        print(f"warning: {warning} (left out; `crampguard check` lists every problem)",
-              file=err)
+        print(_("warning: {warning} (left out; `crampguard check` lists every problem)")
+              .format(warning=warning), file=err)
     text = json.dumps(to_json(result), indent=2) if as_json else to_text(result)
     if text:
         print(text, file=out)
@@ -101,14 +102,15 @@ _JSON: dict[type, Any] = {
 
 
 def _next_text(r: Any) -> str:
-    lines = [f"{format_instant(u.local)}  {u.routine.id:<22} {u.routine.title}"
-             + ("  [held back: quiet hours]" if u.held else "") for u in r.items]
+    lines = [f"{format_instant(u.local)}  {u.routine.id:<22} {routine_text(u.routine.title)}"
+             + (_("  [held back: quiet hours]") if u.held else "") for u in r.items]
     if not r.items:
-        lines.append(f"no reminders ahead ({r.zone})")
+        lines.append(_("no reminders ahead ({zone})").format(zone=r.zone))
     if r.follow_ups:  # after a blank line: the lines above stay one firing each
-        lines += ["", "follow-ups, timed by what they follow:"]
-        lines += [f"  after {x.schedule.after!s:<22} {x.id:<22} {x.title}"
-                  for x in r.follow_ups]
+        lines += ["", _("follow-ups, timed by what they follow:")]
+        lines += [_("  after {cause} {id} {title}").format(
+            cause=pad(str(x.schedule.after), -22), id=f"{x.id:<22}",
+            title=routine_text(x.title)) for x in r.follow_ups]
     return "\n".join(lines)
 
 
@@ -120,13 +122,14 @@ def _listing_text(r: Any) -> str:
     lines = []
     indent = " " * 28
     for row in r.rows:
-        state = "on " if row.enabled else "off"
+        state = pad(_("on") if row.enabled else _("off"), 3)
         lines.append(f"{row.id:<22} {state}  {row.schedule}")
-        lines.append(f"{indent}{row.title} — seed: {', '.join(row.seed) or '(none)'}")
+        lines.append(indent + _("{title} — seed: {seeds}").format(
+            title=routine_text(row.title), seeds=", ".join(row.seed) or _("(none)")))
         lines.append(f"{indent}{_origins_text(row)}")
         if row.never_shown:
-            lines.append(f"{indent}warning: {row.never_shown.text}")
-    return "\n".join(lines) or "no routines"
+            lines.append(indent + _("warning: {warning}").format(warning=row.never_shown.text))
+    return "\n".join(lines) or _("no routines")
 
 
 def _origins_text(row: Any) -> str:
@@ -136,54 +139,68 @@ def _origins_text(row: Any) -> str:
                if path == row.source and key != "schema_version"]
     under = list(dict.fromkeys(p for p in row.origins.values() if p != row.source))
     if not under:
-        return f"from {row.source}"
-    return (f"from {', '.join(map(str, under))}; changed by {row.source}: "
-            f"{', '.join(changed)}")
+        return _("from {file}").format(file=row.source)
+    return _("from {files}; changed by {file}: {keys}").format(
+        files=", ".join(map(str, under)), file=row.source, keys=", ".join(changed))
 
 
 def _check_text(r: Any) -> str:
-    config = f"; settings from {r.config}" if r.config else ""
-    summary = (f"ok: {r.files} file(s), {r.routines} routine(s), {r.enabled} enabled{config}"
-               if r.files or not r.config else f"ok: settings {r.config}")
-    return "\n".join([summary] + [f"warning: {w}" for w in r.never_shown])
+    config = _("; settings from {file}").format(file=r.config) if r.config else ""
+    summary = (_("ok: {files} file(s), {routines} routine(s), {enabled} enabled{config}")
+               .format(files=r.files, routines=r.routines, enabled=r.enabled, config=config)
+               if r.files or not r.config else _("ok: settings {file}").format(file=r.config))
+    return "\n".join([summary] + [_("warning: {warning}").format(warning=w)
+                                  for w in r.never_shown])
 
 
 def _init_text(r: Any) -> str:
-    lines = [f"created {p}" for p in r.created]
-    lines += [f"kept    {p} (exists; not overwritten)" for p in r.kept]
+    lines = [_("created {file}").format(file=p) for p in r.created]
+    lines += [_("kept    {file} (exists; not overwritten)").format(file=p) for p in r.kept]
     return "\n".join(lines)
 
 
 def _notify_test_text(r: Any) -> str:
-    shown = f" (notification id {r.id})" if r.id is not None else ""
-    return f"delivered via {r.backend}{shown}; notifier chain: {' > '.join(r.chain)}"
+    shown = _(" (notification id {id})").format(id=r.id) if r.id is not None else ""
+    return _("delivered via {backend}{shown}; notifier chain: {chain}").format(
+        backend=r.backend, shown=shown, chain=" > ".join(r.chain))
 
 
 def _cramp_text(r: Any) -> str:
-    parts = [p for p in (f"{r.leg} leg" if r.leg else "",
-                         f"severity {r.severity}" if r.severity else "", r.note or "") if p]
-    extra = f" ({', '.join(parts)})" if parts else ""
-    shifted = f"\nnote: {r.shifted}" if r.shifted else ""
-    return f"logged a cramp at {format_instant(r.when, r.zone, 'minutes')}{extra}{shifted}"
+    parts = [p for p in (_(LEG_WORDS[r.leg]) if r.leg else "",
+                         _("severity {n}").format(n=r.severity) if r.severity else "",
+                         r.note or "") if p]
+    extra = f" ({_(', ').join(parts)})" if parts else ""
+    shifted = "\n" + _("note: {note}").format(note=r.shifted) if r.shifted else ""
+    return _("logged a cramp at {when}{extra}{shifted}").format(
+        when=format_instant(r.when, r.zone, "minutes"), extra=extra, shifted=shifted)
+
+
+#: The events `log` takes, in words.
+EVENT_WORDS = {"workout": N_("workout")}
+#: The legs as `log-cramp --leg` takes them, in words.
+LEG_WORDS = {"left": N_("left leg"), "right": N_("right leg"), "both": N_("both legs")}
 
 
 def _night_text(r: Any) -> str:
-    day = r.night.strftime("%a %Y-%m-%d")
-    return f"logged the night of {day} (to the morning after) as without cramps"
+    return _("logged the night of {day} (to the morning after) as without cramps").format(
+        day=format_day(r.night))
 
 
 def _reported_text(r: Any) -> str:
-    told = ("; the daemon was told" if r.not_told is None else
-            f"; the daemon was not told ({r.not_told}): it reads the journal when it starts")
-    shifted = f"\nnote: {r.shifted}" if r.shifted else ""
-    return f"logged a {r.name} at {format_instant(r.when, r.zone, 'minutes')}{told}{shifted}"
+    told = (_("; the daemon was told") if r.not_told is None else
+            _("; the daemon was not told ({why}): it reads the journal when it starts")
+            .format(why=r.not_told))
+    shifted = "\n" + _("note: {note}").format(note=r.shifted) if r.shifted else ""
+    return _("logged a {event} at {when}{told}{shifted}").format(
+        event=_(EVENT_WORDS.get(r.name, r.name)), told=told, shifted=shifted,
+        when=format_instant(r.when, r.zone, "minutes"))
 
 
 _TEXT: dict[type, Any] = {
     results.NightReport: _night_text,
     results.EventReport: _reported_text,
     results.HistoryReport: lambda r: "\n".join(_event_text(e, r.zone) for e in r.events)
-    or "nothing in the journal for that period",
+    or _("nothing in the journal for that period"),
     results.StatsReport: lambda r: _stats_text(r),
     results.ReportWritten: lambda r: _report_text(r),
     results.CrampReport: _cramp_text,
@@ -196,67 +213,92 @@ _TEXT: dict[type, Any] = {
 
 
 def _status_text(r: commands.StatusReply) -> str:
-    lines = [f"crampguard is running (pid {r.pid}) since {format_instant(r.running_since)}, "
-             f"zone {r.zone}, notifiers {' > '.join(r.notifiers)}"]
-    lines.append(f"paused until {format_instant(r.paused_until)}" if r.paused_until
-                 else "not paused")
+    lines = [_("crampguard is running (pid {pid}) since {since}, zone {zone}, notifiers "
+               "{chain}").format(pid=r.pid, since=format_instant(r.running_since),
+                                 zone=r.zone, chain=" > ".join(r.notifiers))]
+    lines.append(_("paused until {until}").format(until=format_instant(r.paused_until))
+                 if r.paused_until else _("not paused"))
     last = r.last_delivery
-    lines.append(f"last delivery: {last.routine} at {format_instant(last.at)} via "
-                 f"{last.backend}" if last else "last delivery: none yet")
-    lines.append("next:")
-    lines += [f"  {format_instant(x.next)}  {x.id:<22} {x.title}" for x in r.routines] \
-        or ["  nothing scheduled"]
-    lines += [f"problem: {p}" for p in r.problems]
+    lines.append(_("last delivery: {routine} at {at} via {backend}").format(
+        routine=last.routine, at=format_instant(last.at), backend=last.backend)
+        if last else _("last delivery: none yet"))
+    lines.append(_("next:"))
+    lines += [f"  {format_instant(x.next)}  {x.id:<22} {routine_text(x.title)}"
+              for x in r.routines] or [_("  nothing scheduled")]
+    lines += [_("problem: {problem}").format(problem=p) for p in r.problems]
     return "\n".join(lines)
 
 
 def _skip_text(r: commands.SkipReply) -> str:
-    following = f"; next {format_instant(r.next)}" if r.next else "; none after it"
-    return f"skipped {r.routine} due {format_instant(r.skipped)}{following}"
+    following = (_("; next {at}").format(at=format_instant(r.next)) if r.next
+                 else _("; none after it"))
+    return _("skipped {routine} due {due}{following}").format(
+        routine=r.routine, due=format_instant(r.skipped), following=following)
 
 
 def _trigger_text(r: commands.TriggerReply) -> str:
     """What became of the reminder: a `trigger` tried again would show it twice."""
     if r.in_progress:
-        return (f"accepted: {r.routine} is still on its way (the notification server is "
-                f"slow to answer); it is shown once and recorded, `crampguard history` says "
-                f"how, and a trigger again now does not show it twice")
+        return _("accepted: {routine} is still on its way (the notification server is slow "
+                 "to answer); it is shown once and recorded, `crampguard history` says how, "
+                 "and a trigger again now does not show it twice").format(routine=r.routine)
     via, first = r.backend, r.first_choice
     if r.earlier:
-        return (f"{r.routine} was delivered at {format_instant(r.at)} via {via} by the "
-                f"trigger before (its answer came too late); not shown again")
-    text = f"delivered {r.routine} now via {via}"
+        return _("{routine} was delivered at {at} via {backend} by the trigger before (its "
+                 "answer came too late); not shown again").format(
+            routine=r.routine, at=format_instant(r.at), backend=via)
+    text = _("delivered {routine} now via {backend}").format(routine=r.routine, backend=via)
     if first is not None and via != first:
-        after = f" after {r.seconds:.0f} s" if (r.seconds or 0) >= 1 else ""
-        text += f": {first} failed{after} (the daemon's log says why)"
+        after = (_(" after {seconds} s").format(seconds=f"{r.seconds:.0f}")
+                 if (r.seconds or 0) >= 1 else "")
+        text += _(": {first} failed{after} (the daemon's log says why)").format(
+            first=first, after=after)
     return text
 
 
 def _done_text(r: commands.DoneReply) -> str:
-    state = "was already recorded as done" if r.already else "recorded as done"
-    return f"{r.routine} (due {format_instant(r.due)}) {state}"
+    text = (_("{routine} (due {due}) was already recorded as done") if r.already
+            else _("{routine} (due {due}) recorded as done"))
+    return text.format(routine=r.routine, due=format_instant(r.due))
 
 
 def _reload_text(r: commands.ReloadReply) -> str:
-    problems = "".join(f"\nproblem: {p}" for p in r.problems)
+    problems = "".join("\n" + _("problem: {problem}").format(problem=p) for p in r.problems)
     # The daemon's own timers are no routines: said apart, as its log line does.
-    pending = ", ".join(f"{count} {kind}{'s' if count > 1 else ''}"
-                        for kind, count in sorted(r.pending.items()))
-    also = f"; also pending: {pending}" if pending else ""
-    return f"reloaded: {r.routines} routine(s) enabled{also}{problems}"
+    pending = _(", ").join(_pending_text(kind, count) for kind, count in sorted(r.pending.items()))
+    also = _("; also pending: {timers}").format(timers=pending) if pending else ""
+    return _("reloaded: {n} routine(s) enabled{also}{problems}").format(
+        n=r.routines, also=also, problems=problems)
+
+
+def _pending_text(kind: str, count: int) -> str:
+    """"2 snoozes": the daemon's own timers by kind (an unknown kind as it is named)."""
+    words = PENDING_WORDS.get(kind)
+    if words is None:
+        return f"{count} {kind}{'s' if count > 1 else ''}"
+    return ngettext(*words, count).format(n=count)
+
+
+#: The daemon's own timers, as `reload` counts them.
+PENDING_WORDS = {"snooze": Nn_("{n} snooze", "{n} snoozes"),
+                 "follow-up": Nn_("{n} follow-up", "{n} follow-ups"),
+                 "repeat": Nn_("{n} repeat", "{n} repeats"),
+                 "held reminder": Nn_("{n} held reminder", "{n} held reminders"),
+                 "pause": Nn_("{n} pause", "{n} pauses")}
 
 
 _TEXT.update({
     commands.StatusReply: _status_text,
-    commands.PauseReply: lambda r: f"paused until {format_instant(r.paused_until)}",
-    commands.ResumeReply: lambda r: "resumed" if r.was_paused_until else "was not paused",
-    commands.SnoozeReply: lambda r: f"snoozed {r.routine} until {format_instant(r.until)}"
-    + (f"; {r.then}" if r.then else ""),
+    commands.PauseReply: lambda r: _("paused until {until}").format(
+        until=format_instant(r.paused_until)),
+    commands.ResumeReply: lambda r: _("resumed") if r.was_paused_until else _("was not paused"),
+    commands.SnoozeReply: lambda r: _("snoozed {routine} until {until}").format(
+        routine=r.routine, until=format_instant(r.until)) + (f"; {r.then}" if r.then else ""),
     commands.SkipReply: _skip_text,
     commands.DoneReply: _done_text,
     commands.TriggerReply: _trigger_text,
     commands.ReloadReply: _reload_text,
-    commands.EventReply: lambda r: f"{r.event}: {', '.join(r.followups) or 'no follow-ups'}",
+    commands.EventReply: lambda r: f"{r.event}: {', '.join(r.followups) or _('no follow-ups')}",
 })
 
 
@@ -267,9 +309,10 @@ def _event_text(event: Any, zone: Any) -> str:
     if event.due is not None:
         # A weekday names a day only within the week around the entry's own date.
         near = abs(event.due - event.at) < timedelta(days=3)
-        bits.append(f"due {format_instant(event.due, zone, 'weekday' if near else 'local')}")
+        bits.append(_("due {at}").format(
+            at=format_instant(event.due, zone, "weekday" if near else "local")))
     if event.backend:
-        bits.append(f"via {event.backend}")
+        bits.append(_("via {backend}").format(backend=event.backend))
     bits += [f"{k} {_detail_value(v, zone)}" for k, v in detail.items() if k != "problems"]
     bits += detail.get("problems", [])
     return (f"{format_instant(event.at, zone, 'local')}  {event.kind:<12} "
@@ -297,34 +340,48 @@ def _report_text(r: Any) -> str:
     n = r.nights
     known = n.cramp + n.no_cramp
     return "\n".join([
-        f"wrote {r.path} ({'the pictures, PNG' if r.format == 'png' else 'one page, HTML'})",
-        f"  {r.first} to {r.last}: {r.days} day{'s' if r.days != 1 else ''} in {r.zone}, "
-        f"{r.routines} routine{'s' if r.routines != 1 else ''} enabled",
-        f"  nights: {known} known ({n.cramp} with a cramp, {n.no_cramp} without), "
-        f"{n.unknown} unknown (nothing logged), {r.nights_not_over} not over in the period"])
+        _("wrote {file} (the pictures, PNG)") if r.format == "png"
+        else _("wrote {file} (one page, HTML)"),
+        "  " + _("{first} to {last}: {days} in {zone}, {routines} enabled"),
+        "  " + _("nights: {known} known ({cramp} with a cramp, {no_cramp} without), {unknown} "
+                 "unknown (nothing logged), {not_over} not over in the period"),
+    ]).format(file=r.path, first=r.first, last=r.last, zone=r.zone,
+              days=ngettext("{n} day", "{n} days", r.days).format(n=r.days),
+              routines=ngettext("{n} routine", "{n} routines", r.routines).format(
+                  n=r.routines), known=known, cramp=n.cramp, no_cramp=n.no_cramp,
+              unknown=n.unknown, not_over=r.nights_not_over) + (
+                  "\n" + _("note: {note}").format(note=r.note) if r.note else "")
 
 
 def _stats_text(report: Any) -> str:
-    lines = [f"the last {report.days} day(s)",
-             f"{'routine':<22} {'due':>5} {'sent':>5} {'done':>5} {'snooze':>6} "
-             f"{'skip':>5} {'missed':>6} {'kept':>6} {'streak':>6}"]
+    heads = [(_("routine"), -22), (_("due"), 5), (_("sent"), 5), (_("done"), 5),
+             (_("snooze"), 6), (_("skip"), 5), (_("missed"), 6), (_("kept"), 6),
+             (_("streak"), 6)]
+    lines = [_("the last {n} day(s)").format(n=report.days),
+             " ".join(pad(word, width) for word, width in heads)]
     for r in report.routines:
         lines.append(f"{r.routine:<22} {r.due:>5} {r.delivered:>5} {r.done:>5} "
                      f"{r.snoozed:>6} {r.skipped:>5} {r.missed:>6} {_pct(r.adherence):>6} "
                      f"{r.streak:>6}")
     if not report.routines:
-        lines.append("(nothing in the journal yet)")
-    lines.append(f"cramps logged: {report.cramp_count}")
+        lines.append(_("(nothing in the journal yet)"))
+    lines.append(_("cramps logged: {n}").format(n=report.cramp_count))
     n = report.nights
-    lines.append(f"nights: {n.cramp} with a cramp, {n.no_cramp} without, {n.unknown} unknown"
-                 + (" (answer the morning check-in, or `crampguard log-cramp --none`)"
+    lines.append(_("nights: {cramp} with a cramp, {no_cramp} without, {unknown} unknown")
+                 .format(cramp=n.cramp, no_cramp=n.no_cramp, unknown=n.unknown)
+                 + (_(" (answer the morning check-in, or `crampguard log-cramp --none`)")
                     if n.unknown else ""))
     for c in report.cramps:
-        unknown = f"; {c.nights_unknown} unknown, left out" if c.nights_unknown else ""
-        lines.append(
-            f"{c.routine}: nights done {c.nights_done} (cramps on {c.cramp_nights_done}, "
-            f"{_pct(c.rate_done)}); nights not done {c.nights_not_done} (cramps on "
-            f"{c.cramp_nights_not_done}, {_pct(c.rate_not_done)}){unknown}: {c.verdict}")
+        unknown = (_("; {n} unknown, left out").format(n=c.nights_unknown)
+                   if c.nights_unknown else "")
+        lines.append(_(
+            "{routine}: nights done {done} (cramps on {cramp_done}, {rate_done}); nights not "
+            "done {not_done} (cramps on {cramp_not_done}, {rate_not_done}){unknown}: "
+            "{verdict}").format(
+            routine=c.routine, done=c.nights_done, cramp_done=c.cramp_nights_done,
+            rate_done=_pct(c.rate_done), not_done=c.nights_not_done,
+            cramp_not_done=c.cramp_nights_not_done, rate_not_done=_pct(c.rate_not_done),
+            unknown=unknown, verdict=c.verdict))
     return "\n".join(lines)
 
 
@@ -334,7 +391,7 @@ def _stats_text(report: Any) -> str:
 def _command_text(command: Any) -> str:
     import shlex
 
-    return shlex.join(command) if command else "(no command found)"
+    return shlex.join(command) if command else _("(no command found)")
 
 
 def _entry_json(e: Any) -> dict[str, Any]:
@@ -352,52 +409,64 @@ def _service_status_json(r: Any) -> dict[str, Any]:
             "running": r.pid is not None, "pid": r.pid, "notes": list(s.notes)}
 
 
+#: What `service install` did with the file, in words.
+INSTALL_WORDS = {"unchanged": N_("unchanged (already installed)"),
+                 "replaced": N_("replaced (--force)"), "created": N_("created"),
+                 "updated": N_("updated")}
+
+
 def _service_install_text(r: Any) -> str:
     i = r.installed
-    state = {"unchanged": "unchanged (already installed)", "replaced":
-             "replaced (--force)"}.get(i.file, i.file)
-    lines = [f"{state}: {i.path} ({i.kind})", f"  runs: {_command_text(i.command)}"]
-    lines += [f"removed {p} (one entry is enough)" for p in i.removed]
-    lines += [f"ran: {c}" for c in i.ran]
-    lines += [f"note: {n}" for n in r.notes]
+    state = _(INSTALL_WORDS.get(i.file, i.file))
+    lines = [f"{state}: {i.path} ({i.kind})",
+             "  " + _("runs: {command}").format(command=_command_text(i.command))]
+    lines += [_("removed {file} (one entry is enough)").format(file=p) for p in i.removed]
+    lines += [_("ran: {command}").format(command=c) for c in i.ran]
+    lines += [_("note: {note}").format(note=n) for n in r.notes]
     return "\n".join(lines)
 
 
 def _service_uninstall_text(r: Any) -> str:
     x = r.removed
-    lines = [f"ran: {c}" for c in x.ran]
-    lines += [f"removed {p}" for p in x.removed]
-    lines += [f"left {e.path}: not written by crampguard" for e in x.kept]
+    lines = [_("ran: {command}").format(command=c) for c in x.ran]
+    lines += [_("removed {file}").format(file=p) for p in x.removed]
+    lines += [_("left {file}: not written by crampguard").format(file=e.path) for e in x.kept]
     if not x.removed:
-        lines.append("nothing to remove: no start-up entry of crampguard's is installed")
-    lines += [f"note: {n}" for n in r.notes]
+        lines.append(_("nothing to remove: no start-up entry of crampguard's is installed"))
+    lines += [_("note: {note}").format(note=n) for n in r.notes]
     return "\n".join(lines)
 
 
-def _service_status_lines(r: Any) -> list[str]:
+def _service_status_lines(r: Any, *, whole: bool = True) -> list[str]:
+    """The entries and the service manager; ``whole``: the daemon and the notes too
+    (`doctor` says those in its own lines)."""
     s = r.status
     lines = []
     for e in s.entries:
-        whose = "written by crampguard" if e.ours else "not written by crampguard"
-        lines.append(f"installed: {e.path} ({e.kind}, {whose})")
-        lines.append(f"  runs: {_command_text(e.command)}")
+        whose = _("written by crampguard") if e.ours else _("not written by crampguard")
+        lines.append(_("installed: {file} ({kind}, {whose})").format(
+            file=e.path, kind=e.kind, whose=whose))
+        lines.append("  " + _("runs: {command}").format(command=_command_text(e.command)))
         if e.stale and e.command:
-            lines.append(f"  stale: {e.command[0]} no longer exists; `crampguard service "
-                         "install` again")
+            lines.append("  " + _("stale: {program} no longer exists; `crampguard service "
+                                  "install` again").format(program=e.command[0]))
     if not s.entries:
-        lines.append(f"not installed (`crampguard service install` writes {s.path})")
+        lines.append(_("not installed (`crampguard service install` writes {file})").format(
+            file=s.path))
     if s.manager is not None:
         enabled = f", {s.manager.enabled}" if s.manager.enabled else ""
         lines.append(f"{s.manager.name}: {s.manager.active}{enabled}")
-    lines.append(f"daemon: running (pid {r.pid})" if r.pid is not None
-                 else "daemon: not running")
-    lines += [f"note: {n}" for n in s.notes]
+    if not whole:
+        return lines
+    lines.append(_("daemon: running (pid {pid})").format(pid=r.pid) if r.pid is not None
+                 else _("daemon: not running"))
+    lines += [_("note: {note}").format(note=n) for n in s.notes]
     return lines
 
 
 def _size(n: int) -> str:
     if n < 1024:
-        return f"{n} bytes"
+        return ngettext("{n} byte", "{n} bytes", n).format(n=n)
     return f"{n / 1024:.1f} KiB" if n < 1024 ** 2 else f"{n / 1024 ** 2:.1f} MiB"
 
 
@@ -439,52 +508,65 @@ def _doctor_json(r: Any) -> dict[str, Any]:
 
 def _next_text_of(p: Any) -> str:
     """A routine's next firing, or the cause a follow-up waits for, or "never"."""
-    return format_instant(p.at) if p.at else f"after {p.after}" if p.after else "never"
+    if p.at:
+        return format_instant(p.at)
+    return _("after {cause}").format(cause=p.after) if p.after else _("never")
 
 
 def _doctor_text(r: Any) -> str:
     server = r.server
     if server is not None:
         caps = server.capabilities
-        lines = [f"notification server: {server.name} {server.version} ({server.vendor}), "
-                 f"spec {server.spec_version}; buttons: "
-                 f"{'yes' if 'actions' in caps else 'no (the command to type instead)'}; "
-                 f"body markup: {'yes' if 'body-markup' in caps else 'no'}"]
+        lines = [_("notification server: {name} {version} ({vendor}), spec {spec}; buttons: "
+                   "{buttons}; body markup: {markup}").format(
+            name=server.name, version=server.version, vendor=server.vendor,
+            spec=server.spec_version,
+            buttons=_("yes") if "actions" in caps else _("no (the command to type instead)"),
+            markup=_("yes") if "body-markup" in caps else _("no"))]
     else:
-        lines = [f"notification server: none answers ({r.server_error})"]
-    lines.append(f"delivery: notifier {r.notifier} ({' > '.join(r.chain)}); a reminder now "
-                 f"goes to {r.delivers}")
-    lines.append(f"zone: {r.zone}")
-    lines.append("next of each enabled routine:" if r.routines else "no enabled routine")
-    lines += [f"  {_next_text_of(p):<30} {p.id:<22} {p.title}"
-              + (f" (or {p.after})" if p.at and p.after else "") for p in r.routines]
-    settings = f"settings {r.settings_file}" if r.settings_file else "default settings"
-    lines.append(f"files: {len(r.file_problems)} problem(s), {settings}" if r.file_problems
-                 else f"files: ok, {settings}")
+        lines = [_("notification server: none answers ({error})").format(error=r.server_error)]
+    lines.append(_("delivery: notifier {notifier} ({chain}); a reminder now goes to "
+                   "{backend}").format(notifier=r.notifier, chain=" > ".join(r.chain),
+                                       backend=r.delivers))
+    lines.append(_("zone: {zone}").format(zone=r.zone))
+    lines.append(_("next of each enabled routine:") if r.routines else _("no enabled routine"))
+    lines += [f"  {pad(_next_text_of(p), -30)} {p.id:<22} {routine_text(p.title)}"
+              + (_(" (or {cause})").format(cause=p.after) if p.at and p.after else "")
+              for p in r.routines]
+    settings = (_("settings {file}").format(file=r.settings_file) if r.settings_file
+                else _("default settings"))
+    lines.append(_("files: {n} problem(s), {settings}").format(
+        n=len(r.file_problems), settings=settings) if r.file_problems
+        else _("files: ok, {settings}").format(settings=settings))
     j = r.journal
     if j.exists:
-        state = ", ".join(w for w, ok in (("readable", j.readable), ("writable", j.writable))
-                          if ok) or "neither readable nor writable"
-        lines.append(f"journal: {j.path} ({_size(j.size)}): {state}")
+        state = _(", ").join(w for w, ok in ((_("readable"), j.readable),
+                                             (_("writable"), j.writable)) if ok) \
+            or _("neither readable nor writable")
+        lines.append(_("journal: {file} ({size}): {state}").format(
+            file=j.path, size=_size(j.size), state=state))
     else:
-        lines.append(f"journal: {j.path} not created yet (the daemon creates it"
-                     f"{'' if j.writable else '; its folder cannot be written'})")
-    lines += [f"service: {line}" for line in _service_status_lines(r.service)
-              if not line.startswith(("daemon:", "note:"))]
+        lines.append((_("journal: {file} not created yet (the daemon creates it)")
+                      if j.writable else
+                      _("journal: {file} not created yet (the daemon creates it; its folder "
+                        "cannot be written)")).format(file=j.path))
+    lines += [_("service: {line}").format(line=line)
+              for line in _service_status_lines(r.service, whole=False)]
     if r.daemon is not None:
-        paused = (f", paused until {format_instant(r.daemon.paused_until)}"
-                  if r.daemon.paused_until else "")
-        lines.append(f"daemon: running (pid {r.daemon.pid}) since "
-                     f"{format_instant(r.daemon.running_since)}{paused}")
+        paused = (_(", paused until {until}").format(
+            until=format_instant(r.daemon.paused_until)) if r.daemon.paused_until else "")
+        lines.append(_("daemon: running (pid {pid}) since {since}{paused}").format(
+            pid=r.daemon.pid, since=format_instant(r.daemon.running_since), paused=paused))
     else:
-        lines.append(f"daemon: not running{f' ({r.daemon_error})' if r.daemon_error else ''}")
-    lines += [f"presence: {s.name}: {s.detail}" + (
-        f" [{', '.join(s.provides)}{'; idle time from here' if s.used else ''}]"
+        lines.append(_("daemon: not running ({error})").format(error=r.daemon_error)
+                     if r.daemon_error else _("daemon: not running"))
+    lines += [_("presence: {name}: {detail}").format(name=s.name, detail=s.detail) + (
+        f" [{', '.join(s.provides)}{_('; idle time from here') if s.used else ''}]"
         if s.found else "") for s in r.presence]
-    lines += [f"problem: {p}" for p in r.problems]
-    lines += [f"note: {n}" for n in r.notes]
+    lines += [_("problem: {problem}").format(problem=p) for p in r.problems]
+    lines += [_("note: {note}").format(note=n) for n in r.notes]
     if not r.problems:
-        lines.append("ok: nothing stops your reminders")
+        lines.append(_("ok: nothing stops your reminders"))
     return "\n".join(lines)
 
 
@@ -529,16 +611,21 @@ def _export_data(r: results.ExportData, out: TextIO, err: TextIO) -> None:
     r.write(out if raw is None else _Utf8(raw))
     (out if raw is None else raw).flush()
     if r.no_journal is not None:
-        print(f"note: no journal yet ({r.no_journal}): nothing to export", file=err)
+        print(_("note: no journal yet ({why}): nothing to export").format(why=r.no_journal),
+              file=err)
 
 
 def _export_text(r: results.ExportReport) -> str:
     from scheduler.cli.times import EARLIEST
 
-    period = ("the whole journal" if r.first is None else f"everything up to {r.last}"
-              if r.first == EARLIEST else f"{r.first} to {r.last}")
-    text = f"exported {r.entries} entr{'y' if r.entries == 1 else 'ies'} ({period}) to {r.path}"
-    return text + (f"; no journal yet ({r.no_journal})" if r.no_journal is not None else "")
+    period = (_("the whole journal") if r.first is None
+              else _("everything up to {last}").format(last=r.last) if r.first == EARLIEST
+              else _("{first} to {last}").format(first=r.first, last=r.last))
+    text = ngettext("exported {n} entry ({period}) to {file}",
+                    "exported {n} entries ({period}) to {file}", r.entries).format(
+        n=r.entries, period=period, file=r.path)
+    return text + (_("; no journal yet ({why})").format(why=r.no_journal)
+                   if r.no_journal is not None else "")
 
 
 _TEXT[results.ExportReport] = _export_text

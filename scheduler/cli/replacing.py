@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 
 @contextmanager
@@ -36,8 +37,10 @@ def replacing(target: Path, *, label: str, text: bool) -> Iterator[IO[Any]]:
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".part")
     except OSError as exc:
-        raise CrampguardError(f"{label}: cannot write in {target.parent} ({exc.strerror}); "
-                              "give a file in a folder you can write") from None
+        raise CrampguardError(_("{label}: cannot write in {parent} ({strerror}); give a file "
+                                "in a folder you can write").format(
+                                    label=label, parent=target.parent,
+                                    strerror=exc.strerror)) from None
     try:
         with (open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") if text
               else open(fd, "wb")) as f:
@@ -47,8 +50,9 @@ def replacing(target: Path, *, label: str, text: bool) -> Iterator[IO[Any]]:
         os.replace(temp, target)
     except OSError as exc:
         os.unlink(temp)
-        raise CrampguardError(f"{label}: writing failed ({exc.strerror or exc}); nothing was "
-                              "changed there") from None
+        raise CrampguardError(_("{label}: writing failed ({value}); nothing was "
+                                "changed there").format(
+            label=label, value=exc.strerror or exc)) from None
     except BaseException:
         os.unlink(temp)
         raise
@@ -70,15 +74,18 @@ def regular_target(target: Path, label: str, hint: str = "") -> Path:
         mode = resolved.stat().st_mode
     except FileNotFoundError:
         if target.is_symlink():
-            raise CrampguardError(f"{label}: a symbolic link to {os.readlink(target)}, which "
-                                  "does not exist; give the file itself, or a new name") \
+            raise CrampguardError(_("{label}: a symbolic link to {target}, which does not "
+                                    "exist; give the file itself, or a new name").format(
+                                        label=label, target=os.readlink(target))) \
                 from None
         return target
     except OSError as exc:
-        raise CrampguardError(f"{label}: cannot look at it ({exc.strerror or exc})") from None
+        raise CrampguardError(_("{label}: cannot look at it ({value})").format(
+            label=label, value=exc.strerror or exc)) from None
     if stat.S_ISREG(mode):
         return resolved
     kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
     through = f" (the link leads to {resolved})" if is_link else ""
-    raise CrampguardError(f"{label}: that is {kind}{through}, not a regular file; crampguard "
-                          f"replaces only a regular file, or writes a new one{hint}")
+    raise CrampguardError(_("{label}: that is {kind}{through}, not a regular file; "
+                            "crampguard replaces only a regular file, or writes a new "
+                            "one{hint}").format(label=label, kind=kind, through=through, hint=hint))

@@ -8,18 +8,20 @@ journal read (never written), and the file written whole or not at all
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import threading
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scheduler import __version__, clock
+from scheduler import __version__, clock, i18n
 from scheduler.cli import times
 from scheduler.cli.parsing import Group, context, json_option, period_options
 from scheduler.cli.replacing import regular_target, replacing
 from scheduler.cli.results import ReportWritten
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -32,21 +34,21 @@ _MARKER_REACH = 4096
 
 def add_parsers(group: Group) -> None:
     p = group.add("report", _report,
-                  "a month at a glance: an HTML page (or PNG) to keep or print",
-                  "Write one self-contained HTML page (it opens from the file, with no "
+                  _("a month at a glance: an HTML page (or PNG) to keep or print"),
+                  _("Write one self-contained HTML page (it opens from the file, with no "
                   "network) about a period: a calendar with a row per enabled routine "
                   "(done, skipped, missed, held, not due), the nights (cramp, no cramp, "
                   "unknown) under the evening routines, the comparison `stats` makes for "
                   "each evening routine, and for each routine the documented step it puts "
                   "into practice with what published studies found. With --out FILE.png, "
                   "the same pictures as an image. It prints cleanly and reads in a dark "
-                  "theme.")
-    period_options(p, "; default 30")
+                  "theme."))
+    period_options(p, _("; default 30"))
     p.add_argument("--out", metavar="FILE", type=Path,
-                   help="FILE.html, or FILE.png for the pictures as an image (default "
+                   help=_("FILE.html, or FILE.png for the pictures as an image (default "
                         "crampguard-report-LAST-DAY.html here); an existing file that "
-                        "crampguard did not write is never replaced")
-    json_option(p, "print what was written as JSON")
+                        "crampguard did not write is never replaced"))
+    json_option(p, _("print what was written as JSON"))
 
 
 def _report(args: argparse.Namespace) -> ReportWritten:
@@ -61,26 +63,32 @@ def report(ctx: Context, *, days: int | None, start: str | None, end: str | None
     span = times.period(days=days, start=start, end=end, today=today, default_days=30)
     assert span is not None  # a default is given
     if span.last > today:
-        raise CrampguardError(f"--to {span.last} is after today ({today}): a report covers "
-                              "days that have begun; leave --to out to end with today")
+        raise CrampguardError(_("--to {last} is after today ({today}): a report covers days "
+                                "that have begun; leave --to out to end with today").format(
+                                    last=span.last, today=today))
     target, fmt = _target(out, span.last)
     label = f"--out {out}" if out is not None else str(target)
     drawing = _import_in_background("scheduler.report.picture") if fmt == "png" else None
-    built, problems = collect(ctx, span, now)
-    made = now.astimezone(zone)
+    made, note = now.astimezone(zone), None
     if drawing is not None:
         drawing.join()
         from scheduler.report import picture
 
-        data = picture.render(built, made=made, version=__version__)
+        drawable, note = picture.can_draw(i18n.language())
+        # Without a font for the user's language, English rather than boxes for letters.
+        with contextlib.nullcontext() if drawable else i18n.english():
+            built, problems = collect(ctx, span, now)
+            data = picture.render(built, made=made, version=__version__)
     else:
+        built, problems = collect(ctx, span, now)
         from scheduler.report import html
 
         data = html.render(built, made=made, version=__version__).encode("utf-8")
     with replacing(target, label=label, text=False) as f:
         f.write(data)
     return ReportWritten(target, fmt, span.first, span.last, str(zone), len(built.routines),
-                         built.night_counts, built.nights_ahead, problems)
+                         built.night_counts, built.nights_ahead, problems,
+                         note=_(note) if note else None)
 
 
 def collect(ctx: Context, span: times.Period, now: datetime) -> tuple[ReportModel, list[str]]:
@@ -130,19 +138,21 @@ def _target(out: Path | None, last: date) -> tuple[Path, str]:
         regular_target(target, str(target))  # reading a FIFO to look for the marker would hang
         if target.exists() and not _ours(target):
             raise CrampguardError(
-                f"{target} exists and was not written by crampguard; it is left as it is. "
-                "Name the file to write with --out FILE.html (an --out file is replaced)")
+                _("{target} exists and was not written by crampguard; it is left as it is. "
+                  "Name the file to write with --out FILE.html (an --out file is replaced)").format(
+                      target=target))
         return target, "html"
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise CrampguardError(f"--out: {out} ends in neither .html (the page) nor .png (the "
-                              "pictures as an image); name it FILE.html or FILE.png")
+        raise CrampguardError(_("--out: {out} ends in neither .html (the page) nor .png (the "
+                                "pictures as an image); name it FILE.html or FILE.png").format(
+                                    out=out))
     if out.is_dir():
-        raise CrampguardError(f"--out: {out} is a folder; give a file name in it, e.g. "
-                              f"{out / default_name(last)}")
+        raise CrampguardError(_("--out: {out} is a folder; give a file name in it, e.g. "
+                                "{out2}").format(out=out, out2=out / default_name(last)))
     if not out.parent.is_dir():
-        raise CrampguardError(f"--out: no folder {out.parent}; create it, or write the "
-                              "report somewhere else")
+        raise CrampguardError(_("--out: no folder {parent}; create it, or write the report "
+                                "somewhere else").format(parent=out.parent))
     regular_target(out, f"--out {out}")
     return out.absolute(), fmt
 

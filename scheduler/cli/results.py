@@ -10,6 +10,8 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scheduler.i18n import _
+
 if TYPE_CHECKING:
     from scheduler.autostart.installer import Installed, Removed, Status
     from scheduler.config.routine import Routine
@@ -73,8 +75,8 @@ class NextReport:
     def failure(self) -> str | None:
         if not self.warnings:
             return None
-        return (f"crampguard next: {len(self.warnings)} problem(s) in the routine files; the "
-                "firings above leave those routines out (exit status 1)")
+        return (_("crampguard next: {n} problem(s) in the routine files; the firings above "
+                  "leave those routines out (exit status 1)").format(n=len(self.warnings)))
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,8 @@ class DoctorReport:
         """The line for stderr when the exit status is 1."""
         if not self.problems:
             return None
-        return (f"crampguard doctor: {len(self.problems)} problem(s) stop your reminders "
-                "(each is listed as a problem in the report)")
+        return (_("crampguard doctor: {n} problem(s) stop your reminders (each is listed as "
+                  "a problem in the report)").format(n=len(self.problems)))
 
 
 # --- the journal --------------------------------------------------------------------------
@@ -215,6 +217,8 @@ class ReportWritten:
     nights_not_over: int
     #: routine files left out (each problem), as `crampguard check` lists them
     warnings: list[str] = field(default_factory=list)
+    #: something the user should know about the file written (no font for their language)
+    note: str | None = None
 
     @property
     def days(self) -> int:

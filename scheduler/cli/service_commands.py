@@ -17,6 +17,7 @@ from scheduler.cli.results import (
 )
 from scheduler.control.commands import COMMANDS, StatusReply
 from scheduler.errors import CrampguardError, NotRunning
+from scheduler.i18n import N_, _
 
 if TYPE_CHECKING:
     from scheduler.config.context import Context
@@ -27,23 +28,26 @@ _MANAGED = {"active", "loaded"}
 
 def add_parsers(group: Group) -> None:
     p = group.add("service", _install,
-                  "start crampguard with your session: install, uninstall, status",
-                  "Start the daemon at login: a systemd user unit where a systemd user "
+                  _("start crampguard with your session: install, uninstall, status"),
+                  _("Start the daemon at login: a systemd user unit where a systemd user "
                   "manager runs (else an XDG autostart file), a LaunchAgent on macOS, a "
                   "script in the Startup folder on Windows. Files it did not write are left "
-                  "alone.")
+                  "alone."))
     actions = group.actions(p)
     for name, handler, text in (
-            ("install", _install, "write the start-up entry for this crampguard, enable "
-                                  "and start it; again to update it"),
-            ("uninstall", _uninstall, "stop and remove the start-up entry crampguard wrote"),
+            ("install", _install, N_("write the start-up entry for this crampguard, enable "
+                                     "and start it; again to update it")),
+            ("uninstall", _uninstall,
+             N_("stop and remove the start-up entry crampguard wrote")),
             ("status", _status,
-             "what is installed, what it runs, and whether crampguard runs")):
-        a = actions.add(name, handler, text, text[0].upper() + text[1:] + ".")
+             N_("what is installed, what it runs, and whether crampguard runs"))):
+        text = _(text)
+        # The description is the help as a sentence (a full stop in the user's language).
+        a = actions.add(name, handler, text, text[0].upper() + text[1:] + _("."))
         json_option(a)
         if name == "install":
             a.add_argument("--force", action="store_true",
-                           help="replace a file there that crampguard did not write")
+                           help=_("replace a file there that crampguard did not write"))
 
 
 def _install(args: argparse.Namespace) -> ServiceInstallReport:
@@ -75,16 +79,17 @@ def install(ctx: Context, *, force: bool = False, config: str | None = None,
     installed = autostart.install(command, force=force, start=not outside)
     notes = list(installed.notes)
     if installed.kind in (SYSTEMD, LAUNCHD) and outside:
-        notes.append(f"crampguard is already running (pid {pid}), not as this service, so "
-                     "the service was not started now; it starts at your next login")
+        notes.append(_("crampguard is already running (pid {pid}), not as this service, so "
+                       "the service was not started now; it starts at your next login").format(
+                           pid=pid))
     elif installed.kind not in (SYSTEMD, LAUNCHD):
-        notes.append(f"it starts at your next login; crampguard is running now (pid {pid})"
-                     if pid is not None else
-                     "it starts at your next login; `crampguard run` starts it now")
+        notes.append(_("it starts at your next login; crampguard is running now (pid {pid})")
+                     .format(pid=pid) if pid is not None else
+                     _("it starts at your next login; `crampguard run` starts it now"))
     elsewhere = module_elsewhere(command, ctx.env, autostart.home)
     if elsewhere:
-        notes.append(f"{elsewhere}: install crampguard (`pip install .` in a venv) and run "
-                     "its `crampguard service install`")
+        notes.append(_("{elsewhere}: install crampguard (`pip install .` in a venv) and run "
+                       "its `crampguard service install`").format(elsewhere=elsewhere))
     notes += _unseen_environment(ctx)
     return ServiceInstallReport(installed, notes)
 
@@ -106,7 +111,9 @@ def uninstall(ctx: Context) -> ServiceUninstallReport:
     notes = []
     pid = daemon_pid(ctx)
     if pid is not None:
-        notes.append(f"crampguard is still running (pid {pid}) until you stop it or log out")
+        notes.append(_("crampguard is still running (pid {pid}) until you stop it or "
+                       "log out").format(
+            pid=pid))
     return ServiceUninstallReport(removed, notes)
 
 
@@ -127,7 +134,7 @@ def daemon_status(ctx: Context) -> tuple[StatusReply | None, str | None]:
     except NotRunning:
         return None, None
     except Refused as exc:
-        return None, f"the daemon answered: {exc}"
+        return None, _("the daemon answered: {exc}").format(exc=exc)
     except CrampguardError as exc:
         return None, str(exc)
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from scheduler.config import defaults
 from scheduler.errors import CrampguardError
+from scheduler.i18n import N_, _, ngettext
 from scheduler.timing import grammar
 from scheduler.timing.wallclock import last_wall, next_wall, resolve
 
@@ -24,11 +25,12 @@ class Range:
     what: str
 
     def __str__(self) -> str:
-        return f"{self.low} to {self.high}"
+        return _("{low} to {high}").format(low=self.low, high=self.high)
 
     def check(self, value: int, flag: str) -> int:
         if not self.low <= value <= self.high:
-            raise CrampguardError(f"{flag}: give {self.what} from {self} (got {value})")
+            raise CrampguardError(_("{flag}: give {what} from {self} (got {value})").format(
+                flag=flag, what=self.what, self=self, value=value))
         return value
 
 
@@ -43,12 +45,16 @@ NOTE_CHARACTERS = 1000
 #: Any instant typed on the command line; far enough out for any plan, and well inside
 #: what ``datetime`` can add a day or a zone offset to.
 YEARS = Range(1970, 9000, "a year")
-#: An instant typed on the command line: the years it may fall in, for the options' help.
-YEARS_HELP = f"in the years {YEARS}"
+
+
+def years_help() -> str:
+    """An instant typed on the command line: the years it may fall in, for the options'
+    help."""
+    return _("in the years {range}").format(range=YEARS)
 PAUSE_MAX = defaults.PAUSE_MAX
 SNOOZE_MAX = defaults.SNOOZE_MAX
 
-ISO_HINT = 'write ISO 8601, e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"'
+ISO_HINT = N_('write ISO 8601, e.g. "2026-03-29T21:00" or "2026-03-29T21:00+02:00"')
 #: "last night" means this time of the night just gone.
 LAST_NIGHT = time(3)
 
@@ -56,14 +62,17 @@ LAST_NIGHT = time(3)
 def in_words(span: timedelta) -> str:
     """1 day reads "1 day", 60 minutes "1 hour", 10 minutes "10 minutes"."""
     minutes = int(span.total_seconds() // 60)
-    unit, size = next(((u, s) for u, s in (("day", 24 * 60), ("hour", 60))
-                       if minutes and minutes % s == 0), ("minute", 1))
-    count = minutes // size
-    return f"{count} {unit}{'s' if count != 1 else ''}"
+    if minutes and minutes % (24 * 60) == 0:
+        return ngettext("{n} day", "{n} days", minutes // (24 * 60)).format(
+            n=minutes // (24 * 60))
+    if minutes and minutes % 60 == 0:
+        return ngettext("{n} hour", "{n} hours", minutes // 60).format(n=minutes // 60)
+    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
 
 
-PAUSE_RULE = (f"a pause is at most {in_words(PAUSE_MAX)}; for longer, disable the routines "
-              "(enabled = false)")
+def pause_rule() -> str:
+    return _("a pause is at most {most}; for longer, disable the routines "
+             "(enabled = false)").format(most=in_words(PAUSE_MAX))
 
 
 #: What ``datetime.fromisoformat`` says of a value in shape but out of range, in words.
@@ -77,13 +86,17 @@ def parse_instant(text: str, zone: tzinfo, flag: str, *, hint: str = "") -> date
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         if re.match(r"[+-]?\d{5,}-", text.strip()):  # a year past 9999: not ISO, too far
-            raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
-                                  f"{YEARS.high} (got {text!r})") from None
-        raise CrampguardError(f"{flag}: not a time (got {text!r})"
-                              f"{_iso_reason(str(exc), text)}; {hint or ISO_HINT}") from None
+            raise CrampguardError(_("{flag}: give a time between the years {low} and {high} "
+                                    "(got {text!r})").format(
+                                        flag=flag, low=YEARS.low, high=YEARS.high,
+                                        text=text)) from None
+        raise CrampguardError(_("{flag}: not a time (got {text!r}){reason}; {hint}").format(
+            flag=flag, text=text, reason=_iso_reason(str(exc), text),
+            hint=hint or _(ISO_HINT))) from None
     if not YEARS.low <= value.year <= YEARS.high:
-        raise CrampguardError(f"{flag}: give a time between the years {YEARS.low} and "
-                              f"{YEARS.high} (got {text!r})")
+        raise CrampguardError(_("{flag}: give a time between the years {low} and {high} (got "
+                                "{text!r})").format(
+                                    flag=flag, low=YEARS.low, high=YEARS.high, text=text))
     return resolve(value, zone) if value.tzinfo is None else value
 
 
@@ -116,7 +129,8 @@ def _clock(text: str, flag: str) -> time | None:
     try:
         return grammar.parse_clock(text)
     except grammar.ImpossibleClock as exc:
-        raise CrampguardError(f"{flag}: {text.strip()} is not a time of day: {exc.reason}")\
+        raise CrampguardError(_("{flag}: {text} is not a time of day: {reason}").format(
+            flag=flag, text=text.strip(), reason=exc.reason))\
             from None
     except ValueError:
         return None
@@ -130,19 +144,20 @@ def pause_until(words: list[str], now: datetime, zone: tzinfo) -> datetime:
     if words[0] == "until":
         text = " ".join(words[1:]).strip()
         if not text:
-            raise CrampguardError('pause until: give a time, e.g. "pause until 21:00"')
+            raise CrampguardError(_('pause until: give a time, e.g. "pause until 21:00"'))
         clock_time = _clock(text, "pause until")
         if clock_time is not None:
             return next_wall(clock_time, now, zone)
         until = parse_instant(text, zone, "pause until",
-                              hint='write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"')
+                              hint=_('write HH:MM or ISO 8601, e.g. "2026-11-23T21:00"'))
         if until <= now:
-            raise CrampguardError(f"pause until: {text} has passed; a pause must end in the "
-                                  "future")
+            raise CrampguardError(_("pause until: {text} has passed; a pause must end in the "
+                                    "future").format(text=text))
         if until - now > PAUSE_MAX:
-            raise CrampguardError(f"pause until: {text} is too far ahead; {PAUSE_RULE}")
+            raise CrampguardError(_("pause until: {text} is too far ahead; {pause_rule}").format(
+                text=text, pause_rule=pause_rule()))
         return until
-    return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=PAUSE_RULE,
+    return now + duration(" ".join(words), "pause", PAUSE_MAX, rule=pause_rule(),
                           alternative=', or "until 21:00"', example="30m")
 
 
@@ -155,10 +170,11 @@ def parse_when(text: str, now: datetime, zone: tzinfo, flag: str = "--when") -> 
         return now
     if words == "last night":
         return last_wall(LAST_NIGHT, now, zone)
-    hint = 'write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"'
+    hint = _('write "last night", "02:30" or ISO 8601 like "2026-11-22T02:30"')
     if re.match(r"[+-]\s*\d+\s*[dhms]", words):  # "-5m": meant as "5 minutes ago"
-        raise CrampguardError(f"{flag}: give a time, not how long ago (got "
-                              f"{text!r}); {hint}")
+        raise CrampguardError(_("{flag}: give a time, not how long ago (got {text!r}); "
+                                "{hint}").format(
+            flag=flag, text=text, hint=hint))
     bare = _clock(words, flag)
     if bare is not None:
         return last_wall(bare, now, zone)
@@ -172,8 +188,10 @@ def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
     too_long = (f"{command}: {typed} is too long; "
                 + (rule or f"a {command} is at most {in_words(longest)}"))
     if typed.startswith("-"):
-        raise CrampguardError(f"{command}: a {command} cannot be negative (got {typed}); give "
-                              f"a duration like {example}{alternative}")
+        raise CrampguardError(_("{command}: a {command} cannot be negative (got {typed}); "
+                                "give a duration like {example}{alternative}").format(
+                                    command=command, typed=typed, example=example,
+                                    alternative=alternative))
     try:
         span = grammar.parse_duration(typed, allow_zero=True)
     except grammar.DurationTooLong:
@@ -181,8 +199,10 @@ def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
     except ValueError as exc:
         raise CrampguardError(f"{command}: {exc}{alternative}") from None
     if not span:
-        raise CrampguardError(f"{command}: a {command} must be longer than zero (got {typed}); "
-                              f"give a duration like {example}{alternative}")
+        raise CrampguardError(_("{command}: a {command} must be longer than zero (got "
+                                "{typed}); give a duration like {example}{alternative}").format(
+                                    command=command, typed=typed, example=example,
+                                    alternative=alternative))
     if span > longest:
         raise CrampguardError(too_long)
     return span
@@ -190,7 +210,7 @@ def duration(text: str, command: str, longest: timedelta, *, rule: str = "",
 
 # --- periods of whole days (`report`, `export`) -----------------------------------------
 
-DATE_HINT = "write YYYY-MM-DD, e.g. 2026-11-01"
+DATE_HINT = N_("write YYYY-MM-DD, e.g. 2026-11-01")
 #: The first day of "everything up to --to".
 EARLIEST = date(YEARS.low, 1, 1)
 
@@ -200,11 +220,12 @@ def parse_day(text: str, flag: str) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise CrampguardError(f"{flag}: not a date (got {text!r})"
-                              f"{_iso_reason(str(exc), text)}; {DATE_HINT}") from None
+        raise CrampguardError(_("{flag}: not a date (got {text!r}){exc}; {hint}").format(
+            flag=flag, text=text, exc=_iso_reason(str(exc), text), hint=_(DATE_HINT))) from None
     if not YEARS.low <= day.year <= YEARS.high:
-        raise CrampguardError(f"{flag}: give a date between the years {YEARS.low} and "
-                              f"{YEARS.high} (got {text!r})")
+        raise CrampguardError(_("{flag}: give a date between the years {low} and {high} (got "
+                                "{text!r})").format(
+                                    flag=flag, low=YEARS.low, high=YEARS.high, text=text))
     return day
 
 
@@ -225,18 +246,20 @@ def period(*, days: int | None, start: str | None, end: str | None, today: date,
     """``--days N`` (the N days ending with ``--to``, default today) or ``--from`` [``--to``];
     ``None`` when nothing is given and there is no default (all of the journal)."""
     if days is not None and start is not None:
-        raise CrampguardError("--days and --from: give one of them (--days N counts back "
-                              "from --to or today; --from starts the period on a date)")
+        raise CrampguardError(_("--days and --from: give one of them (--days N counts back "
+                                "from --to or today; --from starts the period on a date)"))
     last = parse_day(end, "--to") if end is not None else today
     if start is not None:
         first = parse_day(start, "--from")
         if first > last:
-            raise CrampguardError(f"--from {first} is after --to {last}: the period runs "
-                                  "from the first day to the last")
+            raise CrampguardError(_("--from {first} is after --to {last}: the period runs "
+                                    "from the first day to the last").format(
+                                        first=first, last=last))
         span = Period(first, last)
         if span.days > DAYS.high:
-            raise CrampguardError(f"--from {first} --to {last} is {span.days} days; a period "
-                                  f"is at most {DAYS.high} days (ten years)")
+            raise CrampguardError(_("--from {first} --to {last} is {days} days; a period is "
+                                    "at most {high} days (ten years)").format(
+                                        first=first, last=last, days=span.days, high=DAYS.high))
         return span
     if days is None:
         if default_days is None:  # everything, or everything up to --to
@@ -245,6 +268,7 @@ def period(*, days: int | None, start: str | None, end: str | None, today: date,
     DAYS.check(days, "--days")
     first = last - timedelta(days=days - 1)
     if first.year < YEARS.low:
-        raise CrampguardError(f"--days: {days} days before {last} is before the year "
-                              f"{YEARS.low}")
+        raise CrampguardError(_("--days: {days} days before {last} is before the "
+                                "year {low}").format(
+            days=days, last=last, low=YEARS.low))
     return Period(first, last)

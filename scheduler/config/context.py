@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.paths import Paths
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ class Context:
         if named_by and not path.exists():
             leave_out = "leave out --config" if named_by == "--config" else f"unset {named_by}"
             source = "" if named_by == "--config" else f" (from {named_by})"
-            raise CrampguardError(f"no such settings file: {path}{source}; create it "
-                                  f"(`init` writes one there) or {leave_out}")
+            raise CrampguardError(_("no such settings file: {path}{source}; create it "
+                                    "(`init` writes one there) or {leave_out}").format(
+                                        path=path, source=source, leave_out=leave_out))
         return load_settings(path, self.flags, self.env)
 
     def settings_or_defaults(self) -> tuple[Settings, list[str]]:

@@ -25,6 +25,7 @@ from scheduler.config.catalog import Catalog
 from scheduler.config.routine import Routine, slugify
 from scheduler.config.settings import Settings
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.timing.grammar import interval_problem
 
 #: A key path in a routine file (``("schedule", "at")``) and the file that set it.
@@ -119,16 +120,16 @@ def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple
 def _id_from_name(path: Path) -> str:
     """The id a file without an ``id`` key takes from its name is not a valid one."""
     slug = slugify(path.stem)
-    return (f"{path}: id: the id comes from the file name {path.name!r} (no `id` key), and "
-            f"an id is lowercase letters, digits and hyphens; rename the file to "
-            f"{slug}.toml or add id = \"{slug}\"")
+    return (_('{path}: id: the id comes from the file name {name!r} (no `id` key), and an id '
+              'is lowercase letters, digits and hyphens; rename the file to {slug}.toml or '
+              'add id = "{slug}"').format(path=path, name=path.name, slug=slug))
 
 
 def _no_base_hint(path: Path, routine_id: str, bases: Mapping[str, Layer]) -> str:
     close = tomlfile.close_match(routine_id, sorted(bases))
     hint = f'; to change the shipped "{close[0]}", use its id' if close else ""
-    return (f"{path}: id: {routine_id!r} matches no shipped routine, so this file must be a "
-            f"whole routine{hint}")
+    return (_("{path}: id: {routine_id!r} matches no shipped routine, so this file must be a "
+              "whole routine{hint}").format(path=path, routine_id=routine_id, hint=hint))
 
 
 def _cross_problems(routine: Routine, settings: Settings,
@@ -140,10 +141,11 @@ def _cross_problems(routine: Routine, settings: Settings,
             close = tomlfile.close_match(step_id, catalog.routine_ids)
             hint = f'did you mean "{close[0]}"?' if close else \
                 "see `crampguard list` or seeds/catalog.toml for the step ids"
-            problems.append((("seed",), f"unknown catalog step (got {step_id!r}); {hint}"))
+            problems.append((("seed",), _("unknown catalog step (got {step_id!r}); {hint}").format(
+                step_id=step_id, hint=hint)))
         elif step.kind != "routine":
-            problems.append((("seed",), f"step {step_id!r} is advice only, not a routine: "
-                                        f"{step.reason}"))
+            problems.append((("seed",), _("step {step_id!r} is advice only, not a routine: "
+                                          "{reason}").format(step_id=step_id, reason=step.reason)))
     schedule = routine.schedule
     if schedule.after is not None and schedule.after.kind == "done" and \
             schedule.after.source == routine.id:
@@ -212,8 +214,9 @@ def load_set(folders: Iterable[Path], settings: Settings, catalog: Catalog, *,
                 continue
             if routine.id in in_folder:
                 result.problems.append(
-                    f"{path}: id: {routine.id!r} is also the id of {in_folder[routine.id]}; "
-                    f"ids must be unique, rename one")
+                    _("{path}: id: {id!r} is also the id of {in_folder}; ids must be unique, "
+                      "rename one").format(
+                          path=path, id=routine.id, in_folder=in_folder[routine.id]))
                 continue
             in_folder[routine.id] = path
             result.routines[routine.id] = routine
@@ -240,8 +243,10 @@ def _check_follow_ups(result: RoutineSet) -> None:
         close = tomlfile.close_match(after.source, known)
         hint = f'did you mean "{close[0]}"? ' if close else ""
         result.problems.append(
-            f"{_where(path, _file_lines(path), ('schedule', 'after'))}: schedule.after: "
-            f"no routine {after.source!r} to follow; {hint}known ids: {', '.join(known)}")
+            _("{path}: schedule.after: no routine {source!r} to follow; {hint}known ids: "
+              "{known}").format(
+                  path=_where(path, _file_lines(path), ('schedule', 'after')), source=after.source,
+                  hint=hint, known=', '.join(known)))
         del result.routines[routine.id]
         result.sources.pop(routine.id)
         result.layers.pop(routine.id, None)
@@ -256,4 +261,4 @@ def _file_lines(path: Path) -> dict[tuple[str, ...], int]:
 
 def require_folder(folder: Path) -> None:
     if not folder.is_dir():
-        raise CrampguardError(f"{folder}: no such routines folder")
+        raise CrampguardError(_("{folder}: no such routines folder").format(folder=folder))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
 from scheduler.config import defaults
+from scheduler.i18n import N_, _
 from scheduler.timing import grammar
 from scheduler.timing.cron import Cron, parse_cron
 from scheduler.timing.grammar import AnchorRef, Window
@@ -32,7 +33,7 @@ REPEAT_TIMES = (1, 20)
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string in quotes")
+        raise ValueError(_("{what} must be a string in quotes").format(what=what))
     return value
 
 
@@ -61,7 +62,7 @@ def parse_days_value(value: Any) -> frozenset[int]:
 def _at(value: Any) -> tuple[time | AnchorRef, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
-        raise ValueError('"at" needs at least one time, e.g. "21:30" or "bedtime - 45m"')
+        raise ValueError(_('"at" needs at least one time, e.g. "21:30" or "bedtime - 45m"'))
     return tuple(v if isinstance(v, time) else grammar.parse_at(_text(v, "a time")) for v in items)
 
 
@@ -93,7 +94,9 @@ class Strict(BaseModel):
 _ACTION_RE = re.compile(r"^(done|skip|snooze(?:\s+(.+))?|cramps\s+(\S+))$")
 #: The morning check-in's answers about last night, as buttons: ``"cramps none"`` is the
 #: key "cramps:none" labelled "No cramps". journal.events.NIGHT_ANSWERS names the same.
-CRAMP_ANSWERS = {"none": "No cramps", "one": "One cramp", "several": "Several"}
+CRAMP_ANSWERS = {"none": N_("No cramps"), "one": N_("One cramp"), "several": N_("Several")}
+#: The other buttons' labels (message ids: ``Action.shown`` translates them).
+BUTTONS = {"done": N_("Done"), "skip": N_("Skip")}
 CRAMPS_KEY = "cramps:"
 
 
@@ -102,27 +105,36 @@ class Action(Strict):
     answer about last night, ``"cramps none"`` / ``"cramps one"`` / ``"cramps several"``."""
 
     key: str
+    #: English, as the journal and the console know it; ``shown()`` is the user's language
     label: str
+
+    def shown(self) -> str:
+        """The label in the user's language."""
+        if self.key.startswith("snooze:"):
+            return _snooze_label(grammar.parse_duration(self.key.removeprefix("snooze:")),
+                                 translated=True)
+        return _(self.label)
 
 
 def _action(value: Any) -> Action:
     m = _ACTION_RE.match(_text(value, "an action").strip().lower())
     if not m:
-        raise ValueError('unknown action; use "done", "skip" or "snooze 10m", or for a '
-                         'check-in "cramps none", "cramps one" or "cramps several"')
+        raise ValueError(_('unknown action; use "done", "skip" or "snooze 10m", or for a '
+                           'check-in "cramps none", "cramps one" or "cramps several"'))
     if m[1].startswith("snooze"):
         wait = grammar.parse_duration(m[2]) if m[2] else defaults.SNOOZE
         if wait > defaults.SNOOZE_MAX:
             # the same limit as `crampguard snooze`: by then the next firing has come
-            raise ValueError(f"a snooze is at most {grammar.format_duration(defaults.SNOOZE_MAX)}"
-                             f" (got {m[2].strip()}); e.g. \"snooze 10m\"")
+            raise ValueError(_('a snooze is at most {most} (got {snooze}); e.g. '
+                               '"snooze 10m"').format(
+                most=grammar.format_duration(defaults.SNOOZE_MAX), snooze=m[2].strip()))
         return snooze_action(wait)
     if m[3] is not None:
         if m[3] not in CRAMP_ANSWERS:
-            raise ValueError(f'unknown answer {m[3]!r}; use "cramps none", "cramps one" or '
-                             f'"cramps several"')
+            raise ValueError(_('unknown answer {answer!r}; use "cramps none", "cramps one" or '
+                               '"cramps several"').format(answer=m[3]))
         return Action(key=CRAMPS_KEY + m[3], label=CRAMP_ANSWERS[m[3]])
-    return Action(key=m[1], label=m[1].capitalize())
+    return Action(key=m[1], label=BUTTONS[m[1]])
 
 
 def night_answer(key: str) -> str | None:
@@ -132,10 +144,17 @@ def night_answer(key: str) -> str | None:
 
 
 def snooze_action(wait: timedelta) -> Action:
+    return Action(key=f"snooze:{grammar.format_duration(wait)}",
+                  label=_snooze_label(wait, translated=False))
+
+
+def _snooze_label(wait: timedelta, *, translated: bool) -> str:
+    """"Snooze 10 min", or "Snooze 1m30s" for a wait not in whole minutes."""
     minutes = int(wait.total_seconds() // 60)
-    label = f"Snooze {minutes} min" if wait.total_seconds() % 60 == 0 else \
-        f"Snooze {grammar.format_duration(wait)}"
-    return Action(key=f"snooze:{grammar.format_duration(wait)}", label=label)
+    whole = wait.total_seconds() % 60 == 0
+    text = N_("Snooze {minutes} min") if whole else N_("Snooze {duration}")
+    return (_(text) if translated else text).format(
+        minutes=minutes, duration=grammar.format_duration(wait))
 
 
 @dataclass(frozen=True)
@@ -154,7 +173,7 @@ class FollowUp:
 
 
 _AFTER_RE = re.compile(r"^([a-z0-9][a-z0-9_-]*)(\s+done)?\s*(?:([+-])\s*(.*))?$")
-_AFTER_HINT = ('write "foot-soak done + 20m" (after that routine is answered done) or '
+_AFTER_HINT = N_('write "foot-soak done + 20m" (after that routine is answered done) or '
                f'"workout + 1h" (after you report it: crampguard log workout); events: '
                f'{", ".join(EVENTS)}')
 
@@ -164,18 +183,20 @@ def _after(value: Any) -> FollowUp:
         return value
     m = _AFTER_RE.match(_text(value, "a follow-up").strip().lower())
     if not m:
-        raise ValueError(f"not a follow-up; {_AFTER_HINT}")
+        raise ValueError(_("not a follow-up; {hint}").format(hint=_(_AFTER_HINT)))
     source, done, sign, wait_text = m[1], m[2], m[3], m[4]
     if not done and source not in EVENTS:
-        raise ValueError(f"{source!r} is not an event (events: {', '.join(EVENTS)}); to "
-                         f'follow a routine, say "{source} done + 20m"')
+        raise ValueError(_('{source!r} is not an event (events: {events}); to follow a '
+                           'routine, say "{source} done + 20m"').format(
+                               source=source, events=', '.join(EVENTS)))
     if sign == "-":
-        raise ValueError("a follow-up comes after its cause: use +, e.g. "
-                         f'"{source}{" done" if done else ""} + 20m"')
+        raise ValueError(_('a follow-up comes after its cause: use +, e.g. "{source}{value} '
+                           '+ 20m"').format(source=source, value=" done" if done else ""))
     wait = grammar.parse_duration(wait_text, allow_zero=True) if sign else timedelta()
     if wait > FOLLOW_UP_MAX:
-        raise ValueError(f"a follow-up waits at most {grammar.format_duration(FOLLOW_UP_MAX)}; "
-                         "for later, give the routine its own time with \"at\"")
+        raise ValueError(_('a follow-up waits at most {follow_up_max}; for later, give the '
+                           'routine its own time with "at"').format(
+                               follow_up_max=grammar.format_duration(FOLLOW_UP_MAX)))
     return FollowUp(source, "done" if done else "event", wait)
 
 
@@ -219,16 +240,17 @@ class Schedule(Strict):
                 + (f"; found {', '.join(kinds)}" if kinds else "")
             )
         if self.after is not None and kinds and kinds != ["at"]:
-            raise ValueError(f'"after" goes alone or with "at", not with "{kinds[0]}"')
+            raise ValueError(_('"after" goes alone or with "at", not with "{kinds}"').format(
+                kinds=kinds[0]))
         if self.after is not None and not kinds and self.days is not None:
-            raise ValueError('"days" goes with "at": a follow-up alone fires on any day its '
-                             'cause happens; remove "days"')
+            raise ValueError(_('"days" goes with "at": a follow-up alone fires on any day '
+                               'its cause happens; remove "days"'))
         if self.every is not None and self.between is None:
-            raise ValueError('"every" needs a window: add between = "work" or "09:00-17:30"')
+            raise ValueError(_('"every" needs a window: add between = "work" or "09:00-17:30"'))
         if self.between is not None and self.every is None:
-            raise ValueError('"between" goes with "every", e.g. every = "50m"')
+            raise ValueError(_('"between" goes with "every", e.g. every = "50m"'))
         if self.cron is not None and self.days is not None:
-            raise ValueError('"cron" has its own day fields; remove "days"')
+            raise ValueError(_('"cron" has its own day fields; remove "days"'))
         if isinstance(self.between, Window) and self.every is not None and (
                 problem := grammar.interval_problem(self.every, self.between, "its window",
                                                     '"between"')):
@@ -239,16 +261,16 @@ class Schedule(Strict):
 def _repeat_every(value: Any) -> timedelta:
     every = value if isinstance(value, timedelta) else _duration(value)
     if every < REPEAT_EVERY_MIN:
-        raise ValueError("repeat at most once a minute: give every = \"1m\" or more, e.g. "
-                         "\"10m\"")
+        raise ValueError(_('repeat at most once a minute: give every = "1m" or more, e.g. '
+                           '"10m"'))
     return every
 
 
 def _repeat_times(value: Any) -> int:
     low, high = REPEAT_TIMES
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"give a whole number from {low} to {high}, without quotes, e.g. "
-                         "times = 3")
+        raise ValueError(_("give a whole number from {low} to {high}, without quotes, e.g. "
+                           "times = 3").format(low=low, high=high))
     return value
 
 
@@ -264,7 +286,7 @@ class Notify(Strict):
     urgency: Literal["low", "normal", "critical"] = "normal"
     timeout: Annotated[timedelta, PlainValidator(_duration_or_zero)] | None = None
     actions: tuple[Annotated[Action, PlainValidator(_action)], ...] = (
-        Action(key="done", label="Done"), snooze_action(defaults.SNOOZE),
+        Action(key="done", label=BUTTONS["done"]), snooze_action(defaults.SNOOZE),
     )
     icon: str = ""
     repeat: Repeat | None = None
@@ -275,11 +297,11 @@ class Notify(Strict):
         if isinstance(value, Repeat) or value is None:
             return value
         if not isinstance(value, dict):
-            raise ValueError('give a table: repeat = { every = "10m", times = 3 }')
+            raise ValueError(_('give a table: repeat = { every = "10m", times = 3 }'))
         unknown = [k for k in value if k not in Repeat.model_fields]
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r}; valid keys here: "
-                             f"{', '.join(Repeat.model_fields)}")
+            raise ValueError(_("unknown key {unknown!r}; valid keys here: {model_fields}").format(
+                unknown=unknown[0], model_fields=', '.join(Repeat.model_fields)))
         return value
 
 
@@ -310,7 +332,8 @@ class Routine(Strict):
     @classmethod
     def _id(cls, value: str) -> str:
         if not ID_PATTERN.match(value):
-            raise ValueError("an id is lowercase letters, digits and hyphens, e.g. \"foot-soak\"")
+            raise ValueError(_('an id is lowercase letters, digits and hyphens, e.g. '
+                               '"foot-soak"'))
         return value
 
     @field_validator("seed", mode="before")

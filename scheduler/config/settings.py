@@ -21,9 +21,11 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from scheduler import i18n
 from scheduler.config import defaults, tomlfile
 from scheduler.config.routine import Clock, Strict, parse_days_value, parse_window_value
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.timing import grammar
 from scheduler.timing.grammar import Window
 
@@ -43,9 +45,9 @@ def _quiet(value: Any) -> Window | Literal["off", "auto"]:
     try:
         return parse_window_value(value)
     except ValueError as exc:
-        raise ValueError(f'{exc}; or "auto" (from bedtime + '
-                         f'{grammar.format_duration(defaults.QUIET_AFTER_BEDTIME)} to wake) '
-                         f'or "off"') from None
+        raise ValueError(_('{exc}; or "auto" (from bedtime + {after} to wake) '
+                           'or "off"').format(
+            exc=exc, after=grammar.format_duration(defaults.QUIET_AFTER_BEDTIME))) from None
 
 
 def quiet_after_bedtime(bedtime: time, wake: time) -> Window | None:
@@ -65,7 +67,7 @@ def _clocks(value: Any) -> tuple[time, ...]:
         value = value.split(",")
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not items:
-        raise ValueError('give at least one time, e.g. ["18:00"]')
+        raise ValueError(_('give at least one time, e.g. ["18:00"]'))
     return tuple(v if isinstance(v, time) else grammar.parse_clock(str(v)) for v in items)
 
 
@@ -75,7 +77,7 @@ def _days(value: Any) -> frozenset[int]:
     return parse_days_value(value)
 
 
-# NoDecode: CRAMPGUARD_ANCHORS__WORK__BETWEEN=09:00-17:30 is the value itself, not JSON
+# NoDecode: crampguard_anchors__work__between=09:00-17:30 is the value itself, not JSON
 # (pydantic-settings would json.loads it and fail, as these types count as "complex").
 WindowField = Annotated[Window, PlainValidator(parse_window_value), NoDecode]
 AnchorDays = Annotated[frozenset[int], PlainValidator(_days), NoDecode]
@@ -124,6 +126,17 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[Window | Literal["off", "auto"], PlainValidator(_quiet)] = "auto"
     notifier: Literal["auto", "dbus", "plyer", "console"] = "auto"
     anchors: Anchors = Anchors()
+    #: the language of what a person reads ("zh_CN"); "auto" follows LANGUAGE, LC_ALL,
+    #: LC_MESSAGES and LANG. The CLI reads it before the settings load (cli/language.py).
+    language: str = "auto"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value != i18n.AUTO and not i18n.CODE.match(value):
+            raise ValueError(_('not a language; use "auto" or a code like "zh_CN" or "en" '
+                               '(got {value!r})').format(value=value))
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -164,7 +177,8 @@ def load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name like \"Europe/Berlin\"") from None
+            _('unknown time zone {name!r}; use an IANA name like "Europe/Berlin"').format(
+                name=name)) from None
 
 
 def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
@@ -189,9 +203,9 @@ def load_settings(config_file: Path, flags: Mapping[str, Any] | None = None,
         var = ENV_PREFIX + (field[1].upper() if field else "")
         names = sorted(k.upper() for k in env if k.upper().startswith(var)) or [var + "*"]
         raise CrampguardError(
-            f"environment {', '.join(names)}: not a valid value for a table; set one key per "
-            f'variable, e.g. {ENV_PREFIX}ANCHORS__WORK__BETWEEN="09:00-17:30", or give the '
-            f"table as JSON") from None
+            _('environment {names}: not a valid value for a table; set one key per variable, '
+              'e.g. {env_prefix}ANCHORS__WORK__BETWEEN="09:00-17:30", or give the table as '
+              'JSON').format(names=', '.join(names), env_prefix=ENV_PREFIX)) from None
     finally:
         _file_data.reset(token)
 
@@ -234,9 +248,9 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
     unknown = sorted(name for name in env if name.upper().startswith(ENV_PREFIX)
                      and name not in PATH_VARIABLES and name.upper() not in keys)
     known = [*PATH_VARIABLES, *sorted(keys)]
-    return [f"environment {name}: no such crampguard variable, ignored; "
-            + (f"did you mean {near}?" if (near := _nearest(name, known)) else
-               "the variables are listed in `crampguard --help`")
+    return [_("environment {name}: no such crampguard variable, ignored; ").format(name=name)
+            + (_("did you mean {near}?").format(near=near) if (near := _nearest(name, known)) else
+               _("the variables are listed in `crampguard --help`"))
             for name in unknown]
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,12 +32,14 @@ def read(path: Path) -> tuple[dict[str, Any], str]:
         # mark, which TOML does not allow; it says nothing, so it is dropped.
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise CrampguardError(f"{path}: no such file") from None
+        raise CrampguardError(_("{path}: no such file").format(path=path)) from None
     except UnicodeDecodeError as exc:
         raise CrampguardError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+            _("{path}: not UTF-8 text (byte {start}); save the file as UTF-8").format(
+                path=path, start=exc.start)) from None
     except OSError as exc:
-        raise CrampguardError(f"{path}: cannot read: {exc.strerror}") from None
+        raise CrampguardError(_("{path}: cannot read: {strerror}").format(
+            path=path, strerror=exc.strerror)) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -130,7 +133,8 @@ def _message(err: Any, loc: tuple[str, ...], model: type[BaseModel]) -> str:
         allowed = _allowed_keys(model, loc[:-1])
         close = close_match(loc[-1], allowed)
         hint = f'did you mean "{close[0]}"? ' if close else ""
-        return f"unknown key; {hint}valid keys here: {', '.join(allowed)}"
+        return _("unknown key; {hint}valid keys here: {allowed}").format(
+            hint=hint, allowed=', '.join(allowed))
     text = err["msg"]
     return text.removeprefix("Value error, ")
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, Union
 
 from scheduler.config import defaults
 from scheduler.errors import CrampguardError
+from scheduler.i18n import N_
 
 # --- the request's fields ---------------------------------------------------------------
 
@@ -80,8 +81,8 @@ class Field:
 ROUTINE_ID = Field("id", _routine_id, metavar="ID")
 #: `done` and `snooze`: another reminder than the latest
 DUE = Field("due", _instant, required=False, typed="when", flag="--due", metavar="TIME",
-            help='the reminder due at TIME: "21:45" (the last time the clock showed it), '
-                 'or ISO 8601')
+            help=N_('the reminder due at TIME: "21:45" (the last time the clock showed it), '
+                 'or ISO 8601'))
 
 
 # --- the replies --------------------------------------------------------------------------
@@ -234,37 +235,37 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
-    Command("status", StatusReply, "show the running daemon's state",
-            "Running since, paused until, each routine's next firing, the last delivery."),
-    Command("pause", PauseReply, "hold all reminders for a while (default {pause})",
-            "Hold all reminders: `pause` ({pause}), `pause 30m`, `pause until 21:00` or "
+    Command("status", StatusReply, N_("show the running daemon's state"),
+            N_("Running since, paused until, each routine's next firing, the last delivery.")),
+    Command("pause", PauseReply, N_("hold all reminders for a while (default {pause})"),
+            N_("Hold all reminders: `pause` ({pause}), `pause 30m`, `pause until 21:00` or "
             "`pause until 2026-11-23T21:00`. A pause always ends by itself; reminders due "
-            "during it are recorded as skipped, not delivered later.",
+            "during it are recorded as skipped, not delivered later."),
             (Field("until", _instant, typed="pause", metavar="DURATION | until TIME",
-                   nargs="*", help="a duration like 30m, 2h or 3d, or `until` HH:MM or an "
-                                   "ISO 8601 time; {pause_rule}"),)),
-    Command("resume", ResumeReply, "end a pause now", "End a pause now."),
-    Command("snooze", SnoozeReply, "remind again later (default {snooze})",
-            "Deliver the routine's last shown reminder again after DURATION (default "
-            "{snooze_short}); --due picks an older one.",
+                   nargs="*", help=N_("a duration like 30m, 2h or 3d, or `until` HH:MM or an "
+                                   "ISO 8601 time; {pause_rule}")),)),
+    Command("resume", ResumeReply, N_("end a pause now"), N_("End a pause now.")),
+    Command("snooze", SnoozeReply, N_("remind again later (default {snooze})"),
+            N_("Deliver the routine's last shown reminder again after DURATION (default "
+            "{snooze_short}); --due picks an older one."),
             (ROUTINE_ID,
              Field("seconds", _seconds_up_to(defaults.SNOOZE_MAX), required=False,
                    typed="snooze", metavar="DURATION", nargs="?",
-                   help="e.g. 10m, 1h; at most {snooze_max}"),
+                   help=N_("e.g. 10m, 1h; at most {snooze_max}")),
              DUE)),
-    Command("skip", SkipReply, "drop the routine's next firing",
-            "Drop the routine's next firing (held ones are passed over); says which, and "
-            "which comes after it.", (ROUTINE_ID,)),
-    Command("trigger", TriggerReply, "deliver the routine's reminder now",
-            "Deliver the routine's reminder now. It is recorded as manual: adherence "
-            "counts only reminders that were due.", (ROUTINE_ID,)),
-    Command("done", DoneReply, "record a reminder as done",
-            "Record the routine's most recent unanswered reminder as done: one that was "
+    Command("skip", SkipReply, N_("drop the routine's next firing"),
+            N_("Drop the routine's next firing (held ones are passed over); says which, and "
+            "which comes after it."), (ROUTINE_ID,)),
+    Command("trigger", TriggerReply, N_("deliver the routine's reminder now"),
+            N_("Deliver the routine's reminder now. It is recorded as manual: adherence "
+            "counts only reminders that were due."), (ROUTINE_ID,)),
+    Command("done", DoneReply, N_("record a reminder as done"),
+            N_("Record the routine's most recent unanswered reminder as done: one that was "
             "shown or missed (the laptop asleep, say), up to a day back. --due picks "
-            "another; a reminder counts once however often it is marked.",
+            "another; a reminder counts once however often it is marked."),
             (ROUTINE_ID, DUE)),
-    Command("reload", ReloadReply, "re-read the routine files and config.toml now",
-            "Re-read the routine files and config.toml now."),
+    Command("reload", ReloadReply, N_("re-read the routine files and config.toml now"),
+            N_("Re-read the routine files and config.toml now.")),
     Command("event", EventReply, "tell the daemon of an event",
             "Something the user did (a workout), at a time: its follow-ups are timed now.",
             (Field("name", _text), Field("at", _instant)), cli=False),

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler import clock
+from scheduler import clock, i18n
 from scheduler.config.context import Context
 from scheduler.config.loader import RoutineSet, load_set
 from scheduler.config.routine import Routine
@@ -42,6 +42,7 @@ from scheduler.daemon.sleep import ClockWatch
 from scheduler.daemon.timers import RoutineTimers
 from scheduler.daemon.watcher import open_watcher
 from scheduler.errors import CrampguardError
+from scheduler.i18n import N_
 from scheduler.journal import recovery
 from scheduler.journal.store import Journal
 from scheduler.notify import Notice, NotifyError, build_chain
@@ -316,6 +317,8 @@ class Daemon:
 
     def _apply(self, routines: RoutineSet, settings: Settings, settings_problems: list[str],
                *, starting: bool = False) -> None:
+        # The notices speak the user's language; the log and the replies stay English.
+        i18n.use(settings.language, everywhere=False)
         self._report(settings_problems + routines.problems)
         replan_all = settings != self.settings or starting
         if settings.notifier != self.settings.notifier:
@@ -434,8 +437,8 @@ class Daemon:
         self.ledger.write(lambda j: j.record("config_error", None, at=at,
                                              detail={"problems": sorted(new)}))
         first = sorted(new)[0]
-        what = "the settings file" if first.startswith(
-            (str(self.ctx.paths.config_file), "environment")) else "a routine file"
+        what = N_("the settings file") if first.startswith(
+            (str(self.ctx.paths.config_file), "environment")) else N_("a routine file")
         self._notify(notices.broken_file(what, first, more=len(new) - 1,
                                          keeps=self._keeps(first)))
 
@@ -443,8 +446,8 @@ class Daemon:
         """What runs while ``problem`` stands: a first start on broken settings has no
         last good version of them, only the defaults."""
         if self._on_defaults and problem in self._settings_problems:
-            return "the default settings run until it is fixed"
-        return "the last good version keeps running"
+            return N_("the default settings run until it is fixed")
+        return N_("the last good version keeps running")
 
     # --- delivering and reporting -----------------------------------------------------------
 

@@ -55,6 +55,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 from scheduler.journal.events import Event, happened_at
 from scheduler.journal.nights import (
     HALF_DAY,
@@ -334,14 +335,20 @@ def night_counts(events: Iterable[Event] | Tally, *, now: datetime, zone: tzinfo
 def verdict(cramped_done: int, done: int, cramped_not: int, not_done: int,
             min_nights: int) -> str:
     if done < min_nights or not_done < min_nights:
-        return (f"not enough nights to say (need at least {min_nights} in each group; "
-                f"{done} done, {not_done} not done)")
-    figures = f"({cramped_done}/{done} vs {cramped_not}/{not_done})"
+        return _("not enough nights to say (need at least {least} in each group; {done} "
+                 "done, {not_done} not done)").format(least=min_nights, done=done,
+                                                      not_done=not_done)
+    figures = _("({cramped_done}/{done} vs {cramped_not}/{not_done})").format(
+        cramped_done=cramped_done, done=done, cramped_not=cramped_not, not_done=not_done)
     # Exact fractions: 3/10 - 2/10 must be exactly 10 points, not 9.999...
     gap = Fraction(cramped_done, done) - Fraction(cramped_not, not_done)
     if abs(gap) <= CLEAR_DIFFERENCE:
-        return f"no clear difference {figures}"
-    return f"{'fewer' if gap < 0 else 'more'} cramps on nights it was done {figures}"
+        text = _("no clear difference {figures}")
+    elif gap < 0:
+        text = _("fewer cramps on nights it was done {figures}")
+    else:
+        text = _("more cramps on nights it was done {figures}")
+    return text.format(figures=figures)
 
 
 #: When a cramp happened (``detail["when"]``, else when it was logged).

@@ -33,6 +33,8 @@ class Notice:
     hint_command: str = ""
     #: the server's id of a notice this one replaces on screen (a repeat), 0 for none
     replaces_id: int = 0
+    #: how the command to type reads after the body, in the user's language
+    hint: str = "Run: {command}"
 
     def __post_init__(self) -> None:
         # Reject a bad notice where it is built, not deep inside a backend at fire time.
@@ -91,4 +93,4 @@ def body_with_hint(notice: Notice) -> str:
     """The body for a backend that shows no buttons: the command to type goes with it."""
     if not notice.hint_command:
         return notice.body
-    return f"{notice.body}\n\nRun: {notice.hint_command}"
+    return f"{notice.body}\n\n{notice.hint.format(command=notice.hint_command)}"

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from scheduler.config.routine import FollowUp, Routine, Schedule
 from scheduler.config.settings import Anchors, Settings
+from scheduler.i18n import _
 from scheduler.timing import grammar
 from scheduler.timing.grammar import AnchorRef, Window
 from scheduler.timing.plans import AtEntry, AtPlan, CronPlan, IntervalPlan, Plan, Timetable
@@ -88,29 +89,33 @@ def describe(schedule: Schedule, anchors: Anchors) -> str:
     follow = describe_follow_up(schedule.after)
     if not schedule.on_clock:
         return follow
-    return f"{describe_clock(schedule, anchors)}, or {follow}"
+    return _("{clock}, or {follow_up}").format(clock=describe_clock(schedule, anchors),
+                                               follow_up=follow)
 
 
 def describe_follow_up(after: FollowUp) -> str:
     """"20m after foot-soak is done", "1h after a workout (crampguard log workout)"."""
     if after.kind == "done":
-        cause = f"{after.source} is done"
+        cause = _("{routine} is done").format(routine=after.source)
     else:
-        cause = f"a {after.source} (crampguard log {after.source})"
+        cause = _("a {event} (crampguard log {event})").format(event=after.source)
     if after.wait:
-        return f"{grammar.format_duration(after.wait)} after {cause}"
-    return f"{'when' if after.kind == 'done' else 'after'} {cause}"
+        return _("{wait} after {cause}").format(wait=grammar.format_duration(after.wait),
+                                                cause=cause)
+    return (_("when {cause}") if after.kind == "done" else _("after {cause}")).format(
+        cause=cause)
 
 
 def describe_clock(schedule: Schedule, anchors: Anchors) -> str:
     """The clock times alone, without a follow-up."""
     if schedule.cron is not None:
-        return f"cron {schedule.cron.text}"
+        return _("cron {expression}").format(expression=schedule.cron.text)
     plan = plan_for(schedule, anchors)
     if isinstance(plan, IntervalPlan):
         named = " (work)" if schedule.between == "work" else ""
-        return (f"every {grammar.format_duration(plan.every)} between {plan.window}{named}, "
-                f"{grammar.describe_days(plan.days)}")
+        return _("every {interval} between {window}{named}, {days}").format(
+            interval=grammar.format_duration(plan.every), window=plan.window, named=named,
+            days=grammar.describe_days(plan.days))
     assert isinstance(plan, AtPlan) and schedule.at is not None
     parts = []
     for item in schedule.at:
@@ -119,7 +124,7 @@ def describe_clock(schedule: Schedule, anchors: Anchors) -> str:
         # An offset across midnight fires on the day after (or before) the anchor's day:
         # the days are said as they fire, the anchor's day in the brackets.
         by_shift: dict[int, list[str]] = {}
-        for base, offset, _ in resolved:
+        for base, offset, _days in resolved:
             shift = (grammar.since_midnight(base) + offset) // timedelta(days=1)
             by_shift.setdefault(0 if days == DAILY else shift, []).append(
                 grammar.format_clock(_wall(base, offset)))
@@ -128,9 +133,11 @@ def describe_clock(schedule: Schedule, anchors: Anchors) -> str:
             fires = days
             if shift:
                 fires = frozenset((day + shift) % 7 for day in days)
-                label = f" ({item} on {grammar.describe_days(days)})"
-            parts.append(f"{grammar.describe_days(fires)} at {', '.join(clocks)}{label}")
-    return "; ".join(parts)
+                label = _(" ({anchor} on {days})").format(
+                    anchor=item, days=grammar.describe_days(days))
+            parts.append(_("{days} at {times}{anchor}").format(
+                days=grammar.describe_days(fires), times=", ".join(clocks), anchor=label))
+    return _("; ").join(parts)
 
 
 def _wall(base: time, offset: timedelta) -> time:

@@ -18,6 +18,7 @@ from typing import Literal
 from scheduler.config import defaults
 from scheduler.config.routine import Routine
 from scheduler.config.settings import Settings
+from scheduler.i18n import _
 from scheduler.planning.schedule import describe, describe_clock, timetable_for
 from scheduler.planning.upcoming import uncaused
 from scheduler.timing.grammar import format_duration
@@ -58,34 +59,40 @@ def routine_warnings(routines: Iterable[Routine], settings: Settings,
         elif outlook is Outlook.NEVER:
             found.append(RoutineWarning(
                 routine.id, "never",
-                f"can never fire: {describe_clock(routine.schedule, settings.anchors)} matches "
-                f"no day in the next {HORIZON_DAYS // 366} years; fix its [schedule]"))
+                _("can never fire: {schedule} matches no day in the next {years} years; fix "
+                  "its [schedule]").format(
+                    schedule=describe_clock(routine.schedule, settings.anchors),
+                    years=HORIZON_DAYS // 366)))
     return found
 
 
 def _uncaused_text(routine: Routine, chain: list[str], routines: dict[str, Routine],
                    settings: Settings) -> str:
-    fires = f"it fires only {describe(routine.schedule, settings.anchors)}"
+    fires = describe(routine.schedule, settings.anchors)
     last = chain[-1]
     if last in chain[:-1]:
-        loop = " after ".join(chain)
-        return (f"{fires}, and its causes go round in a loop ({loop} done) in which none "
-                f'fires by the clock; give one of them a time with "at"')
+        return _("it fires only {schedule}, and its causes go round in a loop ({loop} done) "
+                 'in which none fires by the clock; give one of them a time with "at"').format(
+            schedule=fires, loop=_(" after ").join(chain))
     cause = routines.get(last)
-    waits = "" if len(chain) == 2 else f" (through {', '.join(chain[1:-1])})"
-    state = "is turned off" if cause is not None else "is not in the set"
-    return (f"{fires}, and {last}{waits} {state}; turn {last} on, or give this routine a "
-            f'time with "at"')
+    waits = ("" if len(chain) == 2 else
+             _(" (through {routines})").format(routines=", ".join(chain[1:-1])))
+    text = (_("it fires only {schedule}, and {cause}{through} is turned off; turn {cause} "
+              'on, or give this routine a time with "at"') if cause is not None else
+            _("it fires only {schedule}, and {cause}{through} is not in the set; turn "
+              '{cause} on, or give this routine a time with "at"'))
+    return text.format(schedule=fires, cause=last, through=waits)
 
 
 def _held_text(routine: Routine, settings: Settings) -> str:
     if settings.quiet_hours == "auto":
-        origin = (f"the default, from bedtime + "
-                  f"{format_duration(defaults.QUIET_AFTER_BEDTIME)} to wake")
-        change = "change bedtime or wake, give quiet_hours in config.toml"
+        origin = _("the default, from bedtime + {after} to wake").format(
+            after=format_duration(defaults.QUIET_AFTER_BEDTIME))
+        change = _("change bedtime or wake, give quiet_hours in config.toml")
     else:
-        origin = "the quiet_hours setting"
-        change = "change quiet_hours in config.toml"
-    return (f"it fires {describe_clock(routine.schedule, settings.anchors)}, always inside "
-            f"quiet hours {settings.quiet_window} ({origin}), so it is never shown; move it, "
-            f'{change}, or set quiet_hours = "ignore" in its [schedule]')
+        origin = _("the quiet_hours setting")
+        change = _("change quiet_hours in config.toml")
+    return _("it fires {schedule}, always inside quiet hours {window} ({origin}), so it is "
+             'never shown; move it, {change}, or set quiet_hours = "ignore" in its '
+             "[schedule]").format(schedule=describe_clock(routine.schedule, settings.anchors),
+                                  window=settings.quiet_window, origin=origin, change=change)

@@ -14,8 +14,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from scheduler import i18n
 from scheduler.report import legend
-from scheduler.report.model import NO_EVIDENCE, ReportModel, day_words
+from scheduler.report.model import NO_EVIDENCE, ReportModel, day_words, short_weekday
 
 #: In every page crampguard writes: an existing file without it is not crampguard's, and
 #: is never replaced unasked.
@@ -29,7 +30,16 @@ def render(model: ReportModel, *, made: datetime, version: str) -> str:
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["percent"] = _percent
     env.filters["day_words"] = day_words
+    env.filters["short_weekday"] = short_weekday
+    env.filters["routine_text"] = i18n.routine_text
+    env.filters["seed_text"] = i18n.seed_text
+    # The page's words through the catalog, as `_("...")` in the template. Each comes back
+    # escaped, as Markup, so that its .format() escapes what is put into it (a routine's
+    # title from the user's file) and nothing is escaped twice.
+    env.globals.update(_=lambda text: Markup.escape(i18n._(text)),
+                       ngettext=lambda one, more, n: Markup.escape(i18n.ngettext(one, more, n)))
     return env.get_template("report.html.j2").render(
+        lang=i18n.tag(), stats_command=Markup("<code>crampguard stats</code>"),
         m=model, made=made, version=version, generator=GENERATOR, day=legend.DAY,
         night=legend.NIGHT, day_look=legend.DAY_LOOK, night_look=legend.NIGHT_LOOK,
         no_evidence=NO_EVIDENCE, css_colours=Markup(_css_colours()))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from scheduler.i18n import N_, _, weekday
 from scheduler.journal import stats
 from scheduler.journal.events import MICROSECOND, Event
 from scheduler.report.legend import DAY_LOOK, PRECEDENCE
@@ -38,10 +39,16 @@ if TYPE_CHECKING:
 
 #: The comparison's "no claim with too few nights" rule: the one `crampguard stats` uses.
 MIN_NIGHTS = stats.MIN_NIGHTS
-NO_EVIDENCE = "No published study we know of tested this."
-_KIND_WORDS = (("due", "due"), ("delivered", "shown"), ("done", "done"),
-               ("snoozed", "snoozed"), ("skipped", "skipped"), ("missed", "missed"),
-               ("held", "held back"))
+NO_EVIDENCE = N_("No published study we know of tested this.")
+_KIND_WORDS = (("due", N_("{n} due")), ("delivered", N_("{n} shown")), ("done", N_("{n} done")),
+               ("snoozed", N_("{n} snoozed")), ("skipped", N_("{n} skipped")),
+               ("missed", N_("{n} missed")), ("held", N_("{n} held back")))
+#: The months, in full (a month's heading) and short (a day in words).
+MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),
+          N_("July"), N_("August"), N_("September"), N_("October"), N_("November"),
+          N_("December"))
+SHORT_MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May (short)"), N_("Jun"),
+                N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))
 
 
 class EvidenceSource(Protocol):
@@ -171,7 +178,23 @@ def day_status(counts: dict[str, int]) -> str:
 
 
 def day_words(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """"Mon 2 Mar 2026", in the user's language."""
+    short = _(SHORT_MONTHS[day.month - 1])
+    return _("{weekday} {day} {month} {year}").format(
+        weekday=weekday(day.weekday()), day=day.day, year=day.year,
+        # "May" is both the full and the short name: the short one has its own id
+        month="May" if short == "May (short)" else short)
+
+
+def month_words(day: date) -> str:
+    """"March 2026", in the user's language."""
+    return _("{month} {year}").format(month=_(MONTHS[day.month - 1]), year=day.year)
+
+
+def short_weekday(day: date) -> str:
+    """The weekday over a calendar column: two letters in English ("Mo"), the day's own
+    character in Chinese."""
+    return _("{weekday:.2}").format(weekday=weekday(day.weekday()))
 
 
 def _row(routine: Routine, evening: bool, days: tuple[date, ...], ongoing: date | None,
@@ -187,9 +210,10 @@ def _row(routine: Routine, evening: bool, days: tuple[date, ...], ongoing: date 
 
 
 def _cell_title(day: date, status: str, counts: dict[str, int]) -> str:
-    parts = [f"{counts[kind]} {words}" for kind, words in _KIND_WORDS if counts.get(kind)]
+    parts = [_(words).format(n=counts[kind]) for kind, words in _KIND_WORDS
+             if counts.get(kind)]
     return f"{day_words(day)}: {DAY_LOOK[status].label}" + \
-        (f" ({', '.join(parts)})" if parts else "")
+        (f" ({_(', ').join(parts)})" if parts else "")
 
 
 def _nights(days: tuple[date, ...], window: stats.Window, facts: Facts) -> tuple[Night, ...]:
@@ -197,21 +221,25 @@ def _nights(days: tuple[date, ...], window: stats.Window, facts: Facts) -> tuple
     standing = stats.standing_by_night(facts.cramp_log, window.zone)
     nights = []
     for night in days:
-        when = f"Night of {day_words(night)}"
+        when = day_words(night)
         if night > window.last_night:
-            nights.append(Night(night, "ahead", None, None,
-                                f"{when}: not over within the period (it ends at noon "
-                                "the next day)"))
+            nights.append(Night(night, "ahead", None, None, _(
+                "Night of {day}: not over within the period (it ends at noon the next "
+                "day)").format(day=when)))
         elif night not in known:
             nights.append(Night(night, "unknown", None, None,
-                                f"{when}: unknown (nothing logged)"))
+                                _("Night of {day}: unknown (nothing logged)").format(day=when)))
         elif not known[night]:
-            nights.append(Night(night, "quiet", None, None, f"{when}: no cramp"))
+            nights.append(Night(night, "quiet", None, None,
+                                _("Night of {day}: no cramp").format(day=when)))
         else:
             cramps, severity = _cramps(standing.get(night, []))
-            worst = f", worst severity {severity} of 5" if severity is not None else ""
+            worst = (_(", worst severity {n} of 5").format(n=severity)
+                     if severity is not None else "")
             nights.append(Night(night, "cramp", cramps, severity,
-                                f"{when}: cramp ({cramps}{worst})"))
+                                _("Night of {day}: cramp ({cramps}{worst})").format(
+                                    day=when, worst=worst,
+                                    cramps=_("several") if cramps == "several" else cramps)))
     return tuple(nights)
 
 
@@ -239,7 +267,7 @@ def _months(days: tuple[date, ...]) -> tuple[Month, ...]:
         if not months or day.day == 1 or i == 0:
             if months:
                 months[-1] = Month(months[-1].label, months[-1].start, i)
-            months.append(Month(f"{day:%B %Y}", i, len(days)))
+            months.append(Month(month_words(day), i, len(days)))
     return tuple(months)
 
 

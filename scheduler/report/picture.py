@@ -2,8 +2,11 @@
 nights row and the legend, and each evening routine's comparison as small bars.
 
 matplotlib with the Agg backend (no display needed) and DejaVu Sans, which ships inside
-matplotlib: the same image on every machine. Imported only for a PNG: matplotlib is the
-slowest import crampguard has, and neither the daemon nor the HTML page needs it.
+matplotlib: the same image on every machine. Chinese needs a font with its glyphs, which
+DejaVu Sans has not: the first of ``CJK_FONTS`` the system has (Debian's
+fonts-wqy-microhei or fonts-noto-cjk) takes over for those characters; without one the
+command draws the picture in English and says why (``can_draw``). Imported only for a PNG:
+matplotlib is the slowest import crampguard has, and neither the daemon nor the HTML page needs it.
 
 Everything is drawn on one set of axes measured in calendar cells (x to the right, y
 downwards): the cells as one collection, and all text and symbols as filled outlines, one
@@ -15,6 +18,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import matplotlib
@@ -29,10 +33,18 @@ from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
 
+from scheduler import i18n  # noqa: E402
+from scheduler.i18n import N_, _, ngettext  # noqa: E402
 from scheduler.report import legend  # noqa: E402
-from scheduler.report.model import ReportModel, day_words  # noqa: E402
+from scheduler.report.model import ReportModel, day_words, short_weekday  # noqa: E402
 
 FONT = "DejaVu Sans"
+#: Fonts with the Chinese glyphs, in the order tried (by their family names).
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC")
+#: How their files are named (fonts-wqy-microhei, fonts-noto-cjk).
+CJK_FILES = ("wqy-microhei", "notosanscjk", "notosanssc", "sourcehansans")
+#: The languages whose words DejaVu Sans cannot draw.
+CJK_LANGUAGES = ("zh", "ja", "ko")
 CELL_IN = 0.28  # one calendar cell, in inches
 POINTS_PER_CELL = CELL_IN * 72
 SYMBOL_PT = POINTS_PER_CELL * 0.6
@@ -81,26 +93,31 @@ class _Board:
             self.ink.setdefault(color, []).append((shape, (x + dx, y + dy)))
 
     def header(self, m: ReportModel, made: datetime) -> None:
-        self.text(0, self.y + 0.9, "Leg-cramp prevention routines", size=17, weight="bold")
-        self.text(0, self.y + 2.0, f"{day_words(m.first)} to {day_words(m.last)} · "
-                  f"{len(m.days)} days · times in {m.zone}", size=12)
+        self.text(0, self.y + 0.9, _("Leg-cramp prevention routines"), size=17, weight="bold")
+        self.text(0, self.y + 2.0, " · ".join((
+            _("{first} to {last}").format(first=day_words(m.first), last=day_words(m.last)),
+            ngettext("{n} day", "{n} days", len(m.days)).format(n=len(m.days)),
+            _("times in {zone}").format(zone=m.zone))), size=12)
         n = m.night_counts
         self.text(0, self.y + 3.0,
-                  f"{len(m.routines)} routines enabled · nights: {n.cramp} with a cramp, "
-                  f"{n.no_cramp} without, {n.unknown} unknown (nothing logged)"
-                  + (f", {m.nights_ahead} not over" if m.nights_ahead else "")
-                  + f" · made {made:%Y-%m-%d %H:%M} by crampguard", size=9.5, color=MUTED)
+                  _("{routines} routines enabled · nights: {cramp} with a cramp, {no_cramp} "
+                    "without, {unknown} unknown (nothing logged)").format(
+                      routines=len(m.routines), cramp=n.cramp, no_cramp=n.no_cramp,
+                      unknown=n.unknown)
+                  + (_(", {n} not over").format(n=m.nights_ahead) if m.nights_ahead else "")
+                  + " · " + _("made {made} by crampguard").format(
+                      made=f"{made:%Y-%m-%d %H:%M}"), size=9.5, color=MUTED)
         self.y += 4.2
 
     def key(self) -> None:
         """The legend: each kind of day, then of night."""
-        for looks, prefix in ((legend.DAY, ""), (legend.NIGHT, "night: ")):
+        for looks, night in ((legend.DAY, False), (legend.NIGHT, True)):
             x = 0.0
             for look in looks:
-                self.cell(x, self.y, look, dashed=look.key == "unknown" and prefix != "")
-                self.text(x + 1.25, self.y + 0.5, prefix + look.label, size=8.5,
-                          va="center")
-                x += 1.8 + 0.25 * len(prefix + look.label)
+                self.cell(x, self.y, look, dashed=look.key == "unknown" and night)
+                label = _("night: {label}").format(label=look.label) if night else look.label
+                self.text(x + 1.25, self.y + 0.5, label, size=8.5, va="center")
+                x += 1.8 + 0.25 * i18n.width(label)
             self.y += 1.3
         self.y += 0.4
 
@@ -110,19 +127,20 @@ class _Board:
         for column, day in enumerate(m.days[start:stop]):
             x = LABEL + column + 0.5
             weekend = day.weekday() >= 5
-            self.text(x, self.y + 0.35, f"{day:%a}"[:2], size=6, ha="center", color=MUTED)
+            self.text(x, self.y + 0.35, short_weekday(day), size=6, ha="center", color=MUTED)
             self.text(x, self.y + 0.85, str(day.day), size=7.5, ha="center",
                       weight="bold" if weekend else "normal",
                       color=INK if weekend else MUTED)
         self.y += 1.1
         for row in m.routines:
-            name = row.title if len(row.title) <= 38 else row.title[:37] + "…"
+            title = i18n.routine_text(row.title)
+            name = title if i18n.width(title) <= 38 else _cut(title, 37) + "…"
             self.text(LABEL - 0.3, self.y + 0.5, name, size=8, ha="right", va="center")
             for column, cell in enumerate(row.cells[start:stop]):
                 self.cell(LABEL + column, self.y, legend.DAY_LOOK[cell.status])
             self.y += 1
         self.y += 0.15  # the nights row sits apart from the routines, under the evenings
-        self.text(LABEL - 0.3, self.y + 0.5, "Nights", size=8, ha="right", va="center",
+        self.text(LABEL - 0.3, self.y + 0.5, _("Nights"), size=8, ha="right", va="center",
                   weight="bold")
         for column, night in enumerate(m.nights[start:stop]):
             look = legend.NIGHT_LOOK[night.status]
@@ -133,31 +151,35 @@ class _Board:
         self.y += 1.6
 
     def comparisons(self, m: ReportModel) -> None:
-        self.text(0, self.y + 0.8, "Cramps on your nights, with and without each evening "
-                  "routine", size=12, weight="bold")
-        self.text(0, self.y + 1.7, "An association on your own nights, not a cause. Unknown "
-                  f"nights are left out; no claim until each group has {m.min_nights} nights.",
+        self.text(0, self.y + 0.8, _("Cramps on your nights, with and without each evening "
+                                     "routine"), size=12, weight="bold")
+        self.text(0, self.y + 1.7, _("An association on your own nights, not a cause. Unknown "
+                                     "nights are left out; no claim until each group has {n} "
+                                     "nights.").format(n=m.min_nights),
                   size=8.5, color=MUTED)
         self.y += 2.4
         if not m.comparisons:
-            self.text(0, self.y + 0.6, "No evening routine is enabled.", size=9)
+            self.text(0, self.y + 0.6, _("No evening routine is enabled."), size=9)
             self.y += 1.2
         for c in m.comparisons:
             r = c.relation
-            self.text(0, self.y + 0.7, c.title, size=10, weight="bold")
+            self.text(0, self.y + 0.7, i18n.routine_text(c.title), size=10, weight="bold")
             self.y += 1.0
             for what, nights, cramped, rate, colour in (
-                    ("done", r.nights_done, r.cramp_nights_done, r.rate_done, BAR_DONE),
-                    ("due, not done", r.nights_not_done, r.cramp_nights_not_done,
-                     r.rate_not_done, BAR_NOT)):
+                    (_("nights done: {nights}, {cramped} with a cramp ({percent})"),
+                     r.nights_done, r.cramp_nights_done, r.rate_done, BAR_DONE),
+                    (_("nights due, not done: {nights}, {cramped} with a cramp ({percent})"),
+                     r.nights_not_done, r.cramp_nights_not_done, r.rate_not_done, BAR_NOT)):
                 percent = "–" if rate is None else f"{rate:.0%}"
-                self.text(0.3, self.y + 0.5, f"nights {what}: {nights}, {cramped} with a "
-                          f"cramp ({percent})", size=8.5, va="center")
+                self.text(0.3, self.y + 0.5, what.format(nights=nights, cramped=cramped,
+                                                         percent=percent),
+                          size=8.5, va="center")
                 self.bars.append((LABEL + 5, self.y + 0.2, 12, 0.6, TRACK))
                 if rate:
                     self.bars.append((LABEL + 5, self.y + 0.2, 12 * rate, 0.6, colour))
                 self.y += 0.8
-            self.text(0.3, self.y + 0.55, f"On your nights: {r.verdict}.", size=8.5,
+            self.text(0.3, self.y + 0.55, _("On your nights: {verdict}.").format(
+                verdict=r.verdict), size=8.5,
                       va="center", style="italic")
             self.y += 1.3
 
@@ -181,14 +203,15 @@ class _Board:
         # Collections of plain arrays: a year is ~8,000 cells, and a patch object for each
         # took longer than the whole page.
         corners = np.array([[0.06, 0.06], [0.94, 0.06], [0.94, 0.94], [0.06, 0.94]])
-        at = np.array([(x, y) for x, y, _, _ in self.cells]).reshape(-1, 1, 2)
+        at = np.array([(x, y) for x, y, *_rest in self.cells]).reshape(-1, 1, 2)
         ax.add_collection(PolyCollection(
-            at + corners, facecolors=[face for _, _, face, _ in self.cells],
+            at + corners, facecolors=[face for *_xy, face, _dashed in self.cells],
             edgecolors=[INK if dashed else LINE for *_, dashed in self.cells],
             linestyles=["--" if dashed else "-" for *_, dashed in self.cells],
             linewidths=0.6), autolim=False)
         ax.add_collection(PolyCollection(
-            [[(x, y), (x + w, y), (x + w, y + h), (x, y + h)] for x, y, w, h, _ in self.bars],
+            [[(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+             for x, y, w, h, _colour in self.bars],
             facecolors=[colour for *_, colour in self.bars], linewidths=0), autolim=False)
         for colour, placed in self.ink.items():
             # add_artist: add_patch would walk every curve of every glyph for the data
@@ -203,10 +226,48 @@ class _Board:
         return out.getvalue()
 
 
+def can_draw(language: str) -> tuple[bool, str | None]:
+    """Whether the picture can be drawn in ``language`` (gettext's name), and a note for
+    the user when it cannot."""
+    if not language.startswith(CJK_LANGUAGES):
+        return True, None
+    if _cjk_font() is not None:
+        return True, None
+    return False, N_("no font with Chinese characters is installed (Debian: apt-get "
+                     "install fonts-wqy-microhei); the picture is drawn in English")
+
+
+@lru_cache(maxsize=1)
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    found = _first_cjk({f.name for f in manager.ttflist})
+    if found is None:
+        # matplotlib keeps its list of fonts in a cache made the first time it ran, so a
+        # font installed since is not in it: look at the system's fonts once more.
+        for path in font_manager.findSystemFonts():
+            if Path(path).name.lower().startswith(CJK_FILES):
+                manager.addfont(path)
+        found = _first_cjk({f.name for f in manager.ttflist})
+    return found
+
+
+def _first_cjk(names: set[str]) -> str | None:
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def _families() -> list[str]:
+    """DejaVu Sans first (the symbols, the Latin letters: the same look in every
+    language), then a Chinese font for what it lacks."""
+    cjk = _cjk_font() if i18n.language().startswith(CJK_LANGUAGES) else None
+    return [FONT, cjk] if cjk else [FONT]
+
+
 def _shape(text: str, size: float, weight: str, style: Literal["normal", "italic"]) -> Shape:
     """``text`` at ``size`` points as an outline in cell units, y downwards, its baseline's
     left end at the origin (the same shape is placed many times: a symbol, a day number)."""
-    prop = FontProperties(family=FONT, weight=weight, style=style)
+    prop = FontProperties(family=_families(), weight=weight, style=style)
     path = TextPath((0, 0), text, size=size, prop=prop)
     scale = np.array([1 / POINTS_PER_CELL, -1 / POINTS_PER_CELL])
     return np.asarray(path.vertices) * scale, np.asarray(path.codes)
@@ -228,5 +289,12 @@ def _aligned(text: str, size: float, weight: str, style: Literal["normal", "ital
 def _compound(placed: list[tuple[Shape, tuple[float, float]]]) -> MplPath:
     """One path of many placed shapes: one artist to draw instead of thousands of texts."""
     vertices = np.concatenate([shape[0] + np.array(where) for shape, where in placed])
-    codes = np.concatenate([shape[1] for shape, _ in placed])
+    codes = np.concatenate([shape[1] for shape, _where in placed])
     return MplPath(vertices, codes)
+
+
+def _cut(text: str, columns: int) -> str:
+    """The start of ``text`` that fits in ``columns`` (a Chinese character takes two)."""
+    while i18n.width(text) > columns:
+        text = text[:-1]
+    return text

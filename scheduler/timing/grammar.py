@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from scheduler.i18n import N_, _, weekday
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG_DAY_NAMES = {
@@ -20,15 +22,16 @@ DAY_SETS = {
     "weekdays": frozenset(range(5)),
     "weekends": frozenset({5, 6}),
 }
-DAYS_HINT = 'use "daily", "weekdays", "weekends" or a list of day names like ["mon", "thu"]'
+DAYS_HINT = N_('use "daily", "weekdays", "weekends" or a list of day names like '
+              '["mon", "thu"]')
 
 #: The anchors a routine can be written against (``at = "bedtime - 45m"``).
 ANCHOR_NAMES = ("bedtime", "wake", "workout", "work-start", "work-end")
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DURATION_RE = re.compile(r"(\d+)\s*(d|h|m|s)")
-_DURATION_HINT = 'write a duration like "45m", "1h30m", "20s" or "2h"'
-_TIME_HINT = 'use 24-hour "HH:MM" or "HH:MM:SS", e.g. "21:30"'
+_DURATION_HINT = N_('write a duration like "45m", "1h30m", "20s" or "2h"')
+_TIME_HINT = N_('use 24-hour "HH:MM" or "HH:MM:SS", e.g. "21:30"')
 
 
 class ImpossibleClock(ValueError):
@@ -36,7 +39,8 @@ class ImpossibleClock(ValueError):
     part is out of range, for a message of the caller's own."""
 
     def __init__(self, reason: str):
-        super().__init__(f"impossible time of day: {reason}; {_TIME_HINT}")
+        super().__init__(_("impossible time of day: {reason}; {hint}").format(
+            reason=reason, hint=_(_TIME_HINT)))
         self.reason = reason
 
 
@@ -44,15 +48,15 @@ def parse_clock(text: str) -> time:
     """``"21:30"`` or ``"21:30:15"`` → ``time``."""
     m = _TIME_RE.match(text.strip())
     if not m:
-        raise ValueError(f"not a time of day; {_TIME_HINT}")
+        raise ValueError(_("not a time of day; {hint}").format(hint=_(_TIME_HINT)))
     hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
     if hour > 23:
         raise ImpossibleClock("hours go 00 to 23" + (" (midnight is 00:00)" if hour == 24
                                                       and not minute + second else ""))
     if minute > 59:
-        raise ImpossibleClock("minutes go 00 to 59")
+        raise ImpossibleClock(_("minutes go 00 to 59"))
     if second > 59:
-        raise ImpossibleClock("seconds go 00 to 59")
+        raise ImpossibleClock(_("seconds go 00 to 59"))
     return time(hour, minute, second)
 
 
@@ -80,7 +84,13 @@ def format_instant(at: datetime | None, zone: tzinfo | None = None, form: str = 
     none. The one formatter of instants: ``form`` picks one of ``INSTANT_FORMATS``."""
     if at is None:
         return "-"
-    return (at.astimezone(zone) if zone else at).strftime(INSTANT_FORMATS[form])
+    local = at.astimezone(zone) if zone else at
+    return local.strftime(INSTANT_FORMATS[form].replace("%a", weekday(local.weekday())))
+
+
+def format_day(day: date) -> str:
+    """A day as the user reads it: "Mon 2026-11-23" (the weekday in their language)."""
+    return f"{weekday(day.weekday())} {day.isoformat()}"
 
 
 class DurationTooLong(ValueError):
@@ -99,13 +109,15 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
         try:
             total += int(m[1]) * units[m[2]]
         except OverflowError:
-            raise DurationTooLong(f"a duration this long makes no sense here; "
-                                  f"{_DURATION_HINT}") from None
+            raise DurationTooLong(_("a duration this long makes no sense here; "
+                                    "{hint}").format(
+                                        hint=_(_DURATION_HINT))) from None
         pos = m.end()
     if not compact or compact[pos:].strip():
-        raise ValueError(f"not a duration; {_DURATION_HINT}")
+        raise ValueError(_("not a duration; {hint}").format(hint=_(_DURATION_HINT)))
     if total <= timedelta() and not allow_zero:
-        raise ValueError(f"a duration must be longer than zero; {_DURATION_HINT}")
+        raise ValueError(_("a duration must be longer than zero; {hint}").format(
+            hint=_(_DURATION_HINT)))
     return total
 
 
@@ -127,10 +139,10 @@ def parse_days(value: str | list[str]) -> frozenset[int]:
             return DAY_SETS[key]
         if key in DAY_NAMES or key in _LONG_DAY_NAMES:
             return frozenset({_day_number(key)})
-        raise ValueError(f"unknown days {value!r}; {DAYS_HINT} "
-                         f"(day names: {', '.join(DAY_NAMES)})")
+        raise ValueError(_("unknown days {value!r}; {hint} (day names: {day_names})").format(
+            value=value, hint=_(DAYS_HINT), day_names=', '.join(DAY_NAMES)))
     if not value:
-        raise ValueError(f"the day list is empty; {DAYS_HINT}")
+        raise ValueError(_("the day list is empty; {hint}").format(hint=_(DAYS_HINT)))
     return frozenset(_day_number(str(day).strip().lower()) for day in value)
 
 
@@ -139,14 +151,21 @@ def _day_number(name: str) -> int:
         return DAY_NAMES.index(name)
     if name in _LONG_DAY_NAMES:
         return _LONG_DAY_NAMES[name]
-    raise ValueError(f"unknown day {name!r}; valid day names: {', '.join(DAY_NAMES)}")
+    raise ValueError(_("unknown day {name!r}; valid day names: {day_names}").format(
+        name=name, day_names=', '.join(DAY_NAMES)))
+
+
+#: How ``describe_days`` says the day sets to a person (the routine grammar's names are
+#: the message ids; a file still takes only the English words).
+_DAY_SET_WORDS = {"daily": N_("daily"), "weekdays": N_("weekdays"), "weekends": N_("weekends")}
+_DAY_WORDS = (N_("mon"), N_("tue"), N_("wed"), N_("thu"), N_("fri"), N_("sat"), N_("sun"))
 
 
 def describe_days(days: frozenset[int]) -> str:
     for name, members in DAY_SETS.items():
         if days == members:
-            return name
-    return ", ".join(DAY_NAMES[d] for d in sorted(days))
+            return _(_DAY_SET_WORDS[name])
+    return _(", ").join(_(_DAY_WORDS[d]) for d in sorted(days))
 
 
 @dataclass(frozen=True)
@@ -183,10 +202,10 @@ def parse_window(text: str) -> Window:
     """``"09:00-17:30"`` → ``Window``."""
     parts = text.split("-")
     if len(parts) != 2:
-        raise ValueError('not a window; write "HH:MM-HH:MM", e.g. "09:00-17:30"')
+        raise ValueError(_('not a window; write "HH:MM-HH:MM", e.g. "09:00-17:30"'))
     start, end = (parse_clock(p) for p in parts)
     if start == end:
-        raise ValueError("a window needs a start and an end that differ, e.g. \"09:00-17:30\"")
+        raise ValueError(_('a window needs a start and an end that differ, e.g. "09:00-17:30"'))
     return Window(start, end)
 
 
@@ -215,14 +234,16 @@ def parse_at(text: str) -> time | AnchorRef:
     m = _ANCHOR_RE.match(stripped.lower())
     if not m:
         raise ValueError(
-            f'not a time or an anchor; {_TIME_HINT}, or an anchor ± offset like '
-            f'"bedtime - 45m" (anchors: {", ".join(ANCHOR_NAMES)})'
+            _('not a time or an anchor; {hint}, or an anchor ± offset like "bedtime - '
+              '45m" (anchors: {anchor_names})').format(
+                  hint=_(_TIME_HINT), anchor_names=", ".join(ANCHOR_NAMES))
         )
     name, sign, offset_text = m[1], m[2], m[3]
     if name not in ANCHOR_NAMES:
-        raise ValueError(f"unknown anchor {name!r}; known anchors: {', '.join(ANCHOR_NAMES)}")
+        raise ValueError(_("unknown anchor {name!r}; known anchors: {anchor_names}").format(
+            name=name, anchor_names=', '.join(ANCHOR_NAMES)))
     # "bedtime + 0m" is the anchor itself: a zero offset is as valid as none.
     offset = parse_duration(offset_text, allow_zero=True) if offset_text else timedelta()
     if offset >= timedelta(days=1):
-        raise ValueError("an anchor offset must be less than a day")
+        raise ValueError(_("an anchor offset must be less than a day"))
     return AnchorRef(name, -offset if sign == "-" else offset)

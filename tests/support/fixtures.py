@@ -1,6 +1,6 @@
 """The shared fixtures, and the paths and zone every test agrees on.
 
-Every test runs against its own config, state and runtime folders: the user's real files
+Every test runs against its own config, state and runtime folders, in English: the user's real files
 (platformdirs' folders, a ``CRAMPGUARD_*`` variable exported in the shell that runs pytest)
 must never leak into a test, so the ``isolated`` fixture is autouse.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler import i18n
 from tests.support.desktop import PACKAGES, Desktop, missing_programs
 from tests.support.faketime import SteppedClock
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
@@ -54,6 +55,11 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("CRAMPGUARD_STATE_DIR", str(dirs.state))
     monkeypatch.setenv("CRAMPGUARD_RUNTIME_DIR", str(dirs.runtime))
     monkeypatch.setenv("CRAMPGUARD_TIMEZONE", ZONE)
+    # English, whatever the machine's locale: the tests read English output unless they
+    # set the language themselves. LANGUAGE comes first in gettext's order; the process's
+    # own catalog (in-process commands) starts English too.
+    monkeypatch.setenv("LANGUAGE", "en")
+    i18n.use("en")
     return dirs
 
 
