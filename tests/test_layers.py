@@ -1,7 +1,7 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
-base (errors, clock, paths, i18n) ← timing ← config ← planning; journal, notify and the control
-channel build on base only; cli/ and daemon/ sit on top and do not import each other
+base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify and
+the control channel build on base only; cli/ and daemon/ sit on top and do not import each other
 (`crampguard run` starting the daemon is the one exception). Every import counts: at the
 top of a module, inside a function, and under ``TYPE_CHECKING``.
 """
@@ -32,10 +32,13 @@ ALLOWED: dict[str, set[str]] = {
     # `report` and `export`: the journal and the routines drawn and written out (CLI side
     # only: the daemon never loads the drawing libraries)
     "report": {"base", "timing", "config", "journal"},
+    # the phone's calendar: firings as iCalendar and a CalDAV collection kept in step
+    # (the daemon and the CLI import it only when a calendar is configured or asked for)
+    "calendar": {"base", "timing", "config", "planning"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control",
-               "presence"},
+               "presence", "calendar"},
     "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
-            "autostart", "presence", "report"},
+            "autostart", "presence", "report", "calendar"},
     "entry": {"cli"},
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.
@@ -57,6 +60,8 @@ THIRD_PARTY = {
     "tzlocal": {"config"},
     "jinja2": {"report"},
     "matplotlib": {"scheduler.report.picture"},
+    "icalendar": {"calendar"},
+    "caldav": {"scheduler.calendar.collection"},
 }
 BASE = {"scheduler", "scheduler.errors", "scheduler.clock", "scheduler.paths",
         "scheduler.i18n"}

@@ -273,6 +273,8 @@ class ReminderModel(RuleBasedStateMachine):
         self.just_shown: Showing | None = None
         #: (routine, instant) of every `crampguard trigger`: a manual reminder's key
         self.triggered: set[tuple[str, datetime]] = set()
+        #: reminders completed in the phone's calendar before the desktop showed them
+        self.answered_on_phone: set[tuple[str, datetime]] = set()
         self._build()
 
     def teardown(self) -> None:
@@ -348,6 +350,8 @@ class ReminderModel(RuleBasedStateMachine):
         if showing is None or row.notice != f"dbus/{showing.id}":
             return
         key = (row.routine, row.due)
+        assert key not in self.answered_on_phone, \
+            f"{key} shown on the desktop after it was completed on the phone"
         self.notices[showing.id] = key
         if showing.replaces:
             return  # a repeat, in its notice's place
@@ -435,6 +439,27 @@ class ReminderModel(RuleBasedStateMachine):
             self.answers.done(routine_id, clock.now())
         except CrampguardError:
             pass
+
+    @rule(routine_id=st.sampled_from(sorted(routines())), which=st.integers(-2, 2))
+    def todo_completed_on_the_phone(self, routine_id: str, which: int) -> None:
+        """The routine's to-do in the phone's calendar ticked off (a sync brings it in):
+        one of its firings around now, shown on the desktop or not yet."""
+        table = self.timers.timetable(routine_id)
+        if table is None:
+            return
+        now = clock.now()
+        ahead = [f.at for _, f in zip(range(3), table.firings(now), strict=False)]
+        behind = [f.at for _, f in zip(range(3), table.firings(now - timedelta(days=1)),
+                                         strict=False) if f.at < now][-2:]
+        dues = [*behind, *ahead]
+        if not dues:
+            return
+        due = dues[min(max(which + len(behind), 0), len(dues) - 1)]
+        before = self.memory.get(routine_id, due)
+        if self.answers.completed_elsewhere(routine_id, due, now, source="calendar",
+                                            completed=now) and (
+                before is None or before.state in ("pending", "waiting")):
+            self.answered_on_phone.add((routine_id, due))
 
     @rule(routine_id=st.sampled_from(sorted(routines())), minutes=st.integers(1, 90))
     def snooze(self, routine_id: str, minutes: int) -> None:

@@ -1022,3 +1022,81 @@ def test_a_trigger_while_the_server_is_gone_is_never_counted_due(machine: Machin
     machine.notifier.away = None
     machine.reminders.machine.server_back(clock.now())
     assert machine.events("due") == []
+
+
+# --- answers from the phone's calendar (a to-do completed there) ------------------------------
+
+def test_a_todo_completed_on_the_phone_before_the_desktop_shows_it_is_not_shown_again(
+        machine: Machine) -> None:
+    """The daemon was down when the phone rang; the user completed the to-do there. The
+    restart's catch-up finds the reminder answered and never shows it."""
+    answers = machine.reminders.answers
+    completed = T0 + timedelta(minutes=3)
+    machine.clock.move_to(T0 + timedelta(minutes=10))
+    assert answers.completed_elsewhere("foot-soak", T0, clock.now(), source="calendar",
+                                       completed=completed)
+    machine.fire(T0)  # the timer, or the catch-up after a restart
+    restarted = machine.restart()
+    restarted.fire(T0)
+    assert machine.notifier.sent == [] and restarted.notifier.sent == []
+    assert machine.kinds() == ["due", "delivered", "done"]
+    (done,) = machine.events("done")
+    assert done.detail == {"source": "calendar", "completed": completed.isoformat(),
+                           "reason": "completed in the calendar"}
+    (delivered,) = machine.events("delivered")
+    assert delivered.backend == "calendar"
+    restarted.ledger.close()
+
+
+def test_a_phone_completion_after_the_desktops_done_is_not_counted_twice(
+        machine: Machine, caplog: pytest.LogCaptureFixture) -> None:
+    machine.fire(T0)
+    machine.clock.move_to(T0 + timedelta(minutes=2))
+    machine.reminders.done("foot-soak")
+    caplog.set_level("INFO", logger="crampguard")
+    assert not machine.reminders.answers.completed_elsewhere(
+        "foot-soak", T0, clock.now(), source="calendar")
+    assert machine.kinds() == ["due", "delivered", "done"]
+    assert "completed in the calendar: already done, not counted again" in caplog.text
+
+
+def test_a_phone_completion_answers_the_notice_on_screen_and_ends_its_repeats(
+        tmp_path: Path) -> None:
+    with time_machine.travel(T0, tick=False) as traveller:
+        repeating = Routine.model_validate({
+            "schema_version": 1, "id": "foot-soak", "title": "Warm foot soak",
+            "message": "Soak your feet.", "schedule": {"at": "21:45"},
+            "notify": {"repeat": {"every": "10m", "times": 2}}})
+        m = build(tmp_path / "journal.sqlite3", traveller, {"foot-soak": repeating})
+        m.fire(T0)
+        assert any(k.startswith("crampguard:repeat:") for k in m.timers.timers)
+        m.clock.move_to(T0 + timedelta(minutes=4))
+        assert m.reminders.answers.completed_elsewhere("foot-soak", T0, clock.now(),
+                                                       source="calendar")
+        assert not any(k.startswith("crampguard:repeat:") for k in m.timers.timers)
+        assert m.notifier.withdrawn == [1]
+        assert m.kinds() == ["due", "delivered", "done"]
+        m.ledger.close()
+
+
+def test_a_phone_completion_of_a_firing_skipped_ahead_is_not_counted(machine: Machine) -> None:
+    machine.timers.ahead["foot-soak"] = [T0 + timedelta(days=1), T0 + timedelta(days=2)]
+    machine.reminders.skip("foot-soak")
+    assert not machine.reminders.answers.completed_elsewhere(
+        "foot-soak", T0 + timedelta(days=1), clock.now(), source="calendar")
+    assert machine.kinds() == ["skipped"]
+
+
+def test_a_short_pause_begun_after_the_clock_stepped_back_does_not_end_the_longer_one(
+        machine: Machine) -> None:
+    """Pause 56 minutes; the clock steps back a minute; pause one minute: the short
+    pause's end (where the long one began) leaves the long one running to its end."""
+    machine.reminders.pause(T0 + timedelta(minutes=56))
+    machine.clock.move_to(T0 - timedelta(minutes=1))
+    machine.reminders.pause(T0)
+    machine.timers.run(PAUSE_TIMER, machine.clock)
+    assert machine.reminders.paused_until == T0 + timedelta(minutes=56)
+    machine.fire(T0 + timedelta(minutes=5))
+    assert machine.notifier.sent == []
+    machine.timers.run(PAUSE_TIMER, machine.clock)
+    assert machine.reminders.paused_until is None

@@ -101,6 +101,11 @@ def doctor(ctx: Context) -> DoctorReport:
                        "`crampguard resume` ends it").format(
                            paused_until=daemon.paused_until.isoformat()))
 
+    if daemon is not None:  # the running daemon's sync: the server down, refused ...
+        problems += [p for p in daemon.problems if p.startswith("calendar:")]
+    if settings.calendar is not None:
+        problems += _calendar_password(settings)
+
     presence = _presence(ctx)
     if not any(source.found for source in presence):
         notes.append(_presence_summary(presence))
@@ -224,6 +229,19 @@ def _service_findings(service: ServiceStatusReport, daemon: StatusReply | None,
                        "install`"))
     notes += service.status.notes
     return problems, notes
+
+
+def _calendar_password(settings: Settings) -> list[str]:
+    """The calendar's password file as the sync will find it (a mode others can read, a
+    file gone); the server itself is not asked: doctor changes nothing and waits on none."""
+    from scheduler.calendar.collection import read_password
+
+    assert settings.calendar is not None
+    try:
+        read_password(settings.calendar.password_file)
+    except CrampguardError as exc:
+        return exc.problems
+    return []
 
 
 def _presence(ctx: Context) -> list[SourceReport]:

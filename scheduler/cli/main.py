@@ -54,7 +54,7 @@ exit status: 0 ok, 1 bad input (every problem is printed), 2 bad command line,
 #: the session (each group adds its own).
 ORDER = ("check", "list", "next", "run", "notify-test", "status", "pause", "resume",
          "snooze", "skip", "trigger", "done", "reload", "history", "stats", "report",
-         "export", "log-cramp", "log", "init", "service", "doctor")
+         "export", "calendar", "log-cramp", "log", "init", "service", "doctor")
 #: The options whose value is a file name, which may be any bytes, UTF-8 or not.
 FILE_OPTIONS = ("config", "routines", "out")
 
@@ -78,6 +78,7 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     if only_run:
         return parser
     from scheduler.cli import (
+        calendar_commands,
         daemon_commands,
         doctor_commands,
         export_commands,
@@ -88,7 +89,7 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     )
 
     for module in (file_commands, daemon_commands, journal_commands, report_commands,
-                   export_commands, service_commands, doctor_commands):
+                   export_commands, calendar_commands, service_commands, doctor_commands):
         module.add_parsers(group)
     sub._choices_actions.sort(key=lambda action: ORDER.index(action.dest))
     parsers = dict(sub.choices)  # the choices an unknown command is told, in that order too

@@ -629,3 +629,27 @@ def _export_text(r: results.ExportReport) -> str:
 
 
 _TEXT[results.ExportReport] = _export_text
+
+
+def _calendar_export_text(r: results.CalendarExportReport) -> str:
+    return (f"wrote {r.items} reminder{'' if r.items == 1 else 's'} "
+            f"({r.first:%Y-%m-%d %H:%M} to {r.last:%Y-%m-%d %H:%M}) to {r.path}")
+
+
+def _calendar_sync_text(r: results.CalendarSyncReport) -> str:
+    text = (f"synced {r.url}: {r.put} written, {r.deleted} deleted, {r.unchanged} unchanged "
+            f"({r.seconds:.1f} s)")
+    if r.completed:
+        text += (f"; {r.completed} to-do(s) completed on the phone: the daemon records them "
+                 "at its next sync (`crampguard run`)")
+    return text
+
+
+_TEXT[results.CalendarExportReport] = _calendar_export_text
+_TEXT[results.CalendarSyncReport] = _calendar_sync_text
+_JSON[results.CalendarExportReport] = lambda r: {
+    "file": str(r.path), "items": r.items, "first": r.first.isoformat(),
+    "last": r.last.isoformat()}
+_JSON[results.CalendarSyncReport] = lambda r: {
+    "url": r.url, "put": r.put, "deleted": r.deleted, "unchanged": r.unchanged,
+    "completed": r.completed, "seconds": round(r.seconds, 3)}

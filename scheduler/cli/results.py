@@ -281,3 +281,26 @@ class ExportData:
 
     write: Callable[[Sink], int]
     no_journal: Path | None = None
+
+
+@dataclass(frozen=True)
+class CalendarExportReport:
+    """`calendar export --out`: the file written, how many items, the span they cover."""
+
+    path: Path
+    items: int
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
+class CalendarSyncReport:
+    """`calendar sync`: what changed in the collection."""
+
+    url: str
+    put: int
+    deleted: int
+    unchanged: int
+    #: to-dos completed on the phone, left for the daemon to record
+    completed: int
+    seconds: float

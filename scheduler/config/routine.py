@@ -327,6 +327,9 @@ class Routine(Strict):
     #: a Done on this reminder also reports that event (the warm-up's Done: a workout
     #: starts), which routines with ``after = "workout + 1h"`` follow
     marks: Literal["workout"] | None = None
+    #: how `crampguard calendar` writes its firings: an event with an alarm, a to-do with
+    #: an alarm (completing it on the phone answers the reminder done), or nothing
+    calendar: Literal["event", "todo", "off"] = "event"
 
     @field_validator("id")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -101,6 +102,57 @@ class Anchors(Strict):
     workout: WorkoutAnchor = WorkoutAnchor()
 
 
+#: `crampguard calendar` and the daemon's sync write this many days ahead, unless told.
+CALENDAR_DAYS = 14
+CALENDAR_DAYS_RANGE = (1, 60)
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _calendar_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    text = value.strip() if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError('give the CalDAV collection\'s address, e.g. '
+                         '"https://dav.example.org/alice/crampguard/"')
+    if parts.scheme == "http" and not (parts.hostname in _LOOPBACK_HOSTS
+                                       or parts.hostname.startswith("127.")):
+        # the password and the health data would cross the network in the clear
+        raise ValueError("plain http is only for a server on this machine (localhost); "
+                         "use https")
+    if parts.username or parts.password:
+        raise ValueError("no user or password in the address: give `user` and "
+                         "`password_file`")
+    return text if text.endswith("/") else text + "/"
+
+
+def _password_file(value: Any) -> Path:
+    path = Path(value).expanduser() if isinstance(value, str) and value.strip() else None
+    if path is None or not path.is_absolute():
+        raise ValueError('give the full path of a file holding the password alone, e.g. '
+                         '"~/.config/crampguard/caldav-password" (mode 0600)')
+    return path
+
+
+def _calendar_days(value: Any) -> int:
+    low, high = CALENDAR_DAYS_RANGE
+    if isinstance(value, str) and value.strip().isdigit():  # from the environment
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"give a number of days, {low} to {high}")
+    return value
+
+
+class Calendar(Strict):
+    """``[calendar]``: the CalDAV collection the daemon keeps the next days' firings in."""
+
+    url: Annotated[str, PlainValidator(_calendar_url), NoDecode]
+    user: str = Field(min_length=1)
+    password_file: Annotated[Path, PlainValidator(_password_file), NoDecode]
+    days: Annotated[int, PlainValidator(_calendar_days), NoDecode] = CALENDAR_DAYS
+
+
 _file_data: ContextVar[dict[str, Any] | None] = ContextVar("crampguard_config_file",
                                                           default=None)
 
@@ -137,6 +189,8 @@ class Settings(BaseSettings):
             raise ValueError(_('not a language; use "auto" or a code like "zh_CN" or "en" '
                                '(got {value!r})').format(value=value))
         return value
+    #: None: no calendar, and nothing of it is imported
+    calendar: Calendar | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -236,8 +290,11 @@ def setting_variables(model: type[BaseModel] | None = None, prefix: str = ENV_PR
     for name, field in (model or Settings).model_fields.items():
         var = prefix + name.upper()
         yield var
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            yield from setting_variables(field.annotation, var + "__")
+        # a table, or one that may be left out (``[calendar]``: ``Calendar | None``)
+        inner = [t for t in typing.get_args(field.annotation) if t is not type(None)]
+        table = inner[0] if len(inner) == 1 else field.annotation
+        if isinstance(table, type) and issubclass(table, BaseModel):
+            yield from setting_variables(table, var + "__")
 
 
 def unknown_variables(env: Mapping[str, str]) -> list[str]:

@@ -21,6 +21,7 @@ from scheduler.daemon.reminders import (
     Reminders,
     repeat_keys,
     snooze_key,
+    wait_key,
 )
 from scheduler.errors import CrampguardError
 from scheduler.journal import nights
@@ -42,6 +43,8 @@ class Answers:
         self._withdraw = withdraw
         #: called with a reminder just answered done (follow-ups hang on it)
         self.on_done: Callable[[Reminder, datetime], None] = lambda reminder, now: None
+        #: called after any answer (the calendar marks the answered firing)
+        self.on_answer: Callable[[Reminder], None] = lambda reminder: None
 
     def action(self, notification_id: int, key: str) -> None:
         """A button pressed on a notice: it answers the reminder it sits on, whichever run
@@ -73,6 +76,44 @@ class Answers:
             return
         # Answered: some servers (dunst) leave the notice up after a button; take it down.
         self._withdraw(BUTTONS_BACKEND, notification_id)
+
+    def completed_elsewhere(self, routine_id: str, due: datetime, now: datetime, *,
+                            source: str, completed: datetime | None = None) -> bool:
+        """A reminder completed where crampguard put it beyond the desk (a to-do in the
+        phone's calendar): one answer, done, through the same path as a button. One not
+        shown here yet is recorded as shown there, so the desktop never shows it again;
+        one already answered keeps its answer (the second is logged with the reason).
+        Whether it was counted."""
+        routine = self._reminders.routine(routine_id)
+        if routine is None:
+            log.info("%s due %s completed in the %s: no enabled routine %r, not counted",
+                     routine_id, self._memory.local(due), source, routine_id)
+            return False
+        known = self._memory.get(routine_id, due)
+        final = known.answer if known is not None and known.answer in ("done", "skipped") \
+            else "skipped" if known is not None and known.state == "skipped" else None
+        if final is not None:  # one final answer per reminder (a skip ahead is one)
+            log.info("%s due %s completed in the %s: already %s, not counted again",
+                     routine_id, self._memory.local(due), source, final)
+            return False
+        if known is None or known.state in ("pending", "waiting"):
+            # shown there, not here: its row now says so, and a reminder with a row is
+            # never shown again (a restart's catch-up, a follow-up, the end of a wait)
+            self._reminders.timers.cancel(wait_key(routine_id, due))
+            known = Reminder(routine_id, due, "delivered")
+            self._memory.put(known, now)
+            self._memory.event("due", routine_id, at=now, due=due)
+            self._memory.event("delivered", routine_id, at=now, due=due, backend=source,
+                               detail={"source": source})
+        elif known.notice and known.notice.startswith(f"{BUTTONS_BACKEND}/"):
+            number = known.notice.partition("/")[2]
+            if number.isdigit():  # answered: the notice on the desk goes too
+                self._withdraw(BUTTONS_BACKEND, int(number))
+        detail: dict[str, Any] = {"source": source}
+        if completed is not None:
+            detail["completed"] = min(completed, now).isoformat()
+        self._answer(known, "done", now, reason=f"completed in the {source}", detail=detail)
+        return True
 
     def _answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
         """A morning check-in's button: the cramp log's entry for the night just gone (the
@@ -145,6 +186,7 @@ class Answers:
                  self._memory.local(target.due))
         if answer == "done":
             self.on_done(answered, now)
+        self.on_answer(answered)
 
     def _answerable(self, routine_id: str, due: datetime | None, now: datetime,
                     states: tuple[str, ...] = ("delivered", "missed")) -> Reminder:

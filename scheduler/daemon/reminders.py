@@ -197,7 +197,7 @@ class Reminders:
         self._arm_wait(up, now)
 
     def _arm_wait(self, up: Up, now: datetime) -> None:
-        self.timers.once(f"{WAIT_TIMER}{up.routine.id}@{up.due.isoformat()}",
+        self.timers.once(wait_key(up.routine.id, up.due),
                          max(wait_ends(up), now), self._wait_over, up.routine.id, up.due)
 
     def _wait_over(self, routine_id: str, due: datetime) -> None:
@@ -242,7 +242,7 @@ class Reminders:
                 up = Up.of(routine, known.due, "release")
                 verdict = decide(up, self.world(routine.id, now))
                 if verdict.kind != "wait":
-                    self.timers.cancel(f"{WAIT_TIMER}{routine.id}@{known.due.isoformat()}")
+                    self.timers.cancel(wait_key(routine.id, known.due))
                     self._act(up, verdict, now)
             elif known.until is not None and known.until <= now:
                 self.snooze_ended(routine.id, known.due, now)
@@ -427,6 +427,12 @@ class Reminders:
 
     def _pause_ended(self) -> None:
         now = clock.now()
+        later = self.memory.paused_until(now)
+        if later is not None:
+            # a pause begun after the clock stepped back ended, and an older one still
+            # covers now: the one pause timer waits for that one's end instead
+            self.timers.once(PAUSE_TIMER, later, self._pause_ended)
+            return
         self.resume(now, "the pause ended", from_timer=True)
         self.release(now)
 
@@ -524,6 +530,10 @@ class Reminders:
 
 def snooze_key(reminder: Reminder) -> str:
     return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+
+
+def wait_key(routine_id: str, due: datetime) -> str:
+    return f"{WAIT_TIMER}{routine_id}@{due.isoformat()}"
 
 
 def repeat_key(reminder: Reminder, count: int) -> str:

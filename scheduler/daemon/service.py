@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler import clock, i18n
 from scheduler.config.context import Context
@@ -52,6 +52,9 @@ from scheduler.planning.warnings import routine_warnings
 from scheduler.timing import grammar
 from scheduler.timing.plans import Timetable
 
+if TYPE_CHECKING:
+    from scheduler.daemon.calendar_link import CalendarLink
+
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
 #: How far back a restarted daemon looks for reminders it missed while it was down (from
@@ -63,7 +66,8 @@ LAST_GOOD_CONFIG = "config.last-good.toml"
 log = logging.getLogger("crampguard")
 #: The daemon's own timers by key prefix, as the reload counts them apart from routines.
 _TIMER_KINDS = ((SNOOZE_TIMER, "snooze"), (FOLLOW_TIMER, "follow-up"),
-                (REPEAT_TIMER, "repeat"), (WAIT_TIMER, "held reminder"), (PAUSE_TIMER, "pause"))
+                (REPEAT_TIMER, "repeat"), (WAIT_TIMER, "held reminder"), (PAUSE_TIMER, "pause"),
+                ("crampguard:calendar", "calendar sync"))
 
 
 def _release_startup_memory() -> None:
@@ -103,6 +107,8 @@ class Daemon:
         self.control = ControlServer(ctx.paths.control_socket, self._handle_request,
                                      log)
         self.reminders: Reminders
+        #: the [calendar] collection kept in step; None without one (nothing imported)
+        self.calendar: CalendarLink | None = None
 
     def _due(self, routine_id: str, run_times: list[datetime]) -> None:
         """A routine's run times came due (its timer fired)."""
@@ -144,6 +150,7 @@ class Daemon:
         self.away.bind(self.timers, self.reminders, lambda: self.routines.enabled)
         self.followups = FollowUps(self.reminders, self.timers, lambda: self.routines.enabled)
         self.answers.on_done = self.followups.after_done
+        self.answers.on_answer = lambda reminder: self._calendar_soon()
         previous = self._install_signals()
         try:
             self.control.start()
@@ -164,6 +171,8 @@ class Daemon:
             self.control.stop()
             self.watcher.stop()
             self.away.stop()
+            if self.calendar is not None:
+                self.calendar.close()
             self.ledger.close()  # before the notifiers: its trouble may still be shown
             self.chain.close()
             lock.release()
@@ -296,6 +305,9 @@ class Daemon:
         self._settings_problems = problems
         routines = self._load_routines(settings)
         self._apply(routines, settings, problems)
+        # a reload asked for (`crampguard reload`, SIGHUP, an edit) syncs even when no plan
+        # changed: the phone's answers come in with it
+        self._calendar_soon(timedelta(0))
         try:
             self.watcher.refresh(self._watch_targets())
         except OSError as exc:
@@ -324,17 +336,24 @@ class Daemon:
         if settings.notifier != self.settings.notifier:
             self.chain.close()
             self.chain = self._chain(settings.notifier)
+        calendar_changed = settings.calendar != self.settings.calendar or starting
         self.settings = settings
         old = {r.id: r for r in self.routines.enabled}
         new = {r.id: r for r in routines.enabled}
         self.routines = routines
+        changed = replan_all or old.keys() != new.keys()
         for gone in old.keys() - new.keys():
             self.timers.drop(gone)
             log.info("unscheduled %s", gone)
         for routine_id, routine in new.items():
             if not replan_all and old.get(routine_id) == routine:
                 continue
+            changed = True
             self._schedule(routine)
+        if calendar_changed:
+            self._link_calendar(settings)
+        if changed and not starting:  # at start-up, _started syncs once planned
+            self._calendar_soon(timedelta(0))
         self.away.configure(routines.enabled)
         warnings = [str(w) for w in routine_warnings(routines.routines.values(), settings,
                                                      clock.now())]
@@ -372,6 +391,7 @@ class Daemon:
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(plans), self.settings.zone, "+".join(self.chain.names))
         readiness.ready(f"{len(plans)} routine(s) scheduled")
+        self._calendar_soon(timedelta(0))
         _release_startup_memory()
 
     def _catch_up_after_restart(self, routine_ids: list[str], now: datetime) -> None:
@@ -393,6 +413,53 @@ class Daemon:
             self.reminders.settle(routine_id, due_between(timetable, since, now), now,
                                   why="catch-up",
                                   why_missed=" (crampguard was not running)")
+
+    # --- the phone's calendar ---------------------------------------------------------------
+
+    def _link_calendar(self, settings: Settings) -> None:
+        """The [calendar] collection as the settings name it: nothing of the calendar is
+        imported without one (a daemon's memory and start-up stay as they were)."""
+        if self.calendar is not None:
+            self.calendar.close()
+            self.calendar = None
+        if settings.calendar is None:
+            return
+        from scheduler.daemon.calendar_link import CalendarLink
+
+        self.calendar = CalendarLink(
+            settings.calendar, snapshot=self._calendar_firings, post=self.calls.post,
+            once=self.timers.once, cancel=self.timers.cancel,
+            completed=self._calendar_completed)
+        log.info("calendar: keeping %s in step, %d days ahead", settings.calendar.url,
+                 settings.calendar.days)
+
+    def _calendar_soon(self, wait: timedelta | None = None) -> None:
+        if self.calendar is None or not self.engine.running:
+            return
+        from scheduler.daemon.calendar_link import AFTER_ANSWER
+
+        self.calendar.soon(AFTER_ANSWER if wait is None else wait)
+
+    def _calendar_firings(self, now: datetime) -> tuple[list[Any], Any]:
+        """What the calendar should hold now: the enabled routines' firings ahead, with
+        this daemon's answers, planned follow-ups and skips (loop thread)."""
+        from scheduler.calendar.sync import LOOKBACK, wanted
+
+        assert self.settings.calendar is not None
+        routines = self.routines.enabled
+        answered = {(row.routine, row.due): row.answer
+                    for r in routines for row in self.memory.recent(r.id, now - LOOKBACK)
+                    if row.answer in ("done", "skipped")}
+        pending = [(r.routine, r.due) for r in self.memory.in_state("pending")]
+        skipped = [(r.routine, r.due) for r in self.memory.in_state("skipped")]
+        return wanted(routines, self.settings, now, self.settings.calendar.days,
+                      answered=answered, pending=pending, skipped=skipped), self.settings.zone
+
+    def _calendar_completed(self, completions: list[Any], now: datetime) -> int:
+        """To-dos completed on the phone: answers, through the one answer path."""
+        return sum(self.answers.completed_elsewhere(c.routine, c.due, now, source="calendar",
+                                                    completed=c.at)
+                   for c in completions)
 
     # --- the journal ----------------------------------------------------------------------
 
@@ -494,7 +561,9 @@ class Daemon:
         """Everything that keeps a reminder from the user: settings, routine files, the
         journal."""
         journal = [f"journal: {self.ledger.trouble}"] if self.ledger.trouble else []
-        return [*self._settings_problems, *self.routines.problems, *self._warnings, *journal]
+        calendar = self.calendar.problems() if self.calendar is not None else []
+        return [*self._settings_problems, *self.routines.problems, *self._warnings, *journal,
+                *calendar]
 
 
 def due_between(timetable: Timetable, since: datetime, now: datetime) -> list[datetime]:

@@ -28,10 +28,11 @@ class Upcoming:
 
 def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
              count: int, pending: Iterable[tuple[str, datetime]] = (),
-             skipped: Iterable[tuple[str, datetime]] = ()) -> list[Upcoming]:
-    """The next ``count`` firings from ``start``; ``pending``: follow-ups the daemon has
-    planned (routine id, due), shown among them at their time; ``skipped``: firings
-    dropped ahead of time (`crampguard skip`), left out."""
+             skipped: Iterable[tuple[str, datetime]] = (),
+             until: datetime | None = None) -> list[Upcoming]:
+    """The next ``count`` firings from ``start`` (and before ``until``, if given);
+    ``pending``: follow-ups the daemon has planned (routine id, due), shown among them at
+    their time; ``skipped``: firings dropped ahead of time (`crampguard skip`), left out."""
     routines = list(routines)
     by_id = {r.id: r for r in routines}
     planned = sorted((at, by_id[rid]) for rid, at in pending if rid in by_id and at >= start)
@@ -39,8 +40,10 @@ def upcoming(routines: Iterable[Routine], settings: Settings, start: datetime,
     zone = settings.zone
     streams = [_stream(r, settings, start) for r in routines]
     streams.append(iter([Upcoming(r, at, at.astimezone(zone), False) for at, r in planned]))
-    merged = (u for u in heapq.merge(*streams, key=lambda u: u.at)
-              if (u.routine.id, u.at) not in dropped)
+    merged: Iterator[Upcoming] = (u for u in heapq.merge(*streams, key=lambda u: u.at)
+                                  if (u.routine.id, u.at) not in dropped)
+    if until is not None:
+        merged = itertools.takewhile(lambda u: u.at < until, merged)
     return list(itertools.islice(merged, count))
 
 
