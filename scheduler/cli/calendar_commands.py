@@ -14,6 +14,7 @@ from scheduler.cli import times
 from scheduler.cli.parsing import Group, context, json_option
 from scheduler.cli.results import CalendarExportReport, CalendarSyncReport, ExportData
 from scheduler.errors import CrampguardError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.calendar.items import Firing
@@ -24,33 +25,33 @@ CALENDAR_DAYS = times.Range(1, 60, "a number of days")
 
 
 def add_parsers(group: Group) -> None:
-    p = group.add("calendar", lambda args: None, "put the reminders in your phone's calendar",
-                  "Your reminders as calendar items whose alarms ring on the phone, with the "
+    p = group.add("calendar", lambda args: None, _("put the reminders in your phone's calendar"),
+                  _("Your reminders as calendar items whose alarms ring on the phone, with the "
                   "computer off: an .ics file to import (export), or a CalDAV calendar kept "
                   "in step (sync, and the daemon on its own when config.toml has a "
-                  "[calendar] table).")
+                  "[calendar] table)."))
     actions = group.actions(p)
-    e = actions.add("export", _export, "write the next days' reminders as an .ics file",
-                    "Write the next N days of what `crampguard next` shows as iCalendar: one "
+    e = actions.add("export", _export, _("write the next days' reminders as an .ics file"),
+                    _("Write the next N days of what `crampguard next` shows as iCalendar: one "
                     "event (or to-do, for a routine with calendar = \"todo\") per firing, at "
                     "its local time in its zone, with an alarm then. Importing it again "
                     "updates the same items instead of adding copies. Firings held by quiet "
-                    "hours are left out, and so are follow-ups not yet planned.")
+                    "hours are left out, and so are follow-ups not yet planned."))
     e.add_argument("--days", type=int, default=None, metavar="N",
-                   help=f"how many days ahead, {CALENDAR_DAYS} (default: the [calendar] "
-                        f"table's days, else 14)")
+                   help=_("how many days ahead, {range} (default: the [calendar] "
+                          "table's days, else 14)").format(range=CALENDAR_DAYS))
     e.add_argument("--from", dest="start", metavar="TIME",
-                   help="start here instead of now: ISO 8601, as for `next --from`")
+                   help=_("start here instead of now: ISO 8601, as for `next --from`"))
     e.add_argument("--out", type=Path, metavar="FILE.ics",
-                   help="write FILE (replaced whole) instead of standard output")
-    json_option(e, "with --out, print {file, items, first, last} as JSON")
-    s = actions.add("sync", _sync, "bring the CalDAV calendar of config.toml in step now",
-                    "Write the next days' reminders to the CalDAV calendar named in "
+                   help=_("write FILE (replaced whole) instead of standard output"))
+    json_option(e, _("with --out, print {file, items, first, last} as JSON"))
+    s = actions.add("sync", _sync, _("bring the CalDAV calendar of config.toml in step now"),
+                    _("Write the next days' reminders to the CalDAV calendar named in "
                     "config.toml's [calendar] table, update what changed, delete what no "
                     "longer fires; items crampguard did not write are never touched. To-dos "
                     "completed on the phone are recorded as done by the running daemon, at "
-                    "its next sync.")
-    json_option(s, "print {url, put, deleted, unchanged, completed, seconds} as JSON")
+                    "its next sync."))
+    json_option(s, _("print {url, put, deleted, unchanged, completed, seconds} as JSON"))
 
 
 def _export(args: argparse.Namespace) -> ExportData | CalendarExportReport:
@@ -92,9 +93,9 @@ def sync(ctx: Context) -> CalendarSyncReport:
     settings = ctx.settings
     if settings.calendar is None:
         raise CrampguardError(
-            f"no calendar to sync: {ctx.paths.config_file} has no [calendar] table; add one "
-            'with url = "https://…/your-calendar/", user = "…" and password_file = "~/…" '
-            "(the README's Settings list them)")
+            _("no calendar to sync: {file} has no [calendar] table; add one "
+              'with url = "https://…/your-calendar/", user = "…" and password_file = "~/…" '
+              "(the README's Settings list them)").format(file=ctx.paths.config_file))
     now = clock.now()
     firings = _wanted(ctx, now, settings.calendar.days)
     collection = open_collection(settings.calendar)

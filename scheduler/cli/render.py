@@ -632,16 +632,21 @@ _TEXT[results.ExportReport] = _export_text
 
 
 def _calendar_export_text(r: results.CalendarExportReport) -> str:
-    return (f"wrote {r.items} reminder{'' if r.items == 1 else 's'} "
-            f"({r.first:%Y-%m-%d %H:%M} to {r.last:%Y-%m-%d %H:%M}) to {r.path}")
+    return ngettext("wrote {n} reminder ({first} to {last}) to {path}",
+                    "wrote {n} reminders ({first} to {last}) to {path}", r.items).format(
+        n=r.items, first=f"{r.first:%Y-%m-%d %H:%M}", last=f"{r.last:%Y-%m-%d %H:%M}",
+        path=r.path)
 
 
 def _calendar_sync_text(r: results.CalendarSyncReport) -> str:
-    text = (f"synced {r.url}: {r.put} written, {r.deleted} deleted, {r.unchanged} unchanged "
-            f"({r.seconds:.1f} s)")
+    text = _("synced {url}: {put} written, {deleted} deleted, {unchanged} unchanged "
+             "({seconds} s)").format(url=r.url, put=r.put, deleted=r.deleted,
+                                     unchanged=r.unchanged, seconds=f"{r.seconds:.1f}")
     if r.completed:
-        text += (f"; {r.completed} to-do(s) completed on the phone: the daemon records them "
-                 "at its next sync (`crampguard run`)")
+        text += ngettext("; {n} to-do completed on the phone: the daemon records it at its "
+                         "next sync (`crampguard run`)",
+                         "; {n} to-dos completed on the phone: the daemon records them at "
+                         "its next sync (`crampguard run`)", r.completed).format(n=r.completed)
     return text
 
 
