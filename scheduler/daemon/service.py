@@ -383,6 +383,8 @@ class Daemon:
         plans = self.timers.plans.ids()
         self._catch_up_after_restart(plans, now)
         self.reminders.resume_planned(now)
+        if self.chain.earlier_presses_lost():
+            self.reminders.show_earlier_again(now)
         self.followups.restore(now)
         self.away.follow()
         for routine_id in plans:

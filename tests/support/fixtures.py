@@ -19,6 +19,9 @@ import pytest
 from scheduler import i18n
 from tests.support.desktop import PACKAGES, Desktop, missing_programs
 from tests.support.faketime import SteppedClock
+from tests.support.gnome import PACKAGES as GNOME_PACKAGES
+from tests.support.gnome import GnomeShell
+from tests.support.gnome import missing_programs as gnome_missing
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,3 +175,14 @@ def desktop() -> Iterator[Desktop]:
         )
     with Desktop() as running:
         yield running
+
+
+@pytest.fixture
+def gnome() -> Iterator[GnomeShell]:
+    """A real headless GNOME Shell 43; skipped where it is not installed."""
+    missing = gnome_missing()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} for a real GNOME Shell "
+                    f"(Debian packages: {GNOME_PACKAGES})")
+    with GnomeShell() as shell:
+        yield shell

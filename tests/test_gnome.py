@@ -1,0 +1,49 @@
+"""crampguard on a real GNOME Shell 43 (headless): what GNOME's notices can and cannot do.
+
+GNOME broadcasts a button's press under the shell's own name and its notification server
+passes it on only to the connection that sent the notice: once that run of the daemon has
+ended, nobody hears it. So a notice an earlier run left on screen is shown again in its
+place at start. And its buttons go with its banner (its message list shows none), so the
+command to type stays in the body.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.daemon_proc import Daemon, clock_in, kinds
+from tests.support.routines import routine_text
+
+pytestmark = [pytest.mark.slow, pytest.mark.desktop]
+
+BUTTONS = '[notify]\nactions = ["done", "snooze 10m"]\n'
+
+
+def _until(condition, what: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_done_on_a_notice_an_earlier_run_left_on_screen_is_recorded(routines, gnome):
+    (routines / "stretch.toml").write_text(routine_text("Stretch", clock_in(2), notify=BUTTONS))
+    env = {**gnome.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        first = daemon.wait_for(r"delivered stretch via dbus as #(\d+)", timeout=8)[1]
+        assert daemon.stop() == 0
+    assert "Stretch" in gnome.titles()
+    body = gnome.bodies()["Stretch"]
+    assert "crampguard done stretch" in body  # gone with the banner, the buttons; not this
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        again = daemon.wait_for(r"delivered stretch via dbus as #(\d+) .*shown_again")[1]
+        assert again == first  # in the old notice's place
+        assert gnome.titles().count("Stretch") == 1
+        gnome.press("Stretch", "Done")
+        _until(lambda: "done" in kinds("stretch", env=env), "the answer in the journal")
+        assert daemon.stop() == 0
+    assert kinds("stretch", env=env).count("delivered") == 1  # one reminder, shown once
