@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, clock_in, kinds
+from tests.support.daemon_proc import Daemon, cli, clock_in, kinds
 from tests.support.routines import routine_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.desktop]
@@ -47,3 +47,16 @@ def test_done_on_a_notice_an_earlier_run_left_on_screen_is_recorded(routines, gn
         _until(lambda: "done" in kinds("stretch", env=env), "the answer in the journal")
         assert daemon.stop() == 0
     assert kinds("stretch", env=env).count("delivered") == 1  # one reminder, shown once
+
+
+def test_doctor_tells_a_screensaver_that_answered_an_error_from_one_not_there(gnome):
+    """GNOME's screensaver service is a go-between the bus starts on demand; without the
+    shell's lock screen (no display manager here) it answers with the bus's error about
+    that one. It is there: doctor must not say it is not."""
+    done = cli("doctor", env={**gnome.env, "CRAMPGUARD_NOTIFIER": "dbus"})
+    lines = {line.split(": ", 2)[1]: line for line in done.stdout.splitlines()
+             if line.startswith("presence: ")}
+    assert "is on the session bus but answered an error (" in lines["gnome-screensaver"]
+    assert "org.gnome.Shell.ScreenShield" in lines["gnome-screensaver"]
+    assert lines["freedesktop-screensaver"].endswith(
+        "org.freedesktop.ScreenSaver is not on the session bus")
