@@ -23,6 +23,8 @@ from tests.support.gnome import PACKAGES as GNOME_PACKAGES
 from tests.support.gnome import GnomeShell
 from tests.support.gnome import missing_programs as gnome_missing
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
+from tests.support.sway import Sway
+from tests.support.sway import missing as sway_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_ROUTINES = ROOT / "routines"
@@ -186,3 +188,13 @@ def gnome() -> Iterator[GnomeShell]:
                     f"(Debian packages: {GNOME_PACKAGES})")
     with GnomeShell() as shell:
         yield shell
+
+
+@pytest.fixture
+def sway() -> Iterator[Sway]:
+    """A real headless sway with swayidle; skipped where it cannot run here."""
+    why = sway_missing()
+    if why:
+        pytest.skip(why)
+    with Sway() as running:
+        yield running
