@@ -60,3 +60,19 @@ def test_doctor_tells_a_screensaver_that_answered_an_error_from_one_not_there(gn
     assert "org.gnome.Shell.ScreenShield" in lines["gnome-screensaver"]
     assert lines["freedesktop-screensaver"].endswith(
         "org.freedesktop.ScreenSaver is not on the session bus")
+
+
+@pytest.mark.parametrize("gnome", [{"lock_screen": True}], indirect=True)
+def test_a_reminder_due_while_gnome_is_locked_waits_for_the_unlock(routines, gnome):
+    """GNOME's screensaver service is started by the daemon's own asking: the lock is seen
+    with nothing else having started it."""
+    (routines / "bedtime.toml").write_text(routine_text("Bedtime", clock_in(4)))
+    env = {**gnome.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"presence: .*screen lock from gnome-screensaver")
+        gnome.lock()
+        daemon.wait_for(r"waiting to show bedtime due .*: the screen is locked", timeout=8)
+        gnome.lock(False)
+        daemon.wait_for(r"delivered bedtime via dbus", timeout=3)
+        assert daemon.stop() == 0

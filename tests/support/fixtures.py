@@ -180,13 +180,14 @@ def desktop() -> Iterator[Desktop]:
 
 
 @pytest.fixture
-def gnome() -> Iterator[GnomeShell]:
-    """A real headless GNOME Shell 43; skipped where it is not installed."""
+def gnome(request: pytest.FixtureRequest) -> Iterator[GnomeShell]:
+    """A real headless GNOME Shell 43; skipped where it is not installed. Parametrize
+    indirectly with ``{"lock_screen": True}`` for one that makes its lock screen."""
     missing = gnome_missing()
     if missing:
         pytest.skip(f"needs {', '.join(missing)} for a real GNOME Shell "
                     f"(Debian packages: {GNOME_PACKAGES})")
-    with GnomeShell() as shell:
+    with GnomeShell(**getattr(request, "param", {})) as shell:
         yield shell
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ from jeepney.wrappers import unwrap_msg
 
 from tests.support.desktop import _end, _parent_death_signal
 
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ("dbus-daemon", "gnome-shell", "gjs", "gsettings")
 PACKAGES = ("gnome-shell gjs dconf-service dconf-cli gsettings-desktop-schemas "
             "libgl1-mesa-dri")
@@ -57,7 +59,9 @@ def missing_programs() -> list[str]:
 
 
 class GnomeShell:
-    def __init__(self) -> None:
+    def __init__(self, *, lock_screen: bool = False) -> None:
+        #: with a stand-in for gdm on the system bus, so the shell makes its lock screen
+        self.lock_screen = lock_screen
         self.dir: Path | None = None
         self.env: dict[str, str] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -103,6 +107,9 @@ class GnomeShell:
             conf.write_text(_BUS.format(kind=kind, socket=socket, services=dirs))
             self._spawn(["dbus-daemon", "--nofork", f"--config-file={conf}"], f"{kind}-bus")
             self._until(socket.exists, f"the {kind} bus")
+        if self.lock_screen:
+            self._spawn([sys.executable, "-m", "tests.support.fake_gdm"], "fake-gdm",
+                        cwd=ROOT)
         extension = home / ".local/share/gnome-shell/extensions" / _EXTENSION
         extension.mkdir(parents=True)
         (extension / "metadata.json").write_text(json.dumps(
@@ -181,11 +188,16 @@ class GnomeShell:
             return f"error: {exc}"
         return out if ok else f"error: {out}"
 
-    def _spawn(self, argv: list[str], name: str) -> None:
+    def lock(self, on: bool = True) -> None:
+        """Lock the screen (or unlock it), as the user's shortcut would."""
+        self._eval("Main.screenShield.lock(false)" if on
+                   else "Main.screenShield.deactivate(false)")
+
+    def _spawn(self, argv: list[str], name: str, cwd: Path | None = None) -> None:
         assert self.dir is not None
         with open(self.dir / f"{name}.log", "ab") as log:
             self._procs.append(subprocess.Popen(
-                argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log, cwd=cwd,
                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._preexec))
 
     def _until(self, ready, what: str) -> None:  # type: ignore[no-untyped-def]
