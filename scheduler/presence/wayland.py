@@ -25,8 +25,10 @@ from .source import DND, IDLE, Source, Unavailable
 from .state import DEFAULT_AWAY_AFTER_S, SourceReport
 
 #: How long a new swayidle has to say it cannot work here (a compositor without an idle
-#: protocol: it says so at once, after its first round trip).
+#: protocol: it says so at once, after its first round trip) when it does not say first
+#: that its timeout is registered (its debug line, the usual end of the wait).
 START_CHECK_S = 0.3
+_REGISTERED = "Register with timeout"
 STOP_TIMEOUT_S = 1.0
 #: A line from the shell around swayidle once swayidle has ended, with its exit status.
 _ENDED = "ended"
@@ -48,6 +50,7 @@ class Swayidle(Source):
         self._said: list[str] = []  # what swayidle said besides its lines (its errors)
         self._timeout_s = 0
         self._run = 0  # which swayidle: lines of one stopped since are ignored
+        self._registered = False  # the running swayidle follows the compositor
         self._idle_at: float | None = None  # monotonic, when it said "idle"
 
     def open(self) -> str:
@@ -59,7 +62,8 @@ class Swayidle(Source):
         os.set_blocking(self._read_fd, False)
         self._start(math.ceil(DEFAULT_AWAY_AFTER_S))
         deadline = time.monotonic() + START_CHECK_S
-        while self._proc is not None and (left := deadline - time.monotonic()) > 0:
+        while self._proc is not None and not self._registered \
+                and (left := deadline - time.monotonic()) > 0:
             if select.select([self._read_fd], [], [], left)[0]:
                 self.on_readable()
         if self.gone is not None:
@@ -111,7 +115,9 @@ class Swayidle(Source):
         word, _, rest = line.partition(" ")
         run, _, status = rest.partition(" ")
         if word not in ("idle", "back", _ENDED) or not run.isdigit():
-            if line:  # swayidle's own words: an error, kept for the reason it ended
+            if _REGISTERED in line:
+                self._registered = True
+            elif line:  # swayidle's own words: an error, kept for the reason it ended
                 self._said = (self._said + [line])[-3:]
             return
         if run != str(self._run):
@@ -133,9 +139,11 @@ class Swayidle(Source):
         self._run += 1
         self._timeout_s = timeout
         self._idle_at = None
+        self._registered = False
         run = self._run
-        # The shell reports swayidle's end on the pipe; -w: each echo done before the next.
-        script = (f'"$0" -w timeout {timeout} "echo idle {run}" resume "echo back {run}"; '
+        # The shell reports swayidle's end on the pipe; -w: each echo done before the next;
+        # -d: it says when it follows the compositor.
+        script = (f'"$0" -d -w timeout {timeout} "echo idle {run}" resume "echo back {run}"; '
                   f'echo {_ENDED} {run} $?')
         self._proc = subprocess.Popen(
             ["/bin/sh", "-c", script, self._program], env=self._env,
