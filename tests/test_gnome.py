@@ -76,3 +76,24 @@ def test_a_reminder_due_while_gnome_is_locked_waits_for_the_unlock(routines, gno
         gnome.lock(False)
         daemon.wait_for(r"delivered bedtime via dbus", timeout=3)
         assert daemon.stop() == 0
+
+
+def test_a_reminder_caught_up_at_start_is_not_shown_again_as_an_earlier_one(routines, gnome):
+    """Only notices an earlier run showed are shown again: one this run has just shown,
+    due while the daemon was stopped, is shown once."""
+    written = time.monotonic()
+    (routines / "stretch.toml").write_text(routine_text("Stretch", clock_in(2),
+                                                        notify=BUTTONS))
+    env = {**gnome.env, "CRAMPGUARD_NOTIFIER": "dbus"}
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        assert daemon.stop() == 0
+    _until(lambda: time.monotonic() > written + 2.5, "the due instant to pass while stopped")
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered stretch via dbus")
+        daemon.wait_for(r"crampguard running")
+        assert daemon.count(r"shown_again") == 0
+        assert gnome.titles().count("Stretch") == 1
+        assert daemon.stop() == 0
