@@ -104,7 +104,12 @@ class Watcher:
         raise NotImplementedError
 
     def _heard(self, *paths: str) -> None:
-        with self._aiming:
+        if not self._aiming.acquire(blocking=False):
+            # The daemon's loop is re-aiming right now (under watchdog it may be waiting
+            # for this very thread): a reload, which re-aims once more, is the safe answer.
+            self._changed()
+            return
+        try:
             stand_ins = self._stand_ins
             relevant = any(p and self._relevant(p, stand_ins) for p in paths)
             if any(p and (Path(p) in stand_ins
@@ -117,6 +122,8 @@ class Watcher:
                     relevant = self._aim(self._given) or relevant
                 except OSError:
                     pass  # the reload's own refresh tries again and says why
+        finally:
+            self._aiming.release()
         if relevant:
             self._changed()
 
