@@ -35,7 +35,7 @@ def test_while_idle_on_sway_a_break_is_held_and_a_reminder_waits_for_the_return(
         assert time.monotonic() - back <= 2.0
         assert daemon.count(r"delivered pause-legs") == 0
         # the compositor gone, swayidle with it: that is no sign of anyone being there
-        sway.stop()
+        sway.end_compositor()
         daemon.wait_for(r"presence unknown \(swayidle ended \(exit status \d+")
         assert daemon.stop() == 0
 

@@ -125,10 +125,14 @@ class Sway:
     def log(self) -> str:
         return (self.dir / "sway.log").read_text(errors="replace") if self.dir else ""
 
-    def stop(self) -> None:
+    def end_compositor(self) -> None:
+        """Stop sway alone (its folder stays: a daemon may still write there)."""
         if self._proc is not None:
             _end(self._proc)
             self._proc = None
+
+    def stop(self) -> None:
+        self.end_compositor()
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
