@@ -50,15 +50,23 @@ def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
 
 
 #: What the daemon never needs resident: the other commands' modules, the statistics,
-#: platformdirs (the XDG rule suffices on Linux) and watchdog (inotify does).
+#: platformdirs (the XDG rule suffices on Linux) and watchdog (inotify does); of the tray,
+#: what a click, a panel's first look and doctor need (each imported when it comes).
 NOT_IN_THE_DAEMON = ("scheduler.cli.file_commands", "scheduler.cli.daemon_commands",
                      "scheduler.cli.journal_commands", "scheduler.cli.doctor_commands",
                      "scheduler.cli.results", "scheduler.journal.stats", "platformdirs",
-                     "watchdog", "watchdog.observers")
+                     "watchdog", "watchdog.observers", "scheduler.daemon.tray_actions",
+                     "scheduler.tray.icon", "scheduler.tray.introspection",
+                     "scheduler.tray.host")
+#: With `tray = false`: nothing of the tray at all.
+TRAY = ("scheduler.daemon.tray_link", "scheduler.tray")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify and XDG (Linux)")
-def test_the_running_daemon_imports_only_what_it_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("tray", "unwanted"), [("true", NOT_IN_THE_DAEMON),
+                                                ("false", NOT_IN_THE_DAEMON + TRAY)])
+def test_the_running_daemon_imports_only_what_it_runs(tmp_path: Path, tray: str,
+                                                      unwanted: tuple[str, ...]) -> None:
     routines = tmp_path / "routines"
     routines.mkdir()
     (routines / "a.toml").write_text(routine_text("A", "12:00"))
@@ -68,14 +76,14 @@ def test_the_running_daemon_imports_only_what_it_runs(tmp_path: Path) -> None:
             "started = service.Daemon._started\n"
             "def report(self):\n"
             "    started(self)\n"
-            f"    print(sorted(m for m in {NOT_IN_THE_DAEMON!r} if m in sys.modules))\n"
+            f"    print(sorted(m for m in sys.modules if m.startswith({unwanted!r})))\n"
             "    os.kill(os.getpid(), signal.SIGTERM)\n"
             "service.Daemon._started = report\n"
             "from scheduler.cli.main import main\n"
             "sys.exit(main(['--routines', sys.argv[1], 'run', '--notifier', 'console']))\n")
     env = {**os.environ, "CRAMPGUARD_CONFIG_DIR": str(tmp_path / "config"),
            "CRAMPGUARD_STATE_DIR": str(tmp_path / "state"),
-           "CRAMPGUARD_RUNTIME_DIR": str(tmp_path / "run")}
+           "CRAMPGUARD_RUNTIME_DIR": str(tmp_path / "run"), "CRAMPGUARD_TRAY": tray}
     result = subprocess.run([sys.executable, "-c", code, str(routines)], capture_output=True,
                             text=True, cwd=ROOT, env=env, timeout=60)
     assert result.returncode == 0, result.stderr

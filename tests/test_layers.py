@@ -1,9 +1,9 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
-base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify and
-the control channel build on base only; cli/ and daemon/ sit on top and do not import each other
-(`crampguard run` starting the daemon is the one exception). Every import counts: at the
-top of a module, inside a function, and under ``TYPE_CHECKING``.
+base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify, the
+control channel and the tray icon build on base only; cli/ and daemon/ sit on top and do not
+import each other (`crampguard run` starting the daemon is the one exception). Every import
+counts: at the top of a module, inside a function, and under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ ALLOWED: dict[str, set[str]] = {
     # the phone's calendar: firings as iCalendar and a CalDAV collection kept in step
     # (the daemon and the CLI import it only when a calendar is configured or asked for)
     "calendar": {"base", "timing", "config", "planning"},
+    # the tray icon: its menu worked out (pure) and put on the session bus; it calls back
+    # into the daemon only through the callable it is given
+    "tray": {"base"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control",
-               "presence", "calendar"},
+               "presence", "calendar", "tray"},
     "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
-            "autostart", "presence", "report", "calendar"},
+            "autostart", "presence", "report", "calendar", "tray"},
     "entry": {"cli"},
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.
@@ -47,13 +50,14 @@ EXCEPTIONS = {("scheduler.cli.main", "scheduler.daemon.service"),  # `run` start
               # line and in a routine file (a snooze's longest), written once there
               ("scheduler.control.commands", "scheduler.config.defaults"),
               # the notifier's D-Bus reader, shared until it moves to a module of its own
-              ("scheduler.presence.bus", "scheduler.notify.dbus")}
+              ("scheduler.presence.bus", "scheduler.notify.dbus"),
+              ("scheduler.tray.item", "scheduler.notify.dbus")}
 #: Third-party packages and the only layers (or modules) that may use them.
 THIRD_PARTY = {
     "apscheduler": {"scheduler.daemon.engine"},
     "pydantic": {"config"},
     "pydantic_settings": {"config"},
-    "jeepney": {"notify", "presence"},
+    "jeepney": {"notify", "presence", "scheduler.tray.item", "scheduler.tray.host"},
     "plyer": {"notify"},
     "watchdog": {"scheduler.daemon.watcher"},
     "platformdirs": {"base"},

@@ -109,6 +109,8 @@ def doctor(ctx: Context) -> DoctorReport:
     presence = _presence(ctx)
     if not any(source.found for source in presence):
         notes.append(_presence_summary(presence))
+    if settings.tray:
+        notes += _tray(ctx)
     return DoctorReport(
         server=server, server_error=server_error, notifier=settings.notifier, chain=chain,
         delivers=delivers, zone=str(settings.zone),
@@ -242,6 +244,29 @@ def _calendar_password(settings: Settings) -> list[str]:
     except CrampguardError as exc:
         return exc.problems
     return []
+
+
+def _tray(ctx: Context) -> list[str]:
+    """Why the tray icon would not be shown, where a session bus answers (without one the
+    notification server's problem says it all)."""
+    from scheduler.notify.dbus import session_bus_address
+    from scheduler.tray.host import missing_host
+
+    why = missing_host(session_bus_address(ctx.env))
+    if why is None or why == "no-bus":
+        return []
+    off = _("`tray = false` in config.toml turns the icon off")
+    if "GNOME" in ctx.env.get("XDG_CURRENT_DESKTOP", "").upper().split(":"):
+        return [_("tray: no icon: GNOME Shell shows tray icons only with the \"AppIndicator "
+                  "and KStatusNotifierItem Support\" extension (Debian: "
+                  "gnome-shell-extension-appindicator; turn it on in Extensions); until then "
+                  "answer on the notice or with `crampguard done`; {off}").format(off=off)]
+    if why == "no-host":
+        return [_("tray: no icon: a StatusNotifierWatcher runs but no panel has registered "
+                  "to draw the icons; {off}").format(off=off)]
+    return [_("tray: no icon: nothing on the session bus hosts tray icons (no "
+              "org.kde.StatusNotifierWatcher: the panel has no StatusNotifierItem tray, or "
+              "it is not running); the icon appears once one starts; {off}").format(off=off)]
 
 
 def _presence(ctx: Context) -> list[SourceReport]:

@@ -191,6 +191,8 @@ class Settings(BaseSettings):
         return value
     #: None: no calendar, and nothing of it is imported
     calendar: Calendar | None = None
+    #: the tray icon, where the panel has a StatusNotifierWatcher; false: none
+    tray: bool = True
 
     @field_validator("timezone")
     @classmethod

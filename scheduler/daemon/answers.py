@@ -50,15 +50,38 @@ class Answers:
         """A button pressed on a notice: it answers the reminder it sits on, whichever run
         of the daemon showed it — once: a server that signals the press again (to every
         listener on the bus) finds the notice answered."""
-        now = clock.now()
-        notice = f"{BUTTONS_BACKEND}/{notification_id}"
-        shown = self._memory.by_notice(notice)
+        shown = self._memory.by_notice(f"{BUTTONS_BACKEND}/{notification_id}")
         if shown is None:
             return  # another program's notice
-        if _answered_before(shown, key):
-            log.info("button %r on %s due %s: already %s", key, shown.routine,
-                     self._memory.local(shown.due), shown.answer)
+        if self._press(shown, key, clock.now(), "button"):
+            # Answered: some servers (dunst) leave the notice up after a button; take it
+            # down.
+            self._withdraw(BUTTONS_BACKEND, notification_id)
+
+    def tray(self, routine_id: str, due: datetime, key: str, now: datetime) -> None:
+        """A notice's button chosen from the tray's menu (``key`` as on the notice): the
+        same answer, once, and the notice, if still on screen, goes."""
+        shown = self._memory.get(routine_id, due)
+        if shown is None or shown.state != "delivered":
+            log.info("tray %r on %s due %s: no such reminder shown", key, routine_id,
+                     self._memory.local(due))
             return
+        if self._press(shown, key, now, "tray"):
+            self._off_screen(shown)
+
+    def _off_screen(self, reminder: Reminder) -> None:
+        """Answered elsewhere than on its notice: the notice on the desk goes too."""
+        if reminder.notice and reminder.notice.startswith(f"{BUTTONS_BACKEND}/"):
+            number = reminder.notice.partition("/")[2]
+            if number.isdigit():
+                self._withdraw(BUTTONS_BACKEND, int(number))
+
+    def _press(self, shown: Reminder, key: str, now: datetime, where: str) -> bool:
+        """Answer ``shown`` as its button ``key`` does; whether it was answered."""
+        if _answered_before(shown, key):
+            log.info("%s %r on %s due %s: already %s", where, key, shown.routine,
+                     self._memory.local(shown.due), shown.answer)
+            return False
         try:
             if key == "done":
                 self.done(shown.routine, now, due=shown.due)
@@ -66,16 +89,16 @@ class Answers:
                 self.snooze(shown.routine, now, grammar.parse_duration(key.split(":", 1)[1]),
                             due=shown.due)
             elif key == "skip":
-                self._answer(shown, "skipped", now, reason="the Skip button")
+                self._answer(shown, "skipped", now, reason="the Skip button" if where == "button"
+                             else f"the {where}'s Skip")
             elif key.startswith(CRAMPS_KEY):
                 self._answer_night(shown, key.removeprefix(CRAMPS_KEY), now)
             else:
-                return  # the default action (a click on the body): nothing to record
+                return False  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
-            log.warning("button %r on %s: %s", key, shown.routine, exc)
-            return
-        # Answered: some servers (dunst) leave the notice up after a button; take it down.
-        self._withdraw(BUTTONS_BACKEND, notification_id)
+            log.warning("%s %r on %s: %s", where, key, shown.routine, exc)
+            return False
+        return True
 
     def completed_elsewhere(self, routine_id: str, due: datetime, now: datetime, *,
                             source: str, completed: datetime | None = None) -> bool:
@@ -105,10 +128,8 @@ class Answers:
             self._memory.event("due", routine_id, at=now, due=due)
             self._memory.event("delivered", routine_id, at=now, due=due, backend=source,
                                detail={"source": source})
-        elif known.notice and known.notice.startswith(f"{BUTTONS_BACKEND}/"):
-            number = known.notice.partition("/")[2]
-            if number.isdigit():  # answered: the notice on the desk goes too
-                self._withdraw(BUTTONS_BACKEND, int(number))
+        else:
+            self._off_screen(known)
         detail: dict[str, Any] = {"source": source}
         if completed is not None:
             detail["completed"] = min(completed, now).isoformat()

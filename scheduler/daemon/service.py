@@ -54,6 +54,7 @@ from scheduler.timing.plans import Timetable
 
 if TYPE_CHECKING:
     from scheduler.daemon.calendar_link import CalendarLink
+    from scheduler.daemon.tray_link import TrayLink
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
@@ -109,6 +110,8 @@ class Daemon:
         self.reminders: Reminders
         #: the [calendar] collection kept in step; None without one (nothing imported)
         self.calendar: CalendarLink | None = None
+        #: the tray icon; None with `tray = false` (nothing of it imported)
+        self.tray: TrayLink | None = None
 
     def _due(self, routine_id: str, run_times: list[datetime]) -> None:
         """A routine's run times came due (its timer fired)."""
@@ -173,6 +176,8 @@ class Daemon:
             self.away.stop()
             if self.calendar is not None:
                 self.calendar.close()
+            if self.tray is not None:
+                self.tray.close()
             self.ledger.close()  # before the notifiers: its trouble may still be shown
             self.chain.close()
             lock.release()
@@ -207,7 +212,12 @@ class Daemon:
 
     def _next_wait(self) -> float | None:
         """How long the loop may sleep at most: until a debounced reload is due, or the
-        journal's next try while events wait for it; None: until the next timer."""
+        journal's next try while events wait for it; None: until the next timer.
+
+        Asked once per round, after its timers ran and just before the loop sleeps: the
+        tray icon is brought up to date here, with whatever the round changed."""
+        if self.tray is not None:
+            self.tray.refresh(clock.now())
         waits = [] if self.ledger.retry_after is None else [self.ledger.retry_after]
         if self._reload_at is not None:
             waits.append(max(0.0, self._reload_at - time.monotonic()))
@@ -337,6 +347,7 @@ class Daemon:
             self.chain.close()
             self.chain = self._chain(settings.notifier)
         calendar_changed = settings.calendar != self.settings.calendar or starting
+        tray_changed = settings.tray != self.settings.tray
         self.settings = settings
         old = {r.id: r for r in self.routines.enabled}
         new = {r.id: r for r in routines.enabled}
@@ -352,6 +363,8 @@ class Daemon:
             self._schedule(routine)
         if calendar_changed:
             self._link_calendar(settings)
+        if tray_changed and not starting:  # at start-up, _started shows it once planned
+            self._link_tray(settings)
         if changed and not starting:  # at start-up, _started syncs once planned
             self._calendar_soon(timedelta(0))
         self.away.configure(routines.enabled)
@@ -393,6 +406,7 @@ class Daemon:
             self._log_scheduled(routine_id)
         log.info("crampguard running: %d routine(s) scheduled, zone %s, notifier %s",
                  len(plans), self.settings.zone, "+".join(self.chain.names))
+        self._link_tray(self.settings)
         readiness.ready(f"{len(plans)} routine(s) scheduled")
         self._calendar_soon(timedelta(0))
         _release_startup_memory()
@@ -416,6 +430,22 @@ class Daemon:
             self.reminders.settle(routine_id, due_between(timetable, since, now), now,
                                   why="catch-up",
                                   why_missed=" (crampguard was not running)")
+
+    # --- the tray icon ----------------------------------------------------------------------
+
+    def _link_tray(self, settings: Settings) -> None:
+        """The tray icon as the settings want it: nothing of it is imported with
+        `tray = false`."""
+        if self.tray is not None:
+            self.tray.close()
+            self.tray = None
+        if not settings.tray:
+            return
+        from scheduler.daemon.tray_link import TrayLink
+        from scheduler.notify.dbus import session_bus_address
+
+        self.tray = TrayLink(self, self.calls.post)
+        self.tray.start(session_bus_address(self.ctx.env))
 
     # --- the phone's calendar ---------------------------------------------------------------
 
@@ -533,11 +563,11 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         zone = self.settings.zone
         last = self.reminders.last_delivery
-        pending = self.followups.pending()
         # Read once: asking paused() and then paused_until reads the clock twice, and a
         # pause ending between the two left paused_until None.
         now = clock.now()
         paused_until = self.memory.paused_until(now)
+        upcoming = self.next_reminders(now)
         return {
             "pid": os.getpid(),
             "running_since": self.started_at.astimezone(zone).isoformat(),
@@ -548,17 +578,22 @@ class Daemon:
             "routines": [
                 {"id": routine_id, "title": title,
                  "next": next_time.astimezone(zone).isoformat() if next_time else None}
-                for routine_id, title, next_time in sorted(
-                    ((rid, self.routines.routines[rid].title,
-                      _earliest(self.reminders.next_shown(rid, planned), pending.get(rid)))
-                     for rid, planned in self.timers.planned()),
-                    key=lambda p: (p[2] is None, p[2]))
+                for routine_id, title, next_time in upcoming
             ],
             "last_delivery": None if last is None else {
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
                 "at": last.at.astimezone(zone).isoformat(), "backend": last.backend},
             "problems": self.problems(),
         }
+
+    def next_reminders(self, now: datetime) -> list[tuple[str, str, datetime | None]]:
+        """Each planned routine's next showing (a follow-up's if sooner) as (id, title,
+        when), soonest first, those with none last."""
+        pending = self.followups.pending()
+        return sorted(((rid, self.routines.routines[rid].title,
+                        _earliest(self.reminders.next_shown(rid, planned), pending.get(rid)))
+                       for rid, planned in self.timers.planned()),
+                      key=lambda p: (p[2] is None, p[2]))
 
     def problems(self) -> list[str]:
         """Everything that keeps a reminder from the user: settings, routine files, the

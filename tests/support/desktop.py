@@ -140,6 +140,8 @@ class Desktop:
         self._dunst: subprocess.Popen[bytes] | None = None
         self._conn: DBusConnection | None = None
         self._preexec = _parent_death_signal()
+        #: what start_program started, stopped before the desktop itself
+        self._programs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> Desktop:
         return self.start()
@@ -171,6 +173,9 @@ class Desktop:
 
     def stop(self) -> None:
         """Stop everything that was started; safe to call twice and after a failed start."""
+        for proc in reversed(self._programs):
+            _end(proc)
+        self._programs = []
         for attr in ("_dunst", "_xvfb", "_bus"):
             proc = getattr(self, attr)
             if proc is not None:
@@ -192,6 +197,25 @@ class Desktop:
             ["dunst", "-config", str(self._path("dunstrc"))], "dunst.log", env=dunst_env
         )
         self._wait_for(lambda: self.has_server(), "dunst to own " + NOTIFICATIONS, self._dunst)
+
+    def start_program(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        """Start another program on this desktop (its display and bus), with its output in
+        ``log_name``; it is stopped with the desktop."""
+        proc = self._spawn(argv, log_name, env=self.env)
+        self._programs.append(proc)
+        return proc
+
+    def stop_program(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop a program start_program started."""
+        _end(proc)
+        self._programs.remove(proc)
+
+    def wait_until(self, condition: Callable[[], bool], what: str,
+                   proc: subprocess.Popen[bytes] | None = None,
+                   timeout_s: float = START_TIMEOUT_S) -> None:
+        """Poll ``condition`` until it holds; RuntimeError with the logs' tails if it does
+        not within ``timeout_s`` or ``proc`` exits meanwhile."""
+        self._wait_for(condition, what, proc, timeout_s)
 
     def kill_dunst(self) -> None:
         """Stop dunst and wait until the bus has noticed (the name has no owner)."""
