@@ -151,8 +151,8 @@ def test_a_calendar_over_https_gets_tls_in_the_daemon_that_blocked_it() -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from scheduler.cli.main import _lighten_daemon\n"
-        "_lighten_daemon()\n"
+        "from scheduler import footprint\n"
+        "footprint.lighten()\n"
         "assert sys.modules['ssl'] is None\n"
         "from scheduler.calendar.collection import Collection\n"
         "from scheduler.config.settings import Calendar\n"

@@ -51,8 +51,10 @@ def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
 
 #: What the daemon never needs resident: the other commands' modules, the statistics,
 #: platformdirs (the XDG rule suffices on Linux) and watchdog (inotify does); of the tray,
-#: what a click, a panel's first look and doctor need (each imported when it comes).
-NOT_IN_THE_DAEMON = ("scheduler.cli.file_commands", "scheduler.cli.daemon_commands",
+#: what a click, a panel's first look and doctor need (each imported when it comes); the
+#: real asyncio and APScheduler's pools (scheduler/footprint.py defers them).
+NOT_IN_THE_DAEMON = ("asyncio.", "multiprocessing", "concurrent.futures.process", "pickle",
+                     "scheduler.cli.file_commands", "scheduler.cli.daemon_commands",
                      "scheduler.cli.journal_commands", "scheduler.cli.doctor_commands",
                      "scheduler.cli.results", "scheduler.journal.stats", "platformdirs",
                      "watchdog", "watchdog.observers", "scheduler.daemon.tray_actions",
@@ -72,6 +74,8 @@ def test_the_running_daemon_imports_only_what_it_runs(tmp_path: Path, tray: str,
     (routines / "a.toml").write_text(routine_text("A", "12:00"))
     # Once the loop runs, the daemon prints the modules it holds and stops itself.
     code = ("import os, signal, sys\n"
+            "from scheduler import footprint\n"
+            "footprint.lighten()\n"  # as `run` does first: the hook below imports early
             "from scheduler.daemon import service\n"
             "started = service.Daemon._started\n"
             "def report(self):\n"
@@ -103,3 +107,55 @@ def test_loading_settings_and_routines_imports_no_difflib_nor_a_drawing_library(
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _after_lighten(code: str) -> str:
+    """Run ``code`` in a fresh interpreter after ``footprint.lighten()``; its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from scheduler import footprint\nfootprint.lighten()\n" + code],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+def test_a_deferred_asyncio_serves_its_importers_and_becomes_real_when_used() -> None:
+    out = _after_lighten(
+        "import sys\n"
+        "from asyncio import iscoroutinefunction\n"
+        "import pydantic_settings.main as settings_main\n"
+        "async def coro(): return 42\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('asyncio.'))\n"
+        "print(loaded, iscoroutinefunction(coro), iscoroutinefunction(print))\n"
+        "print(settings_main.asyncio.run(coro()))\n"  # the stand-in an importer kept
+        "import asyncio.events\n"
+        "print(footprint.deferred())\n")
+    assert out.splitlines() == ["[] True False", "42",
+                                "['apscheduler.executors.pool']"]
+
+
+def test_apschedulers_deferred_pool_builds_the_real_executor_if_asked() -> None:
+    out = _after_lighten(
+        "import sys\n"
+        "from apscheduler.schedulers.blocking import BlockingScheduler\n"
+        "from apscheduler.executors.pool import ThreadPoolExecutor\n"
+        "print('multiprocessing' in sys.modules)\n"
+        "executor = ThreadPoolExecutor(2)\n"
+        "import apscheduler.executors.pool as pool\n"
+        "print(type(executor) is pool.ThreadPoolExecutor, 'multiprocessing' in sys.modules)\n")
+    assert out.splitlines() == ["False", "True True"]
+
+
+def test_allow_takes_back_the_blocked_and_the_deferred_modules() -> None:
+    out = _after_lighten(
+        "footprint.allow('ssl')\n"
+        "import ssl\n"
+        "print(ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED)\n"
+        "import importlib\n"
+        "try:\n"
+        "    importlib.import_module('_lzma')\n"
+        "except ImportError:\n"
+        "    print('lzma still kept out')\n"
+        "footprint.allow()\n"
+        "import lzma, asyncio.events\n"
+        "print(footprint.deferred())\n")
+    assert out.splitlines() == ["True", "lzma still kept out", "[]"]

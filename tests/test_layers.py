@@ -1,9 +1,10 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
-base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify, the
-control channel and the tray icon build on base only; cli/ and daemon/ sit on top and do not
-import each other (`crampguard run` starting the daemon is the one exception). Every import
-counts: at the top of a module, inside a function, and under ``TYPE_CHECKING``.
+base (errors, clock, paths, i18n, footprint) ← timing ← config ← planning ← calendar;
+journal, notify, the control channel and the tray icon build on base only; cli/ and daemon/
+sit on top and do not import each other (`crampguard run` starting the daemon is the one
+exception). Every import counts: at the top of a module, inside a function, and under
+``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ THIRD_PARTY = {
     "caldav": {"scheduler.calendar.collection"},
 }
 BASE = {"scheduler", "scheduler.errors", "scheduler.clock", "scheduler.paths",
-        "scheduler.i18n"}
+        "scheduler.i18n", "scheduler.footprint"}
 
 
 def layer(module: str) -> str:

@@ -9,7 +9,6 @@ settings refuse it elsewhere, and so does ``open_collection``).
 from __future__ import annotations
 
 import stat
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from scheduler import footprint
 from scheduler.config.settings import Calendar
 from scheduler.errors import CrampguardError
 
@@ -75,17 +75,11 @@ def read_password(path: Path) -> str:
     return password
 
 
-def _allow_tls() -> None:
-    """Lift the daemon's start-up block on TLS and OpenSSL's hashes (``run`` keeps them
-    out of its memory while nothing needs them): a calendar over https does."""
-    for blocked in ("ssl", "_hashlib"):
-        if blocked in sys.modules and sys.modules[blocked] is None:
-            del sys.modules[blocked]
-
-
 class Collection:
     def __init__(self, settings: Calendar, password: str, timeout: float = TIMEOUT_S):
-        _allow_tls()  # before the HTTP stack looks for ssl, once, at its import
+        # the daemon kept TLS out of its memory; the HTTP stack looks for it once, at its
+        # import, and caldav's stack is not the daemon's to vouch for: all of it comes back
+        footprint.allow()
         import caldav
         from requests.auth import HTTPBasicAuth
 

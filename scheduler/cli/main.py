@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from scheduler import i18n
+from scheduler import footprint, i18n
 from scheduler.cli import language
 from scheduler.cli.parsing import (
     BadCommandLine,
@@ -98,20 +98,6 @@ def build_parser(only_run: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def _lighten_daemon() -> None:
-    """Before anything is imported for `run`: the daemon stays resident all session."""
-    # The daemon never speaks TLS, hashes with OpenSSL, compresses or makes time-based
-    # UUIDs, but the libraries it runs on import modules that would map those C libraries
-    # into its resident memory for the whole session: asyncio's optional `import ssl`
-    # (APScheduler, pydantic-settings), hashlib's OpenSSL (pydantic's `secrets`: libcrypto,
-    # 3.4 MiB), zipfile's and shutil's lzma and bz2 (importlib.metadata, which pydantic and
-    # APScheduler read plugins with), uuid's libuuid (pydantic). A None entry makes each of
-    # these optional imports fail, which those modules handle: they support Pythons built
-    # without them (hashlib falls back on its built-in md5, sha1, sha2, sha3 and blake2).
-    for optional in ("ssl", "_hashlib", "_lzma", "_bz2", "_uuid"):
-        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
-
-
 def _command(argv: Sequence[str]) -> str | None:
     """The command word: the first word that is neither a global option nor its value."""
     words = iter(argv)
@@ -164,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = wants_json(words)
     only_run = _command(words) == "run"
     if only_run:
-        _lighten_daemon()
+        footprint.lighten()  # before anything is imported for the resident daemon
     # --json is for scripts: its output, errors included, never changes with the language.
     i18n.use("en" if as_json else language.setting(words))
     try:
