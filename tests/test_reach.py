@@ -11,14 +11,21 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in, journal
+from tests.support.daemon_proc import (
+    Daemon,
+    cli,
+    cli_json,
+    clock_in,
+    journal,
+    until,
+    write_settings,
+)
 from tests.support.fixtures import Dirs
 from tests.support.mock_services import MockScreenSaver
 from tests.support.ntfy_server import NtfyServer
@@ -38,20 +45,9 @@ if status.exists():
 
 
 def _settings(dirs: Dirs, text: str) -> None:
-    dirs.config.mkdir(parents=True, exist_ok=True)
-    dirs.config_file.write_text("schema_version = 1\n" + text)
+    write_settings(dirs.config_file, text)
 
 
-def _until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something true, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {check}")
-        time.sleep(0.1)
 
 
 class Recorder:
@@ -96,7 +92,7 @@ def test_the_command_channel_runs_the_program_with_the_reminder_never_through_a_
     with Daemon(console_env) as daemon:
         daemon.start("--routines", str(routines))
         daemon.wait_for(r"reach pc: command")
-        _until(recorder.calls)
+        until(recorder.calls)
         daemon.wait_for(r"soak due .* sent via reach:pc too")
         assert daemon.stop() == 0
     assert recorder.calls() == [["Soak; $(touch pwned): Body of Soak; $(touch pwned)."]]
@@ -117,7 +113,7 @@ def test_an_ntfy_answer_from_the_reply_topic_is_done_once_even_if_heard_twice(
     (routines / "soak.toml").write_text(routine_text("Soak", clock_in(2), notify=ALWAYS))
     with Daemon(console_env) as daemon:
         daemon.start("--routines", str(routines))
-        _until(lambda: ntfy.subscribers("reply-to-crampguard-0123456789"))
+        until(lambda: ntfy.subscribers("reply-to-crampguard-0123456789"))
         (message,) = ntfy.wait_for("legs")
         assert message["title"] == "Soak"
         assert [a["label"] for a in message["actions"]] == ["Done", "Snooze 10 min"]
@@ -148,7 +144,7 @@ def test_answers_given_while_the_daemon_was_down_are_read_from_where_it_left_off
         assert daemon.stop() == 0
     with Daemon(console_env) as daemon:  # and it is not read a second time
         daemon.start("--routines", str(routines))
-        _until(lambda: ntfy.subscribers("reply-to-crampguard-0123456789"))
+        until(lambda: ntfy.subscribers("reply-to-crampguard-0123456789"))
         time_to_hear = daemon.mark()
         ntfy.press(message, "Done")  # a fresh message on the topic, after the old one
         daemon.wait_for(r"not counted: already done", after=time_to_hear)
@@ -365,7 +361,7 @@ def test_an_answer_on_the_phone_ends_the_reminder_on_the_desktop(
         daemon.wait_for(r"sent via reach:phone too")
         ntfy.press(message, "Done")
         daemon.wait_for(r"done soak")
-        _until(lambda: desktop.shown() == 0)
+        until(lambda: desktop.shown() == 0)
         assert daemon.stop() == 0
     assert [e["kind"] for e in journal("soak", env=away_env)] == [
         "due", "delivered", "reached", "done"]
