@@ -101,6 +101,25 @@ def test_the_command_channel_runs_the_program_with_the_reminder_never_through_a_
     assert kinds == [("due", None), ("delivered", "console"), ("reached", "reach:pc")]
 
 
+def test_unanswered_after_reach_after_it_goes_to_the_channel_even_across_a_restart(
+        isolated: Dirs, routines: Path, tmp_path: Path, console_env: dict[str, str]) -> None:
+    recorder = Recorder(tmp_path / "cmd")
+    _settings(isolated, recorder.table())
+    (routines / "soak.toml").write_text(
+        routine_text("Soak", clock_in(2), notify=AWAY + 'reach_after = "4s"\n'))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"delivered soak via console")
+        assert daemon.stop() == 0
+    assert recorder.calls() == []
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"reaching soak due .* away from the desk too: unanswered after")
+        daemon.wait_for(r"soak due .* sent via reach:pc too")
+        assert daemon.stop() == 0
+    assert len(recorder.calls()) == 1
+
+
 @pytest.fixture
 def ntfy() -> Iterator[NtfyServer]:
     with NtfyServer() as server:
