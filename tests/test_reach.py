@@ -147,6 +147,25 @@ def test_an_ntfy_answer_from_the_reply_topic_is_done_once_even_if_heard_twice(
     assert events[3]["detail"]["source"] == "reach:phone"
 
 
+def test_the_check_in_answered_on_ntfy_records_the_night(
+        isolated: Dirs, routines: Path, console_env: dict[str, str], ntfy: NtfyServer) -> None:
+    _settings(isolated, _ntfy_table(ntfy))
+    (routines / "checkin.toml").write_text(routine_text(
+        "Cramps?", clock_in(2),
+        notify=ALWAYS + 'actions = ["cramps none", "cramps one", "cramps several"]\n'))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        (message,) = ntfy.wait_for("legs")
+        assert [a["body"].split()[0] for a in message["actions"]] == [
+            "cramps:none", "cramps:one", "cramps:several"]
+        ntfy.press(message, message["actions"][0]["label"])
+        daemon.wait_for(r"night of .*: none \(check-in\)")
+        assert daemon.stop() == 0
+    assert "done" in [e["kind"] for e in journal("checkin", env=console_env)]
+    nights = cli_json("history", env=console_env)
+    assert [e["kind"] for e in nights if e["routine"] is None] == ["no_cramp"]
+
+
 def test_answers_given_while_the_daemon_was_down_are_read_from_where_it_left_off(
         isolated: Dirs, routines: Path, console_env: dict[str, str], ntfy: NtfyServer) -> None:
     _settings(isolated, _ntfy_table(ntfy))
