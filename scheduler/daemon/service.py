@@ -481,6 +481,7 @@ class Daemon:
             self.reminders.reach = None
         if not settings.reach:
             return
+        from scheduler.daemon.reach_flow import ReachFlow
         from scheduler.daemon.reach_link import CURSOR_KEY, ReachLink
         from scheduler.reach import registry
 
@@ -493,13 +494,14 @@ class Daemon:
         def keep_cursor(name: str, cursor: str) -> None:
             self.ledger.write(lambda j: j.set_state(CURSOR_KEY.format(name=name), cursor))
 
-        self.reach = ReachLink(
-            channels, post=self.calls.post, reached=self.reminders.reached,
-            unreached=self.reminders.unreached, answered=self.answers.from_channel,
+        flow = ReachFlow(self.reminders, self.answers)
+        self.reach = flow.link = ReachLink(
+            channels, post=self.calls.post, reached=flow.reached, unreached=flow.unreached,
+            answered=flow.answered,
             cursor=lambda name: self.ledger.read(
                 lambda j: j.get_state(CURSOR_KEY.format(name=name)), None),
             keep_cursor=keep_cursor)
-        self.reminders.reach = self.reach
+        self.reminders.reach = flow
         self.reach.start()
         for name, channel in channels.items():
             log.info("reach %s: %s %s%s", name, channel.kind, channel.describe(),
