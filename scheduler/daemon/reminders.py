@@ -289,12 +289,14 @@ class Reminders:
     # --- showing -------------------------------------------------------------------------
 
     def _deliver(self, up: Up, now: datetime, *, again: Reminder | None = None,
-                 repeat: int = 0, manual: bool = False) -> Reminder:
+                 repeat: int = 0, manual: bool = False, shown_again: bool = False
+                 ) -> Reminder:
         """Show the notice, then record it: the record never holds the notice back.
-        ``again``: the reminder shown once more (a snooze's return, a repeat in its
-        notice's place, the check-in asked again)."""
+        ``again``: the reminder shown once more (a snooze's return, a repeat or a showing
+        again after a restart in its notice's place, the check-in asked again)."""
         routine, due = up.routine, up.due
-        replaces = _notice_id(again.notice) if again is not None and repeat else 0
+        replaces = _notice_id(again.notice) if again is not None and (repeat or shown_again) \
+            else 0
         # The check-in asked again names its night: two check-ins never look alike.
         night = nights.night_before(due, self.memory.zone) if up.why == "asked-again" else None
         try:
@@ -329,6 +331,7 @@ class Reminders:
         self.memory.put(shown, now)
         kind, detail = ("triggered", {"manual": True}) if manual else \
             ("repeated", {"repeat": repeat}) if repeat else \
+            ("repeated", {"shown_again": "restart"}) if shown_again else \
             ("delivered", {"asked_again": True}) if up.why == "asked-again" else \
             ("delivered", {"snoozed": True} if again else None)
         if kind == "delivered" and again is None:
@@ -340,7 +343,7 @@ class Reminders:
                  f" as #{delivery.id}" if delivery.id is not None else "",
                  self.memory.local(due), (now - due).total_seconds(),
                  f" {detail}" if detail else "")
-        if not manual:
+        if not manual and not shown_again:  # its repeats are planned already
             self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
         if self.reach is not None and again is None and not manual:
             self.reach.shown(routine, due, now)
@@ -528,6 +531,30 @@ class Reminders:
         if self.reach is not None:
             self.reach.resume(now)
         self.release(now)
+
+    def show_earlier_again(self, now: datetime) -> None:
+        """After a restart, on a server that loses the presses on notices an earlier run
+        showed (GNOME Shell): each reminder still unanswered within its catch_up is shown
+        again in its notice's place, from this run, so its buttons answer it again. The
+        same reminder and row; the showing is recorded as one more, like a repeat."""
+        reach = max((r.schedule.catch_up for r in self._enabled()), default=None)
+        if reach is None:
+            return
+        rows = self.memory.restore(self.memory.ledger.read(
+            lambda j: j.unanswered(since=now - reach), []))
+        for row in rows:
+            routine = self._routine(row.routine)
+            if routine is None or not _notice_id(row.notice):
+                continue
+            up = Up.of(routine, row.due, "shown-again")
+            verdict = decide(up, self.world(routine.id, now))
+            if verdict.kind == "show":
+                self._deliver(up, now, again=row, shown_again=True)
+            elif verdict.kind == "hold":
+                self._not_shown_again(routine, row, now, verdict.reason)
+            else:  # past its catch_up: the old notice stays as it is
+                log.info("%s due %s not shown again: %s", routine.id,
+                         self.memory.local(row.due), verdict.reason)
 
     def _resume_repeats(self, now: datetime) -> None:
         reach = max((repeat.every * (repeat.times + 1) for r in self._enabled()
