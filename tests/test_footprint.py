@@ -59,7 +59,12 @@ NOT_IN_THE_DAEMON = ("asyncio.", "multiprocessing", "concurrent.futures.process"
                      "scheduler.cli.results", "scheduler.journal.stats", "platformdirs",
                      "watchdog", "watchdog.observers", "scheduler.daemon.tray_actions",
                      "scheduler.tray.icon", "scheduler.tray.introspection",
-                     "scheduler.tray.host")
+                     "scheduler.tray.host",
+                     # the [reach] channels, with none configured
+                     "scheduler.config.reach", "scheduler.daemon.reach_link",
+                     "scheduler.daemon.reach_flow",
+                     "scheduler.reach", "scheduler.reach.registry", "smtplib",
+                     "http.client")
 #: With `tray = false`: nothing of the tray at all.
 TRAY = ("scheduler.daemon.tray_link", "scheduler.tray")
 

@@ -1,10 +1,10 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
 base (errors, clock, paths, i18n, footprint) ← timing ← config ← planning ← calendar;
-journal, notify, the control channel and the tray icon build on base only; cli/ and daemon/
-sit on top and do not import each other (`crampguard run` starting the daemon is the one
-exception). Every import counts: at the top of a module, inside a function, and under
-``TYPE_CHECKING``.
+journal, notify, reach (the channels away from the desk), the control channel and the tray
+icon build on base only; cli/ and daemon/ sit on top and do not import each other
+(`crampguard run` starting the daemon is the one exception). Every import counts: at the
+top of a module, inside a function, and under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,13 @@ ALLOWED: dict[str, set[str]] = {
     # the tray icon: its menu worked out (pure) and put on the session bus; it calls back
     # into the daemon only through the callable it is given
     "tray": {"base"},
+    # channels away from the desk (ntfy, e-mail, a command, Matrix): each kind's module is
+    # imported only when a [reach.NAME] table of that kind is configured
+    "reach": {"base"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control",
-               "presence", "calendar", "tray"},
+               "presence", "calendar", "tray", "reach"},
     "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
-            "autostart", "presence", "report", "calendar", "tray"},
+            "autostart", "presence", "report", "calendar", "tray", "reach"},
     "entry": {"cli"},
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.

@@ -153,6 +153,16 @@ class Calendar(Strict):
     days: Annotated[int, PlainValidator(_calendar_days), NoDecode] = CALENDAR_DAYS
 
 
+def _reach_tables(value: Any) -> dict[str, Any]:
+    """``[reach.NAME]`` tables, checked by their models, which are loaded only when there
+    is one (a daemon without channels builds none of their schemas)."""
+    if not value:
+        return {}
+    from scheduler.config.reach import reach_tables
+
+    return reach_tables(value)
+
+
 _file_data: ContextVar[dict[str, Any] | None] = ContextVar("crampguard_config_file",
                                                           default=None)
 
@@ -193,6 +203,10 @@ class Settings(BaseSettings):
     calendar: Calendar | None = None
     #: the tray icon, where the panel has a StatusNotifierWatcher; false: none
     tray: bool = True
+    #: ``[reach.NAME]`` tables: the channels a reminder may go to away from the desk;
+    #: empty: none, and nothing of them is imported
+    reach: Annotated[dict[str, Any], PlainValidator(_reach_tables), NoDecode] = Field(
+        default_factory=dict)
 
     @field_validator("timezone")
     @classmethod

@@ -67,14 +67,7 @@ class Answers:
                      self._memory.local(due))
             return
         if self._press(shown, key, now, "tray"):
-            self._off_screen(shown)
-
-    def _off_screen(self, reminder: Reminder) -> None:
-        """Answered elsewhere than on its notice: the notice on the desk goes too."""
-        if reminder.notice and reminder.notice.startswith(f"{BUTTONS_BACKEND}/"):
-            number = reminder.notice.partition("/")[2]
-            if number.isdigit():
-                self._withdraw(BUTTONS_BACKEND, int(number))
+            self.off_the_desk(shown)
 
     def _press(self, shown: Reminder, key: str, now: datetime, where: str) -> bool:
         """Answer ``shown`` as its button ``key`` does; whether it was answered."""
@@ -89,10 +82,10 @@ class Answers:
                 self.snooze(shown.routine, now, grammar.parse_duration(key.split(":", 1)[1]),
                             due=shown.due)
             elif key == "skip":
-                self._answer(shown, "skipped", now, reason="the Skip button" if where == "button"
+                self.answer(shown, "skipped", now, reason="the Skip button" if where == "button"
                              else f"the {where}'s Skip")
             elif key.startswith(CRAMPS_KEY):
-                self._answer_night(shown, key.removeprefix(CRAMPS_KEY), now)
+                self.answer_night(shown, key.removeprefix(CRAMPS_KEY), now)
             else:
                 return False  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
@@ -120,23 +113,35 @@ class Answers:
                      routine_id, self._memory.local(due), source, final)
             return False
         if known is None or known.state in ("pending", "waiting"):
-            # shown there, not here: its row now says so, and a reminder with a row is
-            # never shown again (a restart's catch-up, a follow-up, the end of a wait)
-            self._reminders.timers.cancel(wait_key(routine_id, due))
-            known = Reminder(routine_id, due, "delivered")
-            self._memory.put(known, now)
-            self._memory.event("due", routine_id, at=now, due=due)
-            self._memory.event("delivered", routine_id, at=now, due=due, backend=source,
-                               detail={"source": source})
+            known = self.shown_there(routine_id, due, now, source)
         else:
-            self._off_screen(known)
+            self.off_the_desk(known)
         detail: dict[str, Any] = {"source": source}
         if completed is not None:
             detail["completed"] = min(completed, now).isoformat()
-        self._answer(known, "done", now, reason=f"completed in the {source}", detail=detail)
+        self.answer(known, "done", now, reason=f"completed in the {source}", detail=detail)
         return True
 
-    def _answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
+    def shown_there(self, routine_id: str, due: datetime, now: datetime,
+                     source: str) -> Reminder:
+        """Shown there, not here: its row now says so, and a reminder with a row is never
+        shown again (a restart's catch-up, a follow-up, the end of a wait)."""
+        self._reminders.timers.cancel(wait_key(routine_id, due))
+        known = Reminder(routine_id, due, "delivered")
+        self._memory.put(known, now)
+        self._memory.event("due", routine_id, at=now, due=due)
+        self._memory.event("delivered", routine_id, at=now, due=due, backend=source,
+                           detail={"source": source})
+        return known
+
+    def off_the_desk(self, known: Reminder) -> None:
+        """Answered elsewhere: the notice on the desk goes."""
+        if known.notice and known.notice.startswith(f"{BUTTONS_BACKEND}/"):
+            number = known.notice.partition("/")[2]
+            if number.isdigit():
+                self._withdraw(BUTTONS_BACKEND, int(number))
+
+    def answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
         """A morning check-in's button: the cramp log's entry for the night just gone (the
         night before the check-in was due, however late it is answered)."""
         night = nights.night_before(checkin.due, self._memory.zone)
@@ -144,7 +149,7 @@ class Answers:
                                                         source="check-in"))
         log.info("night of %s: %s (check-in)", night.isoformat(), answer)
         if checkin.answer != "done":
-            self._answer(checkin, "done", now, reason=f"cramps: {answer}")
+            self.answer(checkin, "done", now, reason=f"cramps: {answer}")
 
     def done(self, routine_id: str, now: datetime, *,
              due: datetime | None = None) -> dict[str, Any]:
@@ -160,7 +165,7 @@ class Answers:
             raise CrampguardError(
                 f"{routine_id} due {self._memory.local(target.due)} was skipped; give "
                 f"--due TIME for another reminder")
-        self._answer(target, "done", now)
+        self.answer(target, "done", now)
         return {"routine": routine_id, "due": self._memory.iso(target.due), "already": False}
 
     def snooze(self, routine_id: str, now: datetime, wait: timedelta = defaults.SNOOZE, *,
@@ -177,12 +182,12 @@ class Answers:
                        self._reminders.world(routine_id, until, ahead=True))
         then = None if ahead.kind != "hold" else \
             f"{ahead.reason} then: it will not be shown again"
-        self._answer(target, "snoozed", now, until=until,
+        self.answer(target, "snoozed", now, until=until,
                      detail={"until": until.isoformat(), "seconds": int(wait.total_seconds())})
         return {"routine": routine_id, "until": self._memory.iso(until),
                 "due": self._memory.iso(target.due), "then": then}
 
-    def _answer(self, target: Reminder, answer: str, now: datetime, *,
+    def answer(self, target: Reminder, answer: str, now: datetime, *,
                 until: datetime | None = None, reason: str | None = None,
                 detail: dict[str, Any] | None = None) -> None:
         answered = replace(target, answer=answer, until=until)

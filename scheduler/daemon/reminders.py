@@ -48,12 +48,28 @@ PAUSE_TIMER = "crampguard:pause-end"
 SNOOZE_TIMER = "crampguard:snooze:"
 WAIT_TIMER = "crampguard:wait:"
 REPEAT_TIMER = "crampguard:repeat:"
+REACH_TIMER = "crampguard:reach:"
 #: How far back a morning check-in looks for yesterday's missed one to ask again.
 ASK_AGAIN_REACH = timedelta(hours=36)
 #: How many firings `next_shown` looks through (a week of a 10-minute routine).
 NEXT_SHOWN_LOOKAHEAD = 1000
 #: Buttons come back from the notification server (the only backend with buttons).
 BUTTONS_BACKEND = "dbus"
+
+
+class Reach(Protocol):
+    """The ``[reach]`` channels, as the state machine meets them (daemon.reach_flow, loaded
+    only with a ``[reach]`` table)."""
+
+    def away(self, up: Up, verdict: Verdict, now: datetime) -> None: ...
+
+    def also(self, up: Up, now: datetime) -> None: ...
+
+    def shown(self, routine: Routine, due: datetime, now: datetime) -> None: ...
+
+    def trouble(self, routine_id: str, due: datetime) -> str | None: ...
+
+    def resume(self, now: datetime) -> None: ...
 
 
 class Timers(Protocol):
@@ -94,6 +110,8 @@ class Reminders:
         self.last_delivery: LastDelivery | None = None
         #: why the desktop's notification server cannot show a notice, while it cannot
         self.server_away: str | None = None
+        #: the channels away from the desk; None without a ``[reach]`` table
+        self.reach: Reach | None = None
 
     # --- the world, as the decision sees it ----------------------------------------------
 
@@ -105,7 +123,8 @@ class Reminders:
         return World(
             now=now, zone=self.memory.zone, pauses=self.memory.pauses,
             quiet=timetable.is_quiet if timetable is not None else (lambda at: False),
-            presence=seen, server_away=None if ahead else self.server_away)
+            presence=seen, server_away=None if ahead else self.server_away,
+            channels=self.reach is not None)
 
     def would_hold(self, routine: Routine, at: datetime) -> Verdict | None:
         """The hold a firing at ``at`` will meet (a pause, quiet hours), if any."""
@@ -147,9 +166,13 @@ class Reminders:
     def _act(self, up: Up, verdict: Verdict, now: datetime, why_missed: str = "") -> None:
         """Do what the verdict says for a reminder up for the first time or released."""
         if verdict.kind == "show":
-            self._deliver(up, now)
+            shown = self._deliver(up, now)
+            if verdict.also_reach and shown.state == "delivered" and self.reach is not None:
+                self.reach.also(up, now)
         elif verdict.kind == "wait":
             self._wait(up, verdict, now)
+        elif verdict.kind == "reach" and self.reach is not None:
+            self.reach.away(up, verdict, now)
         else:
             self._record(up.routine.id, up.due, verdict, now, why_missed)
 
@@ -194,9 +217,9 @@ class Reminders:
                               detail={"reason": verdict.reason, "waiting": True})
             log.info("waiting to show %s due %s: %s", routine.id,
                      self.memory.local(up.due), verdict.reason)
-        self._arm_wait(up, now)
+        self.arm_wait(up, now)
 
-    def _arm_wait(self, up: Up, now: datetime) -> None:
+    def arm_wait(self, up: Up, now: datetime) -> None:
         self.timers.once(wait_key(up.routine.id, up.due),
                          max(wait_ends(up), now), self._wait_over, up.routine.id, up.due)
 
@@ -208,6 +231,11 @@ class Reminders:
         now = clock.now()
         target, routine = self.memory.get(routine_id, due), self._routine(routine_id)
         if target is None or routine is None:
+            return
+        trouble = self.reach.trouble(routine_id, due) if self.reach is not None else None
+        if target.state == "waiting" and trouble is not None:
+            # sent to the channels, which never took it: failed, with the channel's reason
+            self.settle_as(routine_id, due, "failed", trouble, now, counts_as_due=True)
             return
         if target.state == "waiting":
             up = Up.of(routine, due, "release")
@@ -317,6 +345,8 @@ class Reminders:
                  f" {detail}" if detail else "")
         if not manual and not shown_again:  # its repeats are planned already
             self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
+        if self.reach is not None and again is None and not manual:
+            self.reach.shown(routine, due, now)
         return shown
 
     def _not_shown_again(self, routine: Routine, target: Reminder, now: datetime,
@@ -385,7 +415,7 @@ class Reminders:
         verdict = decide(up, self.world(routine_id, now))
         if verdict.kind == "wait":
             # ``until`` stays set: decided again on release, or when the wait ends
-            self._arm_wait(up, now)
+            self.arm_wait(up, now)
             return
         self._snooze_outcome(up, target, verdict, now)
 
@@ -393,6 +423,10 @@ class Reminders:
                         now: datetime) -> None:
         if verdict.kind == "show":
             self._deliver(up, now, again=target)
+        elif verdict.kind == "reach" and self.reach is not None:
+            # away when it returns: to the channels, answerable there
+            self.memory.put(replace(target, answer=None, until=None), now)
+            self.reach.also(up, now)
         elif verdict.kind == "miss":
             self.memory.put(replace(target, until=None), now)
             self.memory.event("missed", up.routine.id, at=now, due=up.due,
@@ -492,8 +526,10 @@ class Reminders:
         for row in self.memory.restore(self.memory.ledger.read(lambda j: j.waiting(), [])):
             routine = self._routine(row.routine)
             if routine is not None:
-                self._arm_wait(Up.of(routine, row.due, "release"), now)
+                self.arm_wait(Up.of(routine, row.due, "release"), now)
         self._resume_repeats(now)
+        if self.reach is not None:
+            self.reach.resume(now)
         self.release(now)
 
     def show_earlier_again(self, now: datetime) -> None:
@@ -535,14 +571,21 @@ class Reminders:
             last = max(shown, default=row.due)
             self._arm_repeat(routine, row, count, max(last + _every(routine), now))
 
-    def _showings(self, row: Reminder) -> list[datetime]:
-        events = self.memory.ledger.read(
+    def events_of(self, row: Reminder) -> list[Any]:
+        """The journal's events of a reminder's routine since its due instant."""
+        return self.memory.ledger.read(
             lambda j: j.events(routine=row.routine, since=row.due), [])
+
+    def _showings(self, row: Reminder) -> list[datetime]:
+        events = self.events_of(row)
         return [e.at for e in events if e.due == row.due and (
             e.kind in ("delivered", "repeated")
             or (e.kind == "held" and "repeat" in e.detail))]
 
     # --- small helpers -------------------------------------------------------------------
+
+    def enabled(self) -> Iterable[Routine]:
+        return self._enabled()
 
     def routine(self, routine_id: str) -> Routine | None:
         """The enabled routine of that id, if there is one."""
