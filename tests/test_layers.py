@@ -1,9 +1,9 @@
 """The package's architecture, held by a test: imports point one way and never loop.
 
-base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify and
-the control channel build on base only; cli/ and daemon/ sit on top and do not import each other
-(`crampguard run` starting the daemon is the one exception). Every import counts: at the
-top of a module, inside a function, and under ``TYPE_CHECKING``.
+base (errors, clock, paths, i18n) ← timing ← config ← planning ← calendar; journal, notify,
+reach and the control channel build on base only; cli/ and daemon/ sit on top and do not
+import each other (`crampguard run` starting the daemon is the one exception). Every import
+counts: at the top of a module, inside a function, and under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ ALLOWED: dict[str, set[str]] = {
     # the phone's calendar: firings as iCalendar and a CalDAV collection kept in step
     # (the daemon and the CLI import it only when a calendar is configured or asked for)
     "calendar": {"base", "timing", "config", "planning"},
+    # channels away from the desk (ntfy, e-mail, a command, Matrix): each kind's module is
+    # imported only when a [reach.NAME] table of that kind is configured
+    "reach": {"base"},
     "daemon": {"base", "timing", "config", "planning", "journal", "notify", "control",
-               "presence", "calendar"},
+               "presence", "calendar", "reach"},
     "cli": {"base", "timing", "config", "planning", "journal", "notify", "control",
-            "autostart", "presence", "report", "calendar"},
+            "autostart", "presence", "report", "calendar", "reach"},
     "entry": {"cli"},
 }
 #: (importer, imported): crossings the layers above do not allow, each for its reason.

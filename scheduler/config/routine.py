@@ -290,6 +290,12 @@ class Notify(Strict):
     )
     icon: str = ""
     repeat: Repeat | None = None
+    #: whether the reminder goes to the ``[reach]`` channels: "away" when the user is away
+    #: or locked at its instant, or still has not answered after ``reach_after``; "always"
+    #: to the channels as well as the desktop; "never" the desktop only
+    reach: Literal["away", "always", "never"] = "never"
+    #: with reach = "away": unanswered on the desktop this long → the channels too
+    reach_after: Annotated[timedelta, PlainValidator(_duration)] | None = None
 
     @field_validator("repeat", mode="before")
     @classmethod
