@@ -200,8 +200,9 @@ class ReachMatrix(Strict):
     kind: Literal["matrix"]
     homeserver: Annotated[str, PlainValidator(
         lambda v: _service_url(v, "https://matrix.example.org")), NoDecode]
-    #: the room's ID ("!abc:example.org") or alias ("#crampguard:example.org")
-    room: str = Field(pattern=r"^[!#][^:\s]+:\S+$")
+    #: the room's ID ("!abc:example.org"; from room version 12 on without the server's
+    #: name: "!Kmf_v4eaffPm1…") or alias ("#crampguard:example.org")
+    room: str = Field(pattern=r"^(![^\s:]+(:\S+)?|#[^:\s]+:\S+)$")
     #: the person's own Matrix ID: only their answers count
     user: str = Field(pattern=r"^@[^:\s]+:\S+$")
     #: the access token of the account crampguard posts as

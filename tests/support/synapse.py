@@ -157,6 +157,14 @@ class Account:
     base: str
     user_id: str
     token: str
+    password: str = ""
+
+    def login(self) -> Account:
+        """Another login of the same account (another device: a second computer)."""
+        reply = call(self.base, "POST", "/_matrix/client/v3/login", {
+            "type": "m.login.password", "password": self.password,
+            "identifier": {"type": "m.id.user", "user": self.user_id}})
+        return Account(self.base, self.user_id, reply["access_token"], self.password)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         return call(self.base, method, path, body, self.token)
@@ -290,7 +298,7 @@ class Synapse:
         reply = call(self.base, "POST", path, {"nonce": nonce, "username": name,
                                                "password": password, "admin": False,
                                                "mac": mac.hexdigest()})
-        return Account(self.base, reply["user_id"], reply["access_token"])
+        return Account(self.base, reply["user_id"], reply["access_token"], password)
 
 
 @dataclass
