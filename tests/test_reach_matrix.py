@@ -318,3 +318,20 @@ def test_what_an_event_says(event, said):
 ])
 def test_what_an_answer_names_among_the_offered(said, offered, key):
     assert answer_key(said, offered) == key
+
+
+def test_tls_is_verified(tmp_path, monkeypatch):
+    """A homeserver whose certificate no one vouches for is refused; trusted (as a system
+    that has its authority installed would), it is the same channel."""
+    with Synapse(tmp_path / "hs", tls=True) as server:
+        room = make_room(server, "tls")
+        channel = open_channel(room, tmp_path)
+        [problem] = channel.check()
+        assert "CERTIFICATE_VERIFY_FAILED" in problem or "certificate verify" in problem
+        with pytest.raises(ChannelError):
+            channel.send(reminder())
+        assert room.person.reminders(room.room_id) == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.certificate))
+        assert channel.check() == []
+        channel.send(reminder())
+        assert len(room.person.reminders(room.room_id)) == 1

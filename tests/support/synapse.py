@@ -56,12 +56,12 @@ def free_port() -> int:
 _CONFIG = """\
 server_name: "{server_name}"
 pid_file: "{folder}/homeserver.pid"
-public_baseurl: "http://127.0.0.1:{port}/"
-listeners:
+public_baseurl: "{base}/"
+{tls_files}listeners:
   - port: {port}
     bind_addresses: ["127.0.0.1"]
     type: http
-    tls: false
+    tls: {tls}
     x_forwarded: false
     resources:
       - names: [client]
@@ -123,6 +123,21 @@ class MatrixError(Exception):
         super().__init__(f"{status}: {body}")
 
 
+def urlopen(request: urllib.request.Request | str, timeout: float) -> Any:
+    """As urllib's, trusting the test server's own certificate where it has one."""
+    url = request.full_url if isinstance(request, urllib.request.Request) else request
+    context = None
+    if url.startswith("https:"):
+        import ssl
+
+        context = ssl.create_default_context(cafile=_TRUSTED.get(url.split("/")[2]))
+    return urllib.request.urlopen(request, timeout=timeout, context=context)
+
+
+#: host:port → the certificate the tests trust there
+_TRUSTED: dict[str, str] = {}
+
+
 def call(base: str, method: str, path: str, body: Any = None, token: str | None = None,
          timeout: float = 30.0) -> Any:
     """One client-server API request; the JSON answer, or MatrixError."""
@@ -132,7 +147,7 @@ def call(base: str, method: str, path: str, body: Any = None, token: str | None 
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urlopen(request, timeout=timeout) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         raw = exc.read()
@@ -213,27 +228,45 @@ class Account:
 
 
 class Synapse:
-    def __init__(self, folder: Path, port: int | None = None):
+    """``tls=True``: HTTPS only, at https://localhost:PORT, with a certificate of its own
+    (``self.certificate``) that no system trusts."""
+
+    def __init__(self, folder: Path, port: int | None = None, *, tls: bool = False):
         self.folder = folder
         self.port = port or free_port()
+        self.tls = tls
+        self.certificate = folder / "cert.pem"
         self.secret = secrets.token_hex(16)
         self.proc: subprocess.Popen[bytes] | None = None
         #: seconds each start took, exec to the first answer of /versions
         self.start_times: list[float] = []
         folder.mkdir(parents=True, exist_ok=True)
+        tls_files = ""
+        if tls:
+            key = folder / "key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", str(key), "-out", str(self.certificate), "-days", "2",
+                            "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           check=True, capture_output=True, timeout=60)
+            _TRUSTED[f"localhost:{self.port}"] = str(self.certificate)
+            tls_files = (f'tls_certificate_path: "{self.certificate}"\n'
+                         f'tls_private_key_path: "{key}"\n')
         (folder / "homeserver.yaml").write_text(_CONFIG.format(
+            base=self.base, tls="true" if tls else "false", tls_files=tls_files,
             server_name=SERVER_NAME, folder=folder, port=self.port, secret=self.secret,
             macaroon=secrets.token_hex(16), form=secrets.token_hex(16)))
         (folder / "log.yaml").write_text(_LOG.format(folder=folder))
 
     @property
     def base(self) -> str:
+        if self.tls:
+            return f"https://localhost:{self.port}"
         return f"http://127.0.0.1:{self.port}"
 
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.base}/_matrix/client/versions",
-                                        timeout=1) as response:
+            with urlopen(f"{self.base}/_matrix/client/versions", timeout=1) as response:
                 return bool(response.status == 200)
         except (OSError, ValueError):
             return False
