@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.config.settings import ReachMatrix
+from scheduler.config.reach import ReachMatrix
 from scheduler.reach.base import Answer, ChannelDown, ChannelError, Message
 from scheduler.reach.matrix import MatrixChannel, answer_key, spoken
 from tests.support.synapse import Room, Synapse, make_room

@@ -225,6 +225,13 @@ def _status_text(r: commands.StatusReply) -> str:
     lines.append(_("next:"))
     lines += [f"  {format_instant(x.next)}  {x.id:<22} {routine_text(x.title)}"
               for x in r.routines] or [_("  nothing scheduled")]
+    for channel in r.channels:
+        result = channel.last
+        lines.append(_("channel {name}: {kind} to {to}; {last}").format(
+            name=channel.name, kind=channel.kind, to=channel.to,
+            last=_("nothing sent yet") if result is None else
+            (_("last ok at {at}") if result.ok else _("last failed at {at}: {text}")).format(
+                at=format_instant(result.at), text=result.text)))
     lines += [_("problem: {problem}").format(problem=p) for p in r.problems]
     return "\n".join(lines)
 

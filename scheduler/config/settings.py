@@ -12,14 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    Field,
-    PlainValidator,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -160,111 +153,14 @@ class Calendar(Strict):
     days: Annotated[int, PlainValidator(_calendar_days), NoDecode] = CALENDAR_DAYS
 
 
-# --- [reach.NAME]: channels that carry reminders away from the desk ------------------------
+def _reach_tables(value: Any) -> dict[str, Any]:
+    """``[reach.NAME]`` tables, checked by their models, which are loaded only when there
+    is one (a daemon without channels builds none of their schemas)."""
+    if not value:
+        return {}
+    from scheduler.config.reach import reach_tables
 
-REACH_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-
-
-def _service_url(value: Any, example: str) -> str:
-    """An http(s) address: https, or plain http to this machine only (a token and health
-    data would otherwise cross the network in the clear)."""
-    from urllib.parse import urlsplit
-
-    text = value.strip().rstrip("/") if isinstance(value, str) else ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f'give the server\'s address, e.g. "{example}"')
-    if parts.scheme == "http" and not (parts.hostname in _LOOPBACK_HOSTS
-                                       or parts.hostname.startswith("127.")):
-        raise ValueError("plain http is only for a server on this machine (localhost); "
-                         "use https")
-    if parts.username or parts.password:
-        raise ValueError("no user or password in the address: give `token_file`")
-    return text
-
-
-def _secret_file(value: Any) -> Path:
-    path = Path(value).expanduser() if isinstance(value, str) and value.strip() else None
-    if path is None or not path.is_absolute():
-        raise ValueError('give the full path of a file holding the secret alone, e.g. '
-                         '"~/.config/crampguard/ntfy-token" (mode 0600)')
-    return path
-
-
-SecretFile = Annotated[Path, PlainValidator(_secret_file), NoDecode]
-
-
-class ReachMatrix(Strict):
-    """``kind = "matrix"``: a room on a Matrix homeserver (two-way)."""
-
-    kind: Literal["matrix"]
-    homeserver: Annotated[str, PlainValidator(
-        lambda v: _service_url(v, "https://matrix.example.org")), NoDecode]
-    #: the room's ID ("!abc:example.org"; from room version 12 on without the server's
-    #: name: "!Kmf_v4eaffPm1…") or alias ("#crampguard:example.org")
-    room: str = Field(pattern=r"^(![^\s:]+(:\S+)?|#[^:\s]+:\S+)$")
-    #: the person's own Matrix ID: only their answers count
-    user: str = Field(pattern=r"^@[^:\s]+:\S+$")
-    #: the access token of the account crampguard posts as
-    token_file: SecretFile
-
-
-class ReachNtfy(Strict):
-    """``kind = "ntfy"``: a topic on an ntfy server (two-way, through a reply topic)."""
-
-    kind: Literal["ntfy"]
-    server: Annotated[str, PlainValidator(lambda v: _service_url(v, "https://ntfy.sh")),
-                      NoDecode] = "https://ntfy.sh"
-    topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    #: where the buttons post the answer; None: a secret one crampguard makes and keeps
-    reply_topic: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,64}$")
-    token_file: SecretFile | None = None
-
-
-class ReachEmail(Strict):
-    """``kind = "email"``: a message by SMTP (one-way)."""
-
-    kind: Literal["email"]
-    host: str = Field(min_length=1)
-    #: "starttls" (port 587), "tls" (implicit, port 465), "plain" (this machine only)
-    security: Literal["starttls", "tls", "plain"] = "starttls"
-    port: int | None = Field(default=None, ge=1, le=65535)
-    user: str | None = None
-    password_file: SecretFile | None = None
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-
-    @model_validator(mode="after")
-    def _safe(self) -> ReachEmail:
-        if self.security == "plain" and not (self.host in _LOOPBACK_HOSTS
-                                             or self.host.startswith("127.")):
-            raise ValueError('security = "plain" is only for a server on this machine; '
-                             'use "starttls" or "tls"')
-        if (self.user is None) != (self.password_file is None):
-            raise ValueError("give both `user` and `password_file`, or neither")
-        return self
-
-
-class ReachCommand(Strict):
-    """``kind = "command"``: a program run with an argv template (one-way), never a shell."""
-
-    kind: Literal["command"]
-    #: ["kdeconnect-cli", "-d", "ID", "--ping-msg", "{title}: {message}"]
-    argv: tuple[str, ...] = Field(min_length=1)
-    timeout: Annotated[timedelta, PlainValidator(
-        lambda v: grammar.parse_duration(str(v)))] = timedelta(seconds=30)
-
-
-ReachChannel = Annotated[ReachMatrix | ReachNtfy | ReachEmail | ReachCommand,
-                         Field(discriminator="kind")]
-
-
-def _reach_names(value: dict[str, Any]) -> dict[str, Any]:
-    for name in value:
-        if not REACH_NAME.match(name):
-            raise ValueError(f"[reach.{name}]: a channel's name is lower-case letters, "
-                             f"digits, - and _ (up to 32), e.g. [reach.phone]")
-    return value
+    return reach_tables(value)
 
 
 _file_data: ContextVar[dict[str, Any] | None] = ContextVar("crampguard_config_file",
@@ -307,12 +203,8 @@ class Settings(BaseSettings):
     calendar: Calendar | None = None
     #: ``[reach.NAME]`` tables: the channels a reminder may go to away from the desk;
     #: empty: none, and nothing of them is imported
-    reach: dict[str, ReachChannel] = Field(default_factory=dict)
-
-    @field_validator("reach")
-    @classmethod
-    def _reach(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _reach_names(value)
+    reach: Annotated[dict[str, Any], PlainValidator(_reach_tables), NoDecode] = Field(
+        default_factory=dict)
 
     @field_validator("timezone")
     @classmethod

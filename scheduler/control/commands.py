@@ -127,6 +127,24 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class ChannelResult:
+    at: datetime
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """A ``[reach]`` channel: where it goes (never a secret) and how its last try went."""
+
+    name: str
+    kind: str
+    to: str
+    two_way: bool
+    last: ChannelResult | None
+
+
+@dataclass(frozen=True)
 class StatusReply(Reply):
     pid: int
     running_since: datetime
@@ -136,6 +154,8 @@ class StatusReply(Reply):
     routines: list[RoutineNext]
     last_delivery: Delivery | None
     problems: list[str]
+    #: the [reach] channels, when there are any
+    channels: list[ChannelStatus] = field(default_factory=list, metadata=OMITTED_WHEN_DEFAULT)
 
 
 @dataclass(frozen=True)

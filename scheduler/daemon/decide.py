@@ -15,10 +15,16 @@ The precedence, first match wins:
    pause or quiet hours is not shown there).
 4. **presence unknown** (a source that answered has gone) → wait.
 5. **away** or the screen locked: a break (``when_away = "skip"``) on its first showing →
-   hold (the user is taking their break; not due); anything else → wait.
+   hold (the user is taking their break; not due); a routine with ``reach = "away"`` or
+   ``"always"``, when a ``[reach]`` channel is configured → reach (sent to the channels
+   instead of waiting for the user's return); anything else → wait.
 6. **do-not-disturb**, unless the routine is critical → wait.
 7. **no notification server** (the desktop's server went away) → wait.
-8. otherwise → show.
+8. otherwise → show; with ``reach = "always"`` (and a channel) → show and reach too.
+
+A reminder shown on the desktop and still unanswered ``reach_after`` later (``why`` is
+"reach-after") is held by what holds anything now (a pause, quiet hours); otherwise it
+reaches the channels too.
 
 A repeat never waits: what would wait is held for that repeat alone, and the next repeat is
 still planned. A wait ends when the world changes (the reminder is decided again, as a
@@ -38,8 +44,11 @@ from scheduler.timing import grammar
 
 #: Why a reminder is up now.
 Why = Literal["first", "catch-up", "snooze", "repeat", "follow-up", "asked-again",
-              "release"]
-Kind = Literal["show", "wait", "hold", "miss"]
+              "release", "reach-after"]
+Kind = Literal["show", "wait", "hold", "miss", "reach"]
+#: Why a reminder is up when it may go to the channels instead of waiting (not a repeat,
+#: nor the check-in asked again: those stay on the desktop).
+_REACHES: tuple[Why, ...] = ("first", "catch-up", "follow-up", "release", "snooze")
 
 
 class PresenceView(Protocol):
@@ -93,6 +102,8 @@ class World:
     presence: PresenceView | None = None
     #: why no notification server can show a notice now, if so
     server_away: str | None = None
+    #: whether a ``[reach]`` channel is configured
+    channels: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class Verdict:
     counts_as_due: bool = False
     #: a wait on the notification server (ends as "failed", not "missed")
     on_server: bool = False
+    #: shown, and sent to the channels as well (``reach = "always"``)
+    also_reach: bool = False
 
 
 SHOW = Verdict("show")
@@ -116,21 +129,28 @@ def decide(up: Up, world: World) -> Verdict:
         return held
     late = now - up.at
     grace = routine.schedule.catch_up
-    if late > grace and up.why != "repeat":
+    if late > grace and up.why not in ("repeat", "reach-after"):
         what = "the snooze ended {}s ago" if up.why == "snooze" else "{}s late"
         return Verdict("miss", f"{what.format(_seconds(late))}, catch_up is "
                                f"{_seconds(grace)}s", counts_as_due=True)
     held = _held(now, up, world)
     if held is not None:
         return held
+    reaches = world.channels and routine.notify.reach != "never" and up.why in _REACHES
+    if up.why == "reach-after":
+        return Verdict("reach", f"unanswered after {_seconds(late)}s") if world.channels \
+            and routine.notify.reach != "never" else Verdict("hold", "no channel")
     waiting = _wait_reason(up, world)
     if waiting is None:
-        return SHOW
+        return Verdict("show", also_reach=True) if reaches and \
+            routine.notify.reach == "always" and up.why != "snooze" else SHOW
     reason, away, on_server = waiting
     if up.why == "repeat":
         return Verdict("hold", reason)
     if away and routine.schedule.away == "skip" and up.why in ("first", "catch-up"):
         return Verdict("hold", f"away ({reason})")
+    if away and reaches:
+        return Verdict("reach", reason)
     return Verdict("wait", reason, on_server=on_server)
 
 

@@ -48,12 +48,22 @@ PAUSE_TIMER = "crampguard:pause-end"
 SNOOZE_TIMER = "crampguard:snooze:"
 WAIT_TIMER = "crampguard:wait:"
 REPEAT_TIMER = "crampguard:repeat:"
+REACH_TIMER = "crampguard:reach:"
 #: How far back a morning check-in looks for yesterday's missed one to ask again.
 ASK_AGAIN_REACH = timedelta(hours=36)
 #: How many firings `next_shown` looks through (a week of a 10-minute routine).
 NEXT_SHOWN_LOOKAHEAD = 1000
 #: Buttons come back from the notification server (the only backend with buttons).
 BUTTONS_BACKEND = "dbus"
+
+
+class Reach(Protocol):
+    """The ``[reach]`` channels, as the state machine uses them (daemon.reach_link)."""
+
+    def send(self, routine: Routine, due: datetime, notice: Notice, *, deadline: datetime,
+             primary: bool) -> None: ...
+
+    def trouble(self, routine_id: str, due: datetime) -> str | None: ...
 
 
 class Timers(Protocol):
@@ -94,6 +104,8 @@ class Reminders:
         self.last_delivery: LastDelivery | None = None
         #: why the desktop's notification server cannot show a notice, while it cannot
         self.server_away: str | None = None
+        #: the channels away from the desk; None without a ``[reach]`` table
+        self.reach: Reach | None = None
 
     # --- the world, as the decision sees it ----------------------------------------------
 
@@ -105,7 +117,8 @@ class Reminders:
         return World(
             now=now, zone=self.memory.zone, pauses=self.memory.pauses,
             quiet=timetable.is_quiet if timetable is not None else (lambda at: False),
-            presence=seen, server_away=None if ahead else self.server_away)
+            presence=seen, server_away=None if ahead else self.server_away,
+            channels=self.reach is not None)
 
     def would_hold(self, routine: Routine, at: datetime) -> Verdict | None:
         """The hold a firing at ``at`` will meet (a pause, quiet hours), if any."""
@@ -147,9 +160,13 @@ class Reminders:
     def _act(self, up: Up, verdict: Verdict, now: datetime, why_missed: str = "") -> None:
         """Do what the verdict says for a reminder up for the first time or released."""
         if verdict.kind == "show":
-            self._deliver(up, now)
+            shown = self._deliver(up, now)
+            if verdict.also_reach and shown.state == "delivered":
+                self._reach(up, now, primary=False)
         elif verdict.kind == "wait":
             self._wait(up, verdict, now)
+        elif verdict.kind == "reach":
+            self._reach_away(up, verdict, now)
         else:
             self._record(up.routine.id, up.due, verdict, now, why_missed)
 
@@ -208,6 +225,11 @@ class Reminders:
         now = clock.now()
         target, routine = self.memory.get(routine_id, due), self._routine(routine_id)
         if target is None or routine is None:
+            return
+        trouble = self.reach.trouble(routine_id, due) if self.reach is not None else None
+        if target.state == "waiting" and trouble is not None:
+            # sent to the channels, which never took it: failed, with the channel's reason
+            self.settle_as(routine_id, due, "failed", trouble, now, counts_as_due=True)
             return
         if target.state == "waiting":
             up = Up.of(routine, due, "release")
@@ -314,6 +336,11 @@ class Reminders:
                  f" {detail}" if detail else "")
         if not manual:
             self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
+        after = routine.notify.reach_after
+        if after is not None and again is None and not manual and self.reach is not None \
+                and routine.notify.reach == "away":
+            self.timers.once(reach_key(routine.id, due), now + after, self._reach_after,
+                             routine.id, due)
         return shown
 
     def _not_shown_again(self, routine: Routine, target: Reminder, now: datetime,
@@ -370,6 +397,82 @@ class Reminders:
             return
         self._not_shown_again(routine, current, now, verdict.reason, count)
 
+    # --- away from the desk: the [reach] channels --------------------------------------------
+
+    def _reach_away(self, up: Up, verdict: Verdict, now: datetime) -> None:
+        """Away at its instant: the reminder goes to the channels. It waits as it would
+        (so a restart or the user's return decides it again) until a channel has shown it;
+        a channel that never does within its catch_up makes it failed."""
+        routine = up.routine
+        known = self.memory.get(routine.id, up.due)
+        if known is None or known.state != "waiting":
+            self.memory.put(Reminder(routine.id, up.due, "waiting"), now)
+            self.memory.event("held", routine.id, at=now, due=up.due,
+                              detail={"reason": verdict.reason, "waiting": True,
+                                      "reach": True})
+            log.info("reaching %s due %s away from the desk: %s", routine.id,
+                     self.memory.local(up.due), verdict.reason)
+        self._arm_wait(up, now)
+        self._reach(up, now, primary=True)
+
+    def _reach(self, up: Up, now: datetime, *, primary: bool) -> None:
+        """Hand the reminder to the channels (they send on threads of their own)."""
+        if self.reach is None:
+            return
+        routine = up.routine
+        deadline = wait_ends(up) if primary else now + routine.schedule.catch_up
+        self.reach.send(routine, up.due, notices.reminder(routine), deadline=deadline,
+                        primary=primary)
+
+    def _reach_after(self, routine_id: str, due: datetime) -> None:
+        """``reach_after`` since it was shown: still unanswered → the channels too."""
+        now = clock.now()
+        current, routine = self.memory.get(routine_id, due), self._routine(routine_id)
+        if current is None or routine is None or current.state != "delivered" \
+                or current.answer is not None:
+            return  # answered (or gone) since
+        up = Up.of(routine, due, "reach-after")
+        verdict = decide(up, self.world(routine_id, now))
+        if verdict.kind == "reach":
+            log.info("reaching %s due %s away from the desk too: %s", routine_id,
+                     self.memory.local(due), verdict.reason)
+            self._reach(up, now, primary=False)
+        else:
+            log.info("%s due %s not sent to the channels: %s", routine_id,
+                     self.memory.local(due), verdict.reason)
+
+    def reached(self, routine_id: str, due: datetime, channel: str, sent: str,
+                now: datetime) -> None:
+        """A channel showed the reminder (loop thread). One that waited for the user is
+        delivered through that channel: its one row says so; one already shown (on the
+        desktop, or by another channel) notes that this channel carried it too."""
+        backend = f"reach:{channel}"
+        known = self.memory.get(routine_id, due)
+        if known is not None and known.state == "waiting":
+            self.timers.cancel(wait_key(routine_id, due))
+            self.memory.put(Reminder(routine_id, due, "delivered",
+                                     notice=f"{backend}/{sent}"), now)
+            self.memory.event("due", routine_id, at=now, due=due)
+            self.memory.event("delivered", routine_id, at=now, due=due, backend=backend,
+                              detail={"channel": channel})
+            self.last_delivery = LastDelivery(routine_id, due, now, backend)
+            log.info("delivered %s via %s (due %s, %.3fs late)", routine_id, backend,
+                     self.memory.local(due), (now - due).total_seconds())
+            return
+        self.memory.event("reached", routine_id, at=now, due=due, backend=backend,
+                          detail={"channel": channel})
+        log.info("%s due %s sent via %s too", routine_id, self.memory.local(due), backend)
+
+    def unreached(self, routine_id: str, due: datetime, reason: str, now: datetime) -> None:
+        """No channel could show it within its catch_up (loop thread)."""
+        known = self.memory.get(routine_id, due)
+        if known is not None and known.state == "waiting":
+            self.timers.cancel(wait_key(routine_id, due))
+            self.settle_as(routine_id, due, "failed", reason, now, counts_as_due=True)
+        else:
+            log.warning("%s due %s did not reach the channels: %s", routine_id,
+                        self.memory.local(due), reason)
+
     # --- a snooze's return -----------------------------------------------------------------
 
     def snooze_ended(self, routine_id: str, due: datetime, now: datetime | None = None) -> None:
@@ -390,6 +493,9 @@ class Reminders:
                         now: datetime) -> None:
         if verdict.kind == "show":
             self._deliver(up, now, again=target)
+        elif verdict.kind == "reach":  # away when it returns: to the channels, answerable
+            self.memory.put(replace(target, answer=None, until=None), now)
+            self._reach(up, now, primary=False)
         elif verdict.kind == "miss":
             self.memory.put(replace(target, until=None), now)
             self.memory.event("missed", up.routine.id, at=now, due=up.due,
@@ -530,6 +636,10 @@ class Reminders:
 
 def snooze_key(reminder: Reminder) -> str:
     return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
+
+
+def reach_key(routine_id: str, due: datetime) -> str:
+    return f"{REACH_TIMER}{routine_id}@{due.isoformat()}"
 
 
 def wait_key(routine_id: str, due: datetime) -> str:

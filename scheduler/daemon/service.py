@@ -33,6 +33,7 @@ from scheduler.daemon.lock import InstanceLock
 from scheduler.daemon.memory import Memory
 from scheduler.daemon.reminders import (
     PAUSE_TIMER,
+    REACH_TIMER,
     REPEAT_TIMER,
     SNOOZE_TIMER,
     WAIT_TIMER,
@@ -54,6 +55,7 @@ from scheduler.timing.plans import Timetable
 
 if TYPE_CHECKING:
     from scheduler.daemon.calendar_link import CalendarLink
+    from scheduler.daemon.reach_link import ReachLink
 
 #: Editors write a file in several steps; wait this long after the last event.
 DEBOUNCE = 0.2
@@ -67,7 +69,7 @@ log = logging.getLogger("crampguard")
 #: The daemon's own timers by key prefix, as the reload counts them apart from routines.
 _TIMER_KINDS = ((SNOOZE_TIMER, "snooze"), (FOLLOW_TIMER, "follow-up"),
                 (REPEAT_TIMER, "repeat"), (WAIT_TIMER, "held reminder"), (PAUSE_TIMER, "pause"),
-                ("crampguard:calendar", "calendar sync"))
+                ("crampguard:calendar", "calendar sync"), (REACH_TIMER, "reach"))
 
 
 def _release_startup_memory() -> None:
@@ -109,6 +111,8 @@ class Daemon:
         self.reminders: Reminders
         #: the [calendar] collection kept in step; None without one (nothing imported)
         self.calendar: CalendarLink | None = None
+        #: the [reach] channels; None without one (nothing imported, no thread started)
+        self.reach: ReachLink | None = None
 
     def _due(self, routine_id: str, run_times: list[datetime]) -> None:
         """A routine's run times came due (its timer fired)."""
@@ -150,7 +154,7 @@ class Daemon:
         self.away.bind(self.timers, self.reminders, lambda: self.routines.enabled)
         self.followups = FollowUps(self.reminders, self.timers, lambda: self.routines.enabled)
         self.answers.on_done = self.followups.after_done
-        self.answers.on_answer = lambda reminder: self._calendar_soon()
+        self.answers.on_answer = self._answered
         previous = self._install_signals()
         try:
             self.control.start()
@@ -173,6 +177,8 @@ class Daemon:
             self.away.stop()
             if self.calendar is not None:
                 self.calendar.close()
+            if self.reach is not None:
+                self.reach.close()
             self.ledger.close()  # before the notifiers: its trouble may still be shown
             self.chain.close()
             lock.release()
@@ -337,6 +343,7 @@ class Daemon:
             self.chain.close()
             self.chain = self._chain(settings.notifier)
         calendar_changed = settings.calendar != self.settings.calendar or starting
+        reach_changed = settings.reach != self.settings.reach or starting
         self.settings = settings
         old = {r.id: r for r in self.routines.enabled}
         new = {r.id: r for r in routines.enabled}
@@ -352,6 +359,8 @@ class Daemon:
             self._schedule(routine)
         if calendar_changed:
             self._link_calendar(settings)
+        if reach_changed:
+            self._link_reach(settings)
         if changed and not starting:  # at start-up, _started syncs once planned
             self._calendar_soon(timedelta(0))
         self.away.configure(routines.enabled)
@@ -461,6 +470,46 @@ class Daemon:
                                                     completed=c.at)
                    for c in completions)
 
+    # --- the channels away from the desk ---------------------------------------------------
+
+    def _link_reach(self, settings: Settings) -> None:
+        """The [reach] channels as the settings name them: nothing of them is imported and
+        no thread started without one (a daemon's memory and wakeups stay as they were)."""
+        if self.reach is not None:
+            self.reach.close()
+            self.reach = None
+            self.reminders.reach = None
+        if not settings.reach:
+            return
+        from scheduler.daemon.reach_link import CURSOR_KEY, ReachLink
+        from scheduler.reach import registry
+
+        try:
+            channels = registry.open_channels(settings.reach, self.ctx.paths.state_dir)
+        except CrampguardError as exc:
+            self._report(exc.problems)
+            return
+
+        def keep_cursor(name: str, cursor: str) -> None:
+            self.ledger.write(lambda j: j.set_state(CURSOR_KEY.format(name=name), cursor))
+
+        self.reach = ReachLink(
+            channels, post=self.calls.post, reached=self.reminders.reached,
+            unreached=self.reminders.unreached, answered=self.answers.from_channel,
+            cursor=lambda name: self.ledger.read(
+                lambda j: j.get_state(CURSOR_KEY.format(name=name)), None),
+            keep_cursor=keep_cursor)
+        self.reminders.reach = self.reach
+        self.reach.start()
+        for name, channel in channels.items():
+            log.info("reach %s: %s %s%s", name, channel.kind, channel.describe(),
+                     " (answers heard)" if channel.two_way else "")
+
+    def _answered(self, reminder: Any) -> None:
+        self._calendar_soon()
+        if self.reach is not None:
+            self.reach.answered(reminder)
+
     # --- the journal ----------------------------------------------------------------------
 
     def _open_journal(self, path: Path) -> Journal:
@@ -555,6 +604,7 @@ class Daemon:
                 "routine": last.routine, "due": last.due.astimezone(zone).isoformat(),
                 "at": last.at.astimezone(zone).isoformat(), "backend": last.backend},
             "problems": self.problems(),
+            **({"channels": self.reach.status()} if self.reach is not None else {}),
         }
 
     def problems(self) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 KINDS = ("due", "delivered", "failed", "missed", "held", "done", "snoozed", "skipped",
          "triggered", "repeated", "paused", "resumed", "config_error", "journal_error", "cramp",
-         "no_cramp", "workout")
+         "no_cramp", "workout", "reached", "ignored")
 
 #: The cramp log's kinds: a cramp, and a night recorded as without one. Neither belongs to
 #: a routine (``Journal.tally`` finds them by ``routine IS NULL``).

@@ -13,7 +13,7 @@ from scheduler.reach.base import Channel, ChannelError
 #: kind → the module that defines ``CHANNEL``, a ``Channel`` subclass.
 KINDS: dict[str, str] = {
     "command": "scheduler.reach.command",
-    "email": "scheduler.reach.email",
+    "email": "scheduler.reach.mail",
     "ntfy": "scheduler.reach.ntfy",
     "matrix": "scheduler.reach.matrix",
 }
