@@ -152,8 +152,11 @@ def spoken(event: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def answer_key(said: str, offered: tuple[str, ...]) -> str | None:
     """The message's answer key ``said`` names: "snooze" is its snooze (with the duration
-    it offers), "snooze:20m" a snooze of 20 minutes where it offers one; None where the
-    reminder offers no such answer."""
+    it offers), "snooze:20m" a snooze of 20 minutes where it offers one; done and skip
+    always (as `crampguard done` and `skip` take any reminder); None where the reminder
+    offers no such answer."""
+    if said in ("done", "skip"):
+        return said
     if said.startswith("snooze:"):
         return said if any(k.startswith("snooze:") for k in offered) else None
     for key in offered:
