@@ -252,6 +252,89 @@ def test_close_ends_a_long_poll_at_once(room, channel):
     assert ended.wait(2)
 
 
+def test_waking_from_sleep_ends_the_poll_under_way_and_polls_again(room, channel):
+    """After a sleep the poll under way may hang on a connection the server dropped: the
+    daemon's wake ends it without an error (no back-off), and the next poll reads what
+    was said meanwhile."""
+    event_id = channel.send(reminder())
+    _, since = channel.answers(None, 0)
+    returned: list[Any] = []
+    poll = threading.Thread(target=lambda: returned.append(channel.answers(since, 50)))
+    poll.start()
+    time.sleep(0.3)  # let the request reach the server (nothing to wait on from here)
+    channel.wake()
+    poll.join(2)
+    assert returned == [([], since)]
+    room.person.reply(room.room_id, event_id, "done")
+    heard, _ = listen(channel, since)
+    assert [a.key for a in heard] == ["done"]
+
+
+def test_a_proxy_that_ends_long_waits_is_met_with_shorter_ones(room, channel, monkeypatch):
+    """A proxy in front of the homeserver that cuts a wait short (nginx's 60 s) is not the
+    homeserver down: the channel waits only as long as the daemon asks from then on."""
+    from scheduler.reach import matrix
+
+    proxy = CuttingProxy(room.server.port, after=1.0)
+    monkeypatch.setattr(matrix, "LONG_POLL_S", 30.0)
+    channel._parts = channel._parts._replace(netloc=f"127.0.0.1:{proxy.port}")
+    _, since = channel.answers(None, 0)
+    began = time.monotonic()
+    assert channel.answers(since, 0.5) == ([], since)  # cut after 1 s: no error
+    assert time.monotonic() - began < 5
+    began = time.monotonic()
+    assert channel.answers(since, 0.5) == ([], since)  # now waits 0.5 s, uncut
+    assert time.monotonic() - began < 1.0
+    proxy.close()
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback that drops each connection ``after`` seconds."""
+
+    def __init__(self, port: int, after: float):
+        import socket
+
+        self.target, self.after = port, after
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Timer(self.after, self._cut, (client, upstream)).start()
+
+    @staticmethod
+    def _pipe(source: Any, sink: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _cut(*sockets: Any) -> None:
+        import socket
+
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def test_the_homeserver_down_then_back(tmp_path):
     with Synapse(tmp_path / "hs") as server:
         room = make_room(server, "down")

@@ -30,6 +30,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ KEY_FIELD = "org.crampguard.reminder"
 ANSWERS_FIELD = "org.crampguard.answers"
 #: how long one request other than the long poll may take
 TIMEOUT_S = 20.0
+#: how long one /sync waits while nothing happens: one wakeup every 3 minutes on an idle
+#: room. A proxy in front of the homeserver that ends a wait sooner (nginx: after 60 s) is
+#: met by waiting as long as the daemon asks from then on.
+LONG_POLL_S = 180.0
 #: how far back in the room a reminder already posted (or the latest one) is looked for
 LOOK_BACK = 50
 API = "/_matrix/client/v3"
@@ -251,6 +256,10 @@ class MatrixChannel(Channel):
         self._lock = threading.Lock()
         self._polling: http.client.HTTPConnection | None = None
         self._closed = False
+        #: the poll under way was ended on purpose (the computer woke), not by the server
+        self._woken = False
+        #: how long a poll waits; None: LONG_POLL_S until a proxy is seen to end it sooner
+        self._poll_s: float | None = None
 
     def describe(self) -> str:
         return f"{self._parts.hostname} {self.settings.room}"
@@ -381,9 +390,24 @@ class MatrixChannel(Channel):
         if since is None:  # the first run ever: from now on
             reply = self._call("GET", f"{API}/sync?{query}&timeout=0")
             return [], str(reply.get("next_batch") or "") or None
-        reply = self._call("GET", f"{API}/sync?{query}&since={_quote(since)}"
-                                  f"&timeout={int(timeout * 1000)}",
-                           timeout=timeout + TIMEOUT_S, polling=True)
+        wait = self._poll_s or max(timeout, LONG_POLL_S)
+        began = time.monotonic()
+        try:
+            reply = self._call("GET", f"{API}/sync?{query}&since={_quote(since)}"
+                                      f"&timeout={int(wait * 1000)}",
+                               timeout=wait + TIMEOUT_S, polling=True)
+        except ChannelDown as exc:
+            with self._lock:
+                woken, self._woken = self._woken, False
+            if woken:
+                return [], since  # poll again at once, on a fresh connection
+            waited = time.monotonic() - began
+            if wait > timeout and waited >= min(timeout, 30.0) and not self._closed:
+                self._poll_s = timeout
+                log.info("%s: the way to the homeserver ends a wait after %ds (%s); "
+                         "waiting %ds at a time from now", self.name, waited, exc, timeout)
+                return [], since
+            raise
         joined = (reply.get("rooms") or {}).get("join") or {}
         timeline = (joined.get(room) or {}).get("timeline") or {}
         events = list(timeline.get("events") or [])
@@ -481,9 +505,21 @@ class MatrixChannel(Channel):
                             f"join it there, or only the person set as `user` answers")
         return problems
 
+    def wake(self) -> None:
+        """The computer woke from sleep: the poll under way may hang on a connection the
+        server dropped meanwhile; end it, so that the next one (at once) reads the answers
+        given while it slept."""
+        with self._lock:
+            self._woken = self._polling is not None
+        self._interrupt()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        with self._lock:
             conn = self._polling
         if conn is not None and conn.sock is not None:
             try:
