@@ -6,6 +6,7 @@ answer given elsewhere said in the room, `doctor`'s checks; and what an event me
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ import pytest
 from scheduler.config.reach import ReachMatrix
 from scheduler.reach.base import Answer, ChannelDown, ChannelError, Message
 from scheduler.reach.matrix import MatrixChannel, answer_key, spoken
+from tests.support.daemon_proc import cli
 from tests.support.synapse import Room, Synapse, make_room
 
 pytestmark = pytest.mark.slow
@@ -421,3 +423,45 @@ def test_tls_is_verified(tmp_path, monkeypatch):
         assert channel.check() == []
         channel.send(reminder())
         assert len(room.person.reminders(room.room_id)) == 1
+
+
+# --- the real command line: doctor and notify-test ------------------------------------------
+
+
+def _configure(room: Room, isolated: Any, tmp_path: Path, token: str | None = None) -> Path:
+    path = token_file(tmp_path, token or room.bot.token)
+    isolated.config.mkdir(parents=True, exist_ok=True)
+    isolated.config_file.write_text(
+        f'[reach.phone]\nkind = "matrix"\nhomeserver = "{room.server.base}"\n'
+        f'room = "{room.room_id}"\nuser = "{room.person.user_id}"\n'
+        f'token_file = "{path}"\n')
+    return path
+
+
+def test_doctor_checks_the_channel_and_sends_nothing(room, isolated, tmp_path):
+    path = _configure(room, isolated, tmp_path)
+    before = len(room.person.messages(room.room_id))
+    result = cli("doctor", "--json")
+    report = json.loads(result.stdout)
+    [phone] = report["channels"]
+    assert (phone["name"], phone["kind"], phone["problems"]) == ("phone", "matrix", [])
+    assert room.bot.token not in result.stdout + result.stderr
+    # the bot signed out: said, and the token never shown
+    room.bot.call("POST", "/_matrix/client/v3/logout", {})
+    result = cli("doctor")
+    assert "reach phone:" in result.stdout + result.stderr
+    assert "token" in result.stdout + result.stderr
+    assert room.bot.token not in result.stdout + result.stderr
+    path.chmod(0o644)
+    assert f"chmod 600 {path}" in (lambda r: r.stdout + r.stderr)(cli("doctor"))
+    assert len(room.person.messages(room.room_id)) == before
+
+
+def test_notify_test_sends_one_message_to_the_room(room, isolated, tmp_path):
+    _configure(room, isolated, tmp_path)
+    result = cli("notify-test", "--reach", "phone")
+    assert result.returncode == 0, result.stderr
+    [message] = [m for m in room.person.messages(room.room_id) if m["type"] == "m.room.message"]
+    assert message["sender"] == room.bot.user_id
+    assert "org.crampguard.reminder" not in message["content"]
+    assert room.bot.token not in result.stdout + result.stderr
