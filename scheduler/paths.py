@@ -7,6 +7,7 @@ nothing here is a module-level global that tests would have to patch.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,3 +127,34 @@ def _runtime_default(env: Mapping[str, str]) -> str:
     import platformdirs
 
     return platformdirs.user_runtime_dir(APP)
+
+
+def read_secret(path: Path, what: str, thing: str = "secret") -> str:
+    """A password or token alone in a file only its owner can read (mode 0600), so it is
+    in no settings file a dotfile repository might publish. ``what`` names the setting in
+    errors ("calendar.password_file"), ``thing`` what the file holds ("password")."""
+    from scheduler.errors import CrampguardError
+
+    fix = f"chmod 600 {path}"
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise CrampguardError(f"{what}: {path}: no such file; write the {thing} alone into "
+                              f"it, then `{fix}`") from None
+    except OSError as exc:
+        raise CrampguardError(f"{what}: {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CrampguardError(f"{what}: {path} is not a regular file (a link or a device is "
+                              f"refused); put the {thing} in a file there and `{fix}`")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise CrampguardError(f"{what}: {path} can be read by others (mode "
+                              f"{stat.S_IMODE(info.st_mode):04o}); `{fix}`")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CrampguardError(f"{what}: {path}: cannot read: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+    secret = text.strip("\r\n")
+    if not secret:
+        raise CrampguardError(f"{what}: {path} is empty; write the {thing} into it")
+    return secret

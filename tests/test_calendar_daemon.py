@@ -8,33 +8,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support.caldav_server import CalDavServer, needs_radicale
-from tests.support.daemon_proc import Daemon, cli, cli_json, clock_in, journal
+from tests.support.daemon_proc import (
+    Daemon,
+    cli,
+    cli_json,
+    clock_in,
+    journal,
+    until,
+    write_settings,
+)
 from tests.support.fixtures import ROOT, Dirs
 from tests.support.routines import routine_text
 
 
 def _settings(dirs: Dirs, text: str) -> None:
-    dirs.config.mkdir(parents=True, exist_ok=True)
-    dirs.config_file.write_text("schema_version = 1\n" + text)
+    write_settings(dirs.config_file, text)
 
 
-def _until(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    """Poll ``check`` until it returns something true, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {check}")
-        time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -85,7 +81,7 @@ def test_a_reminder_answered_on_the_desktop_loses_its_alarm_on_the_phone(
         done = cli_json("done", "soak", env=console_env)
         due = datetime.fromisoformat(done["due"]).astimezone(UTC)
         uid = f"soak-{due:%Y%m%dT%H%M%SZ}@crampguard"
-        _until(lambda: (e := server.items(url).get(uid)) is not None
+        until(lambda: (e := server.items(url).get(uid)) is not None
                        and not e.walk("VALARM") and e)
         assert daemon.stop() == 0
 

@@ -54,7 +54,11 @@ def test_the_running_daemon_maps_no_openssl(tmp_path: Path) -> None:
 NOT_IN_THE_DAEMON = ("scheduler.cli.file_commands", "scheduler.cli.daemon_commands",
                      "scheduler.cli.journal_commands", "scheduler.cli.doctor_commands",
                      "scheduler.cli.results", "scheduler.journal.stats", "platformdirs",
-                     "watchdog", "watchdog.observers")
+                     "watchdog", "watchdog.observers",
+                     # the [reach] channels, with none configured
+                     "scheduler.config.reach", "scheduler.daemon.reach_link",
+                     "scheduler.reach", "scheduler.reach.registry", "smtplib",
+                     "http.client")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify and XDG (Linux)")

@@ -8,7 +8,6 @@ settings refuse it elsewhere, and so does ``open_collection``).
 
 from __future__ import annotations
 
-import stat
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from scheduler import paths
 from scheduler.config.settings import Calendar
 from scheduler.errors import CrampguardError
 
@@ -46,33 +46,8 @@ class Stored:
 
 
 def read_password(path: Path) -> str:
-    """The password alone in a file only its owner can read (mode 0600), so it is in no
-    settings file a dotfile repository might publish."""
-    fix = f"chmod 600 {path}"
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise CrampguardError(f"calendar.password_file: {path}: no such file; write the "
-                              f"password alone into it, then `{fix}`") from None
-    except OSError as exc:
-        raise CrampguardError(f"calendar.password_file: {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise CrampguardError(f"calendar.password_file: {path} is not a regular file (a link "
-                              f"or a device is refused); put the password in a file there "
-                              f"and `{fix}`")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        raise CrampguardError(f"calendar.password_file: {path} can be read by others (mode "
-                              f"{stat.S_IMODE(info.st_mode):04o}); `{fix}`")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CrampguardError(f"calendar.password_file: {path}: cannot read: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
-    password = text.strip("\r\n")
-    if not password:
-        raise CrampguardError(f"calendar.password_file: {path} is empty; write the password "
-                              f"into it")
-    return password
+    """The calendar's password, from its 0600 file."""
+    return paths.read_secret(path, "calendar.password_file", "password")
 
 
 def _allow_tls() -> None:

@@ -106,6 +106,13 @@ def doctor(ctx: Context) -> DoctorReport:
     if settings.calendar is not None:
         problems += _calendar_password(settings)
 
+    channels = []
+    if settings.reach:
+        from scheduler.cli.reach_commands import check_channels
+
+        channels = check_channels(settings.reach, ctx.paths.state_dir)
+        problems += [f"reach {c.name}: {p}" for c in channels for p in c.problems]
+
     presence = _presence(ctx)
     if not any(source.found for source in presence):
         notes.append(_presence_summary(presence))
@@ -115,7 +122,7 @@ def doctor(ctx: Context) -> DoctorReport:
         settings_file=ctx.paths.config_file if ctx.paths.config_file.exists() else None,
         file_problems=file_problems, routines=plans, journal=journal, service=service,
         daemon=daemon, daemon_error=daemon_error, presence=presence, problems=problems,
-        notes=notes)
+        notes=notes, channels=channels)
 
 
 def _next_shown(routine: Routine, settings: Settings, now: datetime) -> datetime | None:

@@ -73,6 +73,8 @@ def add_parsers(group: Group) -> None:
                   "by name (--notifier dbus, or the setting) is tried alone: when it cannot "
                   "deliver, say why and exit 1."))
     notifier_option(p)
+    p.add_argument("--reach", metavar="NAME",
+                   help=_("send it through the channel [reach.NAME] in config.toml instead"))
     json_option(p)
 
     group.add("init", _init, _("copy the shipped routines and a config.toml for editing"),
@@ -96,6 +98,12 @@ def _next(args: argparse.Namespace) -> NextReport:
 
 
 def _notify_test(args: argparse.Namespace) -> NotifyTestReport:
+    if args.reach is not None:
+        from scheduler.cli.reach_commands import send_test
+
+        ctx = context(args)
+        backend = send_test(ctx.settings.reach, ctx.paths.state_dir, args.reach)
+        return NotifyTestReport(backend, None, False, (backend,))
     return notify_test(context(args, notifier=args.notifier))
 
 

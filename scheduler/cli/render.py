@@ -478,6 +478,14 @@ def _size(n: int) -> str:
 
 
 def _doctor_json(r: Any) -> dict[str, Any]:
+    found = _doctor_json_common(r)
+    if r.channels:  # the [reach] channels, when there are any
+        found["channels"] = [{"name": c.name, "kind": c.kind, "to": c.to,
+                              "problems": c.problems} for c in r.channels]
+    return found
+
+
+def _doctor_json_common(r: Any) -> dict[str, Any]:
     server = r.server
     j = r.journal
     daemon = r.daemon
@@ -567,6 +575,9 @@ def _doctor_text(r: Any) -> str:
     else:
         lines.append(_("daemon: not running ({error})").format(error=r.daemon_error)
                      if r.daemon_error else _("daemon: not running"))
+    lines += [_("reach {name}: {kind} to {to}: {state}").format(
+        name=c.name, kind=c.kind, to=c.to or "?",
+        state=_("ok") if not c.problems else _("see the problem below")) for c in r.channels]
     lines += [_("presence: {name}: {detail}").format(name=s.name, detail=s.detail) + (
         f" [{', '.join(s.provides)}{_('; idle time from here') if s.used else ''}]"
         if s.found else "") for s in r.presence]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler.i18n import _
 
@@ -168,6 +168,8 @@ class DoctorReport:
     problems: list[str]
     #: worth knowing, stops nothing
     notes: list[str]
+    #: each [reach] channel, checked without sending (reach_commands.ChannelCheck)
+    channels: list[Any] = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:

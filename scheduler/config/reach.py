@@ -12,6 +12,7 @@ from pydantic import Field, PlainValidator, ValidationError, model_validator
 from pydantic_settings import NoDecode
 
 from scheduler.config.routine import Strict
+from scheduler.i18n import N_, _
 from scheduler.timing import grammar
 
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -23,7 +24,7 @@ def _pattern(pattern: str, what: str) -> Any:
 
     def check(value: Any) -> str:
         if not isinstance(value, str) or not compiled.match(value):
-            raise ValueError(what)
+            raise ValueError(_(what))
         return value
 
     return PlainValidator(check)
@@ -40,21 +41,22 @@ def _service_url(value: Any, example: str) -> str:
     text = value.strip().rstrip("/") if isinstance(value, str) else ""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f'give the server\'s address, e.g. "{example}"')
+        raise ValueError(_('give the server\'s address, e.g. "{example}"').format(
+            example=example))
     if parts.scheme == "http" and not (parts.hostname in _LOOPBACK_HOSTS
                                        or parts.hostname.startswith("127.")):
-        raise ValueError("plain http is only for a server on this machine (localhost); "
-                         "use https")
+        raise ValueError(_("plain http is only for a server on this machine (localhost); "
+                           "use https"))
     if parts.username or parts.password:
-        raise ValueError("no user or password in the address: give `token_file`")
+        raise ValueError(_("no user or password in the address: give `token_file`"))
     return text
 
 
 def _secret_file(value: Any) -> Path:
     path = Path(value).expanduser() if isinstance(value, str) and value.strip() else None
     if path is None or not path.is_absolute():
-        raise ValueError('give the full path of a file holding the secret alone, e.g. '
-                         '"~/.config/crampguard/ntfy-token" (mode 0600)')
+        raise ValueError(_('give the full path of a file holding the secret alone, e.g. '
+                           '"~/.config/crampguard/ntfy-token" (mode 0600)'))
     return path
 
 
@@ -69,12 +71,12 @@ class ReachMatrix(Strict):
         lambda v: _service_url(v, "https://matrix.example.org")), NoDecode]
     #: the room's ID ("!abc:example.org"; from room version 12 on without the server's
     #: name: "!KmF_v4eaffPm1…") or alias ("#crampguard:example.org")
-    room: Annotated[str, _pattern(r"^(![^\s:]+(:\S+)?|#[^:\s]+:\S+)$",
-                                  'give the room\'s ID or alias, e.g. "!abc123:example.org" '
-                                  'or "#crampguard:example.org"')]
+    room: Annotated[str, _pattern(r"^(![^\s:]+(:\S+)?|#[^:\s]+:\S+)$", N_(
+        'give the room\'s ID or alias, e.g. "!abc123:example.org" or '
+        '"#crampguard:example.org"'))]
     #: the person's own Matrix ID: only their answers count
-    user: Annotated[str, _pattern(r"^@[^:\s]+:\S+$", 'give your own Matrix ID, e.g. '
-                                  '"@alice:example.org"')]
+    user: Annotated[str, _pattern(r"^@[^:\s]+:\S+$", N_(
+        'give your own Matrix ID, e.g. "@alice:example.org"'))]
     #: the access token of the account crampguard posts as
     token_file: SecretFile
 
@@ -85,12 +87,13 @@ class ReachNtfy(Strict):
     kind: Literal["ntfy"]
     server: Annotated[str, PlainValidator(lambda v: _service_url(v, "https://ntfy.sh")),
                       NoDecode] = "https://ntfy.sh"
-    topic: Annotated[str, _pattern(r"^[A-Za-z0-9_-]{1,64}$", "a topic is letters, digits, "
-                                   "- and _ (up to 64); pick one nobody guesses")]
+    topic: Annotated[str, _pattern(r"^[A-Za-z0-9_-]{1,64}$", N_(
+        "a topic is letters, digits, - and _ (up to 64); pick one nobody guesses"))]
     #: where the buttons post the answer; None: a secret one crampguard makes and keeps
     reply_topic: Annotated[str, _pattern(
-        r"^[A-Za-z0-9_-]{16,64}$", "the reply topic is the secret that lets an answer in: "
-        "16 to 64 letters, digits, - and _; or leave it out for one made for you")] | None = None
+        r"^[A-Za-z0-9_-]{16,64}$", N_(
+            "the reply topic is the secret that lets an answer in: 16 to 64 letters, digits, "
+            "- and _; or leave it out for one made for you"))] | None = None
     token_file: SecretFile | None = None
 
 
@@ -104,18 +107,19 @@ class ReachEmail(Strict):
     port: int | None = Field(default=None, ge=1, le=65535)
     user: str | None = None
     password_file: SecretFile | None = None
-    sender: Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+$", 'an address, e.g. '
-                                    '"crampguard@example.org"')]
-    to: Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+$", 'an address, e.g. "me@example.org"')]
+    sender: Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+$", N_(
+        'an address, e.g. "crampguard@example.org"'))]
+    to: Annotated[str, _pattern(r"^[^@\s]+@[^@\s]+$", N_(
+        'an address, e.g. "me@example.org"'))]
 
     @model_validator(mode="after")
     def _safe(self) -> ReachEmail:
         if self.security == "plain" and not (self.host in _LOOPBACK_HOSTS
                                              or self.host.startswith("127.")):
-            raise ValueError('security = "plain" is only for a server on this machine; '
-                             'use "starttls" or "tls"')
+            raise ValueError(_('security = "plain" is only for a server on this machine; '
+                               'use "starttls" or "tls"'))
         if (self.user is None) != (self.password_file is None):
-            raise ValueError("give both `user` and `password_file`, or neither")
+            raise ValueError(_("give both `user` and `password_file`, or neither"))
         return self
 
 
@@ -137,13 +141,14 @@ def reach_tables(value: Any) -> dict[str, Any]:
     """The ``[reach]`` tables as their models; every problem with its place
     (``reach.phone.topic``), as pydantic reports it."""
     if not isinstance(value, dict):
-        raise ValueError('give one table per channel, e.g. [reach.phone] with kind = "ntfy"')
+        raise ValueError(_('give one table per channel, e.g. [reach.phone] with kind = "ntfy"'))
     tables: dict[str, Any] = {}
     errors: list[Any] = []
     for name, table in value.items():
         if not REACH_NAME.match(str(name)):
-            raise ValueError(f"[reach.{name}]: a channel's name is lower-case letters, "
-                             f"digits, - and _ (up to 32), e.g. [reach.phone]")
+            raise ValueError(_("[reach.{name}]: a channel's name is lower-case letters, "
+                               "digits, - and _ (up to 32), e.g. [reach.phone]").format(
+                                   name=name))
         kind = table.get("kind") if isinstance(table, dict) else None
         model = _MODELS.get(kind) if isinstance(kind, str) else None
         if model is None:
@@ -165,7 +170,7 @@ def _placed(err: Any, name: str, kind: str, model: type[Strict]) -> Any:
     if err["type"] == "extra_forbidden":
         keys = ", ".join(model.model_fields)
         placed.update(type="value_error", ctx={"error": ValueError(
-            f"unknown key for kind = \"{kind}\"; "
-            f"valid keys here: {keys}")})
+            _('unknown key for kind = "{kind}"; valid keys here: {keys}').format(
+                kind=kind, keys=keys))})
     return placed
 

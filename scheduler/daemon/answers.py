@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler import clock
 from scheduler.config import defaults
@@ -28,6 +28,9 @@ from scheduler.journal import nights
 from scheduler.journal.events import Reminder
 from scheduler.reach.base import Answer
 from scheduler.timing import grammar
+
+if TYPE_CHECKING:
+    from scheduler.reach.base import Answer
 
 log = logging.getLogger("crampguard")
 

@@ -40,6 +40,8 @@ log = logging.getLogger("crampguard")
 #: The first retry after a failure, doubling up to the longest.
 FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=5)
+#: How long a reminder sent is remembered (to withdraw it once answered elsewhere).
+FORGET = timedelta(days=2)
 #: How many answers' references are remembered to drop one heard twice.
 SEEN_REFS = 512
 CURSOR_KEY = "reach:{name}:since"
@@ -117,6 +119,8 @@ class ReachLink:
                           answers=notice.actions, urgency=notice.urgency)
         if message.key in self._out:
             return
+        for key in [k for k, out in self._out.items() if out.due < due - FORGET]:
+            del self._out[key]  # long answered or given up: nothing more comes of them
         self._out[message.key] = _Out(routine.id, due, set(self.channels))
         for name in self.channels:
             self._queues[name].put(("send", message, deadline))
@@ -209,17 +213,18 @@ class ReachLink:
                 log.warning("reach:%s: could not send %s: %s%s", name, message.key, exc,
                             "" if final else f"; trying again in {int(wait.total_seconds())}s")
                 if final:
-                    self._post(lambda: self._failed(name, message, str(exc)))
+                    self._post(functools.partial(self._failed, name, message, str(exc)))
                     return
                 self._stop.wait(wait.total_seconds())
                 wait = min(wait * 2, LONGEST_RETRY)
                 continue
             except Exception as exc:  # a channel's bug must not end its thread
                 log.exception("reach:%s: sending %s failed", name, message.key)
-                self._post(lambda: self._failed(name, message, f"{type(exc).__name__}"))
+                self._post(functools.partial(self._failed, name, message,
+                                             f"{type(exc).__name__}: {exc}"))
                 return
             self.results[name] = Result(clock.now(), True, "sent")
-            self._post(lambda: self._sent(name, message, sent))
+            self._post(functools.partial(self._sent, name, message, sent))
             return
 
     def _listener(self, name: str, since: str | None) -> None:

@@ -597,6 +597,7 @@ class Reminders:
             if routine is not None:
                 self._arm_wait(Up.of(routine, row.due, "release"), now)
         self._resume_repeats(now)
+        self._resume_reach_after(now)
         self.release(now)
 
     def _resume_repeats(self, now: datetime) -> None:
@@ -614,9 +615,32 @@ class Reminders:
             last = max(shown, default=row.due)
             self._arm_repeat(routine, row, count, max(last + _every(routine), now))
 
-    def _showings(self, row: Reminder) -> list[datetime]:
-        events = self.memory.ledger.read(
+    def _resume_reach_after(self, now: datetime) -> None:
+        """A reminder shown on the desktop and still unanswered goes to the channels at
+        its ``reach_after``, after a restart too (unless a channel already carried it)."""
+        afters = {r.id: r.notify.reach_after for r in self._enabled()
+                  if r.notify.reach == "away" and r.notify.reach_after is not None}
+        if self.reach is None or not afters:
+            return
+        reach = max(after + r.schedule.catch_up for r in self._enabled()
+                    if (after := afters.get(r.id)) is not None)
+        for row in self.memory.restore(self.memory.ledger.read(
+                lambda j: j.unanswered(since=now - reach), [])):
+            after = afters.get(row.routine)
+            if after is None or (row.notice or "").startswith("reach:"):
+                continue
+            if any(e.kind == "reached" and e.due == row.due for e in self._events(row)):
+                continue
+            self.timers.once(reach_key(row.routine, row.due), max(row.due + after, now),
+                             self._reach_after, row.routine, row.due)
+
+    def _events(self, row: Reminder) -> list[Any]:
+        """The journal's events of a reminder's routine since its due instant."""
+        return self.memory.ledger.read(
             lambda j: j.events(routine=row.routine, since=row.due), [])
+
+    def _showings(self, row: Reminder) -> list[datetime]:
+        events = self._events(row)
         return [e.at for e in events if e.due == row.due and (
             e.kind in ("delivered", "repeated")
             or (e.kind == "held" and "repeat" in e.detail))]

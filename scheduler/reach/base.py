@@ -8,7 +8,6 @@ threads of its own, never from its loop (see ``Channel``'s text for which thread
 from __future__ import annotations
 
 import re
-import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scheduler import paths
 from scheduler.errors import CrampguardError
 
 #: How long the daemon lets ``Channel.answers`` wait for an answer (a long poll): at
@@ -158,32 +158,12 @@ def parse_reminder_key(text: str) -> tuple[str, datetime] | None:
 
 
 def read_secret(path: Path, what: str) -> str:
-    """A token or password alone in a file only its owner can read (mode 0600), so it is
-    in no settings file a dotfile repository might publish. ``what`` names the key in
-    errors ("reach.phone.token_file")."""
-    fix = f"chmod 600 {path}"
+    """A token or password from its 0600 file (``what`` names the key in errors:
+    "reach.phone.token_file"), its trouble said as the channel's."""
     try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise ChannelError(f"{what}: {path}: no such file; write the secret alone into it, "
-                           f"then `{fix}`") from None
-    except OSError as exc:
-        raise ChannelError(f"{what}: {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ChannelError(f"{what}: {path} is not a regular file (a link or a device is "
-                           f"refused); put the secret in a file there and `{fix}`")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        raise ChannelError(f"{what}: {path} can be read by others (mode "
-                           f"{stat.S_IMODE(info.st_mode):04o}); `{fix}`")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChannelError(f"{what}: {path}: cannot read: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
-    secret = text.strip("\r\n")
-    if not secret:
-        raise ChannelError(f"{what}: {path} is empty; write the secret into it")
-    return secret
+        return paths.read_secret(path, what)
+    except CrampguardError as exc:
+        raise ChannelError(exc.problems) from None
 
 
 def loopback(host: str | None) -> bool:

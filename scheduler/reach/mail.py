@@ -4,9 +4,6 @@ implicit TLS, the server's certificate always verified; plain SMTP only to this 
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any
 
 from scheduler.reach.base import (
@@ -17,6 +14,12 @@ from scheduler.reach.base import (
     allow_tls,
     read_secret,
 )
+
+allow_tls()  # before smtplib looks for ssl, once, at its import (only with this channel)
+import smtplib  # noqa: E402
+import ssl  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+from email.utils import formatdate, make_msgid  # noqa: E402
 
 TIMEOUT_S = 20.0
 PORTS = {"starttls": 587, "tls": 465, "plain": 25}
@@ -58,10 +61,6 @@ class EmailChannel(Channel):
         settings, port = self.settings, self._port()
         password = read_secret(settings.password_file, f"reach.{self.name}.password_file") \
             if settings.password_file is not None else None
-        if settings.security != "plain":
-            allow_tls()
-        import ssl
-
         context = ssl.create_default_context() if settings.security != "plain" else None
 
         def connect() -> smtplib.SMTP:
@@ -84,8 +83,6 @@ class EmailChannel(Channel):
     def _call(self, step: Any) -> Any:
         """One SMTP step, its failure said as the channel's error (never the password)."""
         where = f"{self.settings.host}:{self._port()}"
-        import ssl
-
         try:
             return step()
         except smtplib.SMTPAuthenticationError as exc:

@@ -13,7 +13,6 @@ JSON stream) over the standard library: two requests need no client library.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
@@ -36,6 +35,10 @@ from scheduler.reach.base import (
     parse_reminder_key,
     read_secret,
 )
+
+allow_tls()  # before http.client looks for ssl, once, at its import (only with this channel)
+import http.client  # noqa: E402
+import ssl  # noqa: E402
 
 log = logging.getLogger("crampguard")
 
@@ -60,6 +63,7 @@ class NtfyChannel(Channel):
         self._stream: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._socket: socket.socket | None = None
 
     def describe(self) -> str:
         return f"{self.settings.server}/{self.settings.topic}"
@@ -128,8 +132,10 @@ class NtfyChannel(Channel):
             response = self._open(conn, "GET", path, None)
             if response.status != 200:
                 raise self._refused(response)
+            stream = self._socket
             while time.monotonic() < deadline:
-                conn.sock.settimeout(max(0.1, deadline - time.monotonic()))
+                if stream is not None:
+                    stream.settimeout(max(0.1, deadline - time.monotonic()))
                 try:
                     line = response.readline()
                 except TimeoutError:
@@ -183,10 +189,10 @@ class NtfyChannel(Channel):
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            stream = self._stream
-        if stream is not None and stream.sock is not None:
+            stream = self._socket if self._stream is not None else None
+        if stream is not None:
             try:
-                stream.sock.shutdown(socket.SHUT_RDWR)
+                stream.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -203,9 +209,6 @@ class NtfyChannel(Channel):
 
     def _connection(self, timeout: float = TIMEOUT_S) -> http.client.HTTPConnection:
         if self._tls:
-            allow_tls()
-            import ssl
-
             return http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
                                                context=ssl.create_default_context())
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
@@ -216,6 +219,8 @@ class NtfyChannel(Channel):
         if body is not None:
             headers["Content-Type"] = "application/json"
         conn.request(method, path, body=body, headers=headers)
+        # the response may take the socket over (a stream the server ends by closing)
+        self._socket = conn.sock
         return conn.getresponse()
 
     def _request(self, method: str, path: str, body: bytes | None) -> bytes:
@@ -254,8 +259,6 @@ def _event(line: bytes) -> dict[str, Any] | None:
 
 
 def _why(exc: BaseException) -> str:
-    import ssl
-
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"the certificate is not trusted ({exc.verify_message})"
     if isinstance(exc, TimeoutError | socket.timeout):

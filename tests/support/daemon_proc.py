@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,25 @@ def journal(routine: str, *args: str, env: Mapping[str, str] | None = None
 def kinds(routine: str, env: Mapping[str, str] | None = None) -> list[str]:
     """The kinds of the routine's journal entries, oldest first."""
     return [event["kind"] for event in journal(routine, env=env)]
+
+
+def until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``check`` until it returns something true (and return that), or fail at the
+    deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {check}")
+        time.sleep(0.1)
+
+
+def write_settings(config_file: Path, text: str) -> None:
+    """``config.toml`` with ``text`` after its schema_version (the folder made)."""
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text("schema_version = 1\n" + text)
 
 
 def write_atomically(path: Path, text: str) -> None:
