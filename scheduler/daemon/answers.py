@@ -26,7 +26,6 @@ from scheduler.daemon.reminders import (
 from scheduler.errors import CrampguardError
 from scheduler.journal import nights
 from scheduler.journal.events import Reminder
-from scheduler.reach.base import Answer
 from scheduler.timing import grammar
 
 if TYPE_CHECKING:
