@@ -239,7 +239,9 @@ def test_two_daemons_one_room_one_message_both_journals_answered(
         wait_until(lambda: all("delivered" in kinds("soak", e)
                                for e in (laptop_env, desktop_env)), 20,
                    "delivered in both journals", laptop, other)
-        [message] = reminders_in(room)
+        up = reminders_in(room)
+        assert len(up) == 1, (up, laptop.log, other.log)
+        [message] = up
         room.person.reply(room.room_id, message["event_id"], "done")
         wait_until(lambda: all("done" in kinds("soak", e) for e in (laptop_env, desktop_env)),
                    10, "done in both journals", laptop, other)

@@ -337,7 +337,8 @@ class MatrixChannel(Channel):
         return f"{API}/rooms/{_quote(self._room())}/{tail}"
 
     def _recent(self, limit: int = LOOK_BACK) -> list[Posted]:
-        """Our reminders among the room's latest messages, newest first."""
+        """Our reminders among the room's latest messages, newest first (the room's
+        order, the same for every daemon)."""
         me = self._whoami()
         flt = json.dumps({"types": ["m.room.message"], "senders": [me]})
         reply = self._call("GET", self._room_path(
@@ -352,8 +353,10 @@ class MatrixChannel(Channel):
     def already_sent(self, message: Message) -> str | None:
         if message.test:
             return None
+        # The first in the room's order, not by timestamp: a message stamped earlier may
+        # reach the room later, after its sender's rival looked and saw none.
         mine = [p for p in self._recent() if p.key == message.key]
-        return min(mine, key=lambda p: (p.ts, p.event_id)).event_id if mine else None
+        return mine[-1].event_id if mine else None
 
     def send(self, message: Message) -> str:
         content = message_content(message, self.settings.user)
