@@ -105,18 +105,20 @@ def main() -> int:
         with Synapse(tmp / "synapse") as server:
             report("Synapse start (exec to /versions)", server.start_times[0], None, "s")
             room = make_room(server, "bench")
-            # one routine, due far from the window: nothing but the channel stirs
-            quiet = tmp / "quiet"
-            quiet.mkdir()
+            # one routine each (a folder each: one daemon per folder), due far from the
+            # window: nothing but the channel stirs
             at = (datetime.now(ZONE) + timedelta(hours=12)).strftime("%H:%M")
-            (quiet / "a.toml").write_text(
-                f'schema_version = 1\ntitle = "A"\nmessage = "m"\nseed = "stretch-before-bed"\n'
-                f'[schedule]\nat = "{at}"\n[notify]\nreach = "away"\n')
-            plain, _ = start_daemon({**desktop.env, **home(tmp / "plain", "")},
-                                    "--routines", str(quiet))
-            matrix, _ = start_daemon({**desktop.env,
-                                      **home(tmp / "matrix", channel_table(room, tmp))},
-                                     "--routines", str(quiet))
+            procs = {}
+            for key, config in (("plain", ""), ("matrix", channel_table(room, tmp))):
+                quiet = tmp / f"quiet-{key}"
+                quiet.mkdir()
+                (quiet / "a.toml").write_text(
+                    f'schema_version = 1\ntitle = "A"\nmessage = "m"\n'
+                    f'seed = "stretch-before-bed"\n[schedule]\nat = "{at}"\n'
+                    f'[notify]\nreach = "away"\n')
+                procs[key], _ = start_daemon({**desktop.env, **home(tmp / key, config)},
+                                             "--routines", str(quiet))
+            plain, matrix = procs["plain"], procs["matrix"]
             figures: dict[str, dict[str, float]] = {"plain": {}, "matrix": {}}
             try:
                 print(f"idle: {args.settle:g} s settling, then a {args.idle:g} s window, "

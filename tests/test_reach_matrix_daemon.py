@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.daemon_proc import Daemon, clock_in, journal
+from tests.support.daemon_proc import Daemon, clock_in, journal, until
 from tests.support.mock_services import MockScreenSaver
 from tests.support.routines import routine_text
 from tests.support.synapse import Room, Synapse, make_room
@@ -28,15 +28,13 @@ CHECKIN_ACTIONS = '["cramps none", "cramps one", "cramps several"]'
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str,
                *daemons: Daemon) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            logs = "\n\n".join(d.log for d in daemons)
-            raise AssertionError(f"not within {timeout}s: {what}; the daemons' logs:\n{logs}")
-        time.sleep(0.1)
+    """``until``, saying what did not come and what the daemons logged meanwhile."""
+    try:
+        return until(check, timeout)
+    except AssertionError:
+        logs = "\n\n".join(d.log for d in daemons)
+        raise AssertionError(f"not within {timeout}s: {what}; the daemons' logs:\n{logs}"
+                             ) from None
 
 
 def channel_table(room: Room, folder: Path, name: str = "phone", token: str | None = None
@@ -76,15 +74,6 @@ def kinds(routine: str, env: dict[str, str]) -> list[str]:
 @pytest.fixture
 def room(synapse: Synapse) -> Room:
     return make_room(synapse, uuid.uuid4().hex[:8])
-
-
-@pytest.fixture
-def screensaver(desktop) -> Iterator[MockScreenSaver]:
-    saver = MockScreenSaver(desktop.address)
-    try:
-        yield saver
-    finally:
-        saver.stop()
 
 
 @pytest.fixture

@@ -175,6 +175,18 @@ def desktop() -> Iterator[Desktop]:
         yield running
 
 
+@pytest.fixture
+def screensaver(desktop: Desktop) -> Iterator[Any]:
+    """A stand-in screensaver on the desktop's bus: ``set_active(True)`` locks the screen."""
+    from tests.support.mock_services import MockScreenSaver
+
+    saver = MockScreenSaver(desktop.address)
+    try:
+        yield saver
+    finally:
+        saver.stop()
+
+
 @pytest.fixture(scope="session")
 def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One Synapse on loopback for the session's Matrix tests (each makes its own accounts
