@@ -223,3 +223,24 @@ def test_a_storm_of_signals_never_wedges_the_loop(routines):
         started = time.monotonic()
         assert daemon.stop() == 0
         assert time.monotonic() - started < 5
+
+
+def test_files_beside_a_config_folder_not_made_yet_never_reload(isolated):
+    """Before `init`, ~/.config/crampguard is not there and the daemon waits for it in
+    ~/.config, where other programs write all the time (KDE does): none of it reloads."""
+    parent = isolated.config.parent
+    assert not isolated.config.exists()
+    with Daemon() as daemon:
+        daemon.start()
+        daemon.wait_for(r"crampguard running")
+        (parent / "kwinrc").write_text("x")
+        write_atomically(parent / "kdeglobals", "x")
+        (parent / "plasma").mkdir()
+        parent.chmod(0o755)
+        # a reload follows 0.2 s after what the watcher hears: ten times that is plenty
+        with pytest.raises(AssertionError):
+            daemon.wait_for(r"reloaded:", timeout=2)
+        isolated.routines.mkdir(parents=True)
+        write_atomically(isolated.routines / "soak.toml", routine_text("Soak", "21:45"))
+        daemon.wait_for(r"scheduled soak: daily at 21:45")
+        assert daemon.stop() == 0

@@ -130,3 +130,15 @@ def test_a_snooze_return_is_judged_on_its_own_end() -> None:
 
 def test_a_wait_ends_at_its_instant_plus_catch_up() -> None:
     assert wait_ends(Up.of(routine(), DUE, "first")) == DUE + timedelta(minutes=30)
+
+
+def test_a_notice_shown_again_after_a_restart_never_waits_and_not_past_catch_up() -> None:
+    """At start, on GNOME, an unanswered notice an earlier run showed comes back in its
+    place: while the user is away it stays as it is (held), and past its catch_up too."""
+    later = DUE + timedelta(minutes=10)
+    assert decide(Up.of(routine(), DUE, "shown-again"), world(later)).kind == "show"
+    away = decide(Up.of(routine(), DUE, "shown-again"),
+                  world(later, presence=Seen(idle_seconds=3600)))
+    assert (away.kind, away.counts_as_due) == ("hold", False)
+    late = decide(Up.of(routine(), DUE, "shown-again"), world(DUE + timedelta(hours=1)))
+    assert late.kind == "miss"

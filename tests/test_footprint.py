@@ -57,6 +57,7 @@ NOT_IN_THE_DAEMON = ("scheduler.cli.file_commands", "scheduler.cli.daemon_comman
                      "watchdog", "watchdog.observers",
                      # the [reach] channels, with none configured
                      "scheduler.config.reach", "scheduler.daemon.reach_link",
+                     "scheduler.daemon.reach_flow",
                      "scheduler.reach", "scheduler.reach.registry", "smtplib",
                      "http.client")
 

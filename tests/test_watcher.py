@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,38 @@ def test_stop_ends_the_inotify_thread(tmp_path: Path) -> None:
     watcher.start([tmp_path])
     watcher.stop()
     assert not watcher._thread.is_alive()
+
+
+
+def test_a_config_folder_not_made_yet_is_waited_for_by_its_name_alone(
+        make, tmp_path: Path) -> None:
+    """Other programs write in ~/.config all the time (KDE does, constantly): while
+    crampguard's own folder is not there, only its making counts, and then what is in it
+    (with no refresh from the daemon in between: the watch moves in by itself)."""
+    folder = tmp_path / "crampguard"
+    config, routine = folder / "config.toml", folder / "routines" / "a.toml"
+    seen: list[tuple[bool, bool, bool]] = []
+    heard = Heard()
+
+    def changed() -> None:  # what was there when the watcher spoke
+        seen.append((folder.exists(), config.exists(), routine.exists()))
+        heard()
+
+    watcher = make(changed)
+    watcher.start([config, folder / "routines"])
+    (tmp_path / "kwinrc").write_text("x")
+    (tmp_path / ".kdeglobals.tmp").write_text("x")
+    (tmp_path / ".kdeglobals.tmp").rename(tmp_path / "kdeglobals")
+    (tmp_path / "plasma").mkdir()
+    (tmp_path / "config.toml").write_text("x")  # our name, someone else's folder
+    tmp_path.chmod(0o755)  # the parent's own attributes
+    folder.mkdir()  # events come in order: anything heard before this is wrong
+    assert heard.wait()
+    assert seen[0][0]
+    config.write_text("[settings]\n")
+    routine.parent.mkdir()
+    routine.write_text("x")
+    deadline = time.monotonic() + 5
+    while not (seen[-1][1] and seen[-1][2]) and time.monotonic() < deadline:
+        heard.wait(0.5)
+    assert seen[-1] == (True, True, True)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scheduler import clock
 from scheduler.config import defaults
@@ -27,9 +27,6 @@ from scheduler.errors import CrampguardError
 from scheduler.journal import nights
 from scheduler.journal.events import Reminder
 from scheduler.timing import grammar
-
-if TYPE_CHECKING:
-    from scheduler.reach.base import Answer
 
 log = logging.getLogger("crampguard")
 
@@ -69,9 +66,9 @@ class Answers:
                 self.snooze(shown.routine, now, grammar.parse_duration(key.split(":", 1)[1]),
                             due=shown.due)
             elif key == "skip":
-                self._answer(shown, "skipped", now, reason="the Skip button")
+                self.answer(shown, "skipped", now, reason="the Skip button")
             elif key.startswith(CRAMPS_KEY):
-                self._answer_night(shown, key.removeprefix(CRAMPS_KEY), now)
+                self.answer_night(shown, key.removeprefix(CRAMPS_KEY), now)
             else:
                 return  # the default action (a click on the body): nothing to record
         except (CrampguardError, ValueError) as exc:
@@ -100,16 +97,16 @@ class Answers:
                      routine_id, self._memory.local(due), source, final)
             return False
         if known is None or known.state in ("pending", "waiting"):
-            known = self._shown_there(routine_id, due, now, source)
+            known = self.shown_there(routine_id, due, now, source)
         else:
-            self._off_the_desk(known)
+            self.off_the_desk(known)
         detail: dict[str, Any] = {"source": source}
         if completed is not None:
             detail["completed"] = min(completed, now).isoformat()
-        self._answer(known, "done", now, reason=f"completed in the {source}", detail=detail)
+        self.answer(known, "done", now, reason=f"completed in the {source}", detail=detail)
         return True
 
-    def _shown_there(self, routine_id: str, due: datetime, now: datetime,
+    def shown_there(self, routine_id: str, due: datetime, now: datetime,
                      source: str) -> Reminder:
         """Shown there, not here: its row now says so, and a reminder with a row is never
         shown again (a restart's catch-up, a follow-up, the end of a wait)."""
@@ -121,68 +118,14 @@ class Answers:
                            detail={"source": source})
         return known
 
-    def _off_the_desk(self, known: Reminder) -> None:
+    def off_the_desk(self, known: Reminder) -> None:
         """Answered elsewhere: the notice on the desk goes."""
         if known.notice and known.notice.startswith(f"{BUTTONS_BACKEND}/"):
             number = known.notice.partition("/")[2]
             if number.isdigit():
                 self._withdraw(BUTTONS_BACKEND, int(number))
 
-    def from_channel(self, answer: Answer, now: datetime) -> bool:
-        """An answer heard on a ``[reach]`` channel: the same answer a button on the notice
-        would give, through the same path, once per reminder. One that answers nothing
-        (no such reminder, one already answered, a word the reminder does not offer) is
-        recorded as ignored, with the reason. Whether it was counted."""
-        where = f"reach:{answer.channel}"
-        routine = self._reminders.routine(answer.routine)
-        known = self._memory.get(answer.routine, answer.due) if routine else None
-        keys = {a.key for a in routine.notify.actions} | {"done", "skip"} if routine else set()
-        cramps = answer.key.startswith(CRAMPS_KEY)
-        reason = None
-        if routine is None:
-            reason = f"no enabled routine {answer.routine!r}"
-        elif known is None or known.state not in ("waiting", "delivered", "missed"):
-            reason = "no such reminder was shown" if known is None or \
-                known.state == "pending" else f"the reminder was {known.state}"
-        elif answer.key not in keys and not (answer.key.startswith("snooze:")
-                                              and any(k.startswith("snooze:") for k in keys)):
-            reason = f"{answer.key!r} is not an answer this reminder offers"
-        elif not cramps and known.answer in ("done", "skipped"):
-            reason = f"already {known.answer}"
-        if reason is not None or known is None:
-            self._ignored(answer, now, reason or "no such reminder")
-            return False
-        if known.state == "waiting":
-            known = self._shown_there(answer.routine, answer.due, now, where)
-        detail = {"source": where, "by": answer.sender}
-        try:
-            if answer.key == "done":
-                self._answer(known, "done", now, reason=f"answered via {where}", detail=detail)
-            elif answer.key == "skip":
-                self._answer(known, "skipped", now, reason=f"answered via {where}",
-                             detail=detail)
-            elif answer.key.startswith("snooze:"):
-                self.snooze(answer.routine, now,
-                            grammar.parse_duration(answer.key.split(":", 1)[1]),
-                            due=answer.due)
-            else:
-                self._answer_night(known, answer.key.removeprefix(CRAMPS_KEY), now)
-        except (CrampguardError, ValueError) as exc:
-            self._ignored(answer, now, str(exc))
-            return False
-        self._off_the_desk(known)
-        return True
-
-    def _ignored(self, answer: Answer, now: datetime, reason: str) -> None:
-        log.info("answer %r to %s due %s via reach:%s not counted: %s", answer.key,
-                 answer.routine, self._memory.local(answer.due), answer.channel, reason)
-        routine = answer.routine if self._reminders.routine(answer.routine) else None
-        self._memory.event("ignored", routine, at=now, due=answer.due,
-                           backend=f"reach:{answer.channel}",
-                           detail={"reason": reason, "answer": answer.key,
-                                   "by": answer.sender})
-
-    def _answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
+    def answer_night(self, checkin: Reminder, answer: str, now: datetime) -> None:
         """A morning check-in's button: the cramp log's entry for the night just gone (the
         night before the check-in was due, however late it is answered)."""
         night = nights.night_before(checkin.due, self._memory.zone)
@@ -190,7 +133,7 @@ class Answers:
                                                         source="check-in"))
         log.info("night of %s: %s (check-in)", night.isoformat(), answer)
         if checkin.answer != "done":
-            self._answer(checkin, "done", now, reason=f"cramps: {answer}")
+            self.answer(checkin, "done", now, reason=f"cramps: {answer}")
 
     def done(self, routine_id: str, now: datetime, *,
              due: datetime | None = None) -> dict[str, Any]:
@@ -206,7 +149,7 @@ class Answers:
             raise CrampguardError(
                 f"{routine_id} due {self._memory.local(target.due)} was skipped; give "
                 f"--due TIME for another reminder")
-        self._answer(target, "done", now)
+        self.answer(target, "done", now)
         return {"routine": routine_id, "due": self._memory.iso(target.due), "already": False}
 
     def snooze(self, routine_id: str, now: datetime, wait: timedelta = defaults.SNOOZE, *,
@@ -223,12 +166,12 @@ class Answers:
                        self._reminders.world(routine_id, until, ahead=True))
         then = None if ahead.kind != "hold" else \
             f"{ahead.reason} then: it will not be shown again"
-        self._answer(target, "snoozed", now, until=until,
+        self.answer(target, "snoozed", now, until=until,
                      detail={"until": until.isoformat(), "seconds": int(wait.total_seconds())})
         return {"routine": routine_id, "until": self._memory.iso(until),
                 "due": self._memory.iso(target.due), "then": then}
 
-    def _answer(self, target: Reminder, answer: str, now: datetime, *,
+    def answer(self, target: Reminder, answer: str, now: datetime, *,
                 until: datetime | None = None, reason: str | None = None,
                 detail: dict[str, Any] | None = None) -> None:
         answered = replace(target, answer=answer, until=until)

@@ -2,7 +2,8 @@
 
 Pure: no clock, no journal, no bus. Every path that could put a reminder on screen (its
 first firing, catch-up after sleep or downtime, a snooze's return, a repeat, a follow-up,
-the check-in asked again, the release of a waiting one) asks ``decide`` with the reminder,
+the check-in asked again, the release of a waiting one, a notice an earlier run left on a
+screen whose buttons no longer answer it, shown again at start) asks ``decide`` with the reminder,
 ``now`` and the world at that moment, and does what the verdict says.
 
 The precedence, first match wins:
@@ -27,8 +28,9 @@ A reminder shown on the desktop and still unanswered ``reach_after`` later (``wh
 reaches the channels too.
 
 A repeat never waits: what would wait is held for that repeat alone, and the next repeat is
-still planned. A wait ends when the world changes (the reminder is decided again, as a
-release) or at its instant + ``catch_up``: then it is missed, or failed when it was the
+still planned. A showing again at start does not wait either: held (or past its catch_up),
+the old notice stays. A wait ends when the world changes (the reminder is decided again, as
+a release) or at its instant + ``catch_up``: then it is missed, or failed when it was the
 notification server that never came back.
 """
 
@@ -44,10 +46,10 @@ from scheduler.timing import grammar
 
 #: Why a reminder is up now.
 Why = Literal["first", "catch-up", "snooze", "repeat", "follow-up", "asked-again",
-              "release", "reach-after"]
+              "release", "shown-again", "reach-after"]
 Kind = Literal["show", "wait", "hold", "miss", "reach"]
 #: Why a reminder is up when it may go to the channels instead of waiting (not a repeat,
-#: nor the check-in asked again: those stay on the desktop).
+#: nor the check-in asked again, nor a notice shown again: those stay on the desktop).
 _REACHES: tuple[Why, ...] = ("first", "catch-up", "follow-up", "release", "snooze")
 
 
@@ -129,6 +131,7 @@ def decide(up: Up, world: World) -> Verdict:
         return held
     late = now - up.at
     grace = routine.schedule.catch_up
+    # shown again: past catch_up, it stays as is; reach-after: shown already, it reaches on
     if late > grace and up.why not in ("repeat", "reach-after"):
         what = "the snooze ended {}s ago" if up.why == "snooze" else "{}s late"
         return Verdict("miss", f"{what.format(_seconds(late))}, catch_up is "
@@ -145,7 +148,7 @@ def decide(up: Up, world: World) -> Verdict:
         return Verdict("show", also_reach=True) if reaches and \
             routine.notify.reach == "always" and up.why != "snooze" else SHOW
     reason, away, on_server = waiting
-    if up.why == "repeat":
+    if up.why in ("repeat", "shown-again"):
         return Verdict("hold", reason)
     if away and routine.schedule.away == "skip" and up.why in ("first", "catch-up"):
         return Verdict("hold", f"away ({reason})")

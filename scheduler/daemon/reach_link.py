@@ -97,15 +97,13 @@ class ReachLink:
     def start(self) -> None:
         """Start the threads (loop thread, once the journal is open)."""
         for name, channel in self.channels.items():
-            self._spawn(self._sender, name, f"crampguard-reach-{name}")
+            self._spawn(f"crampguard-reach-{name}", self._sender, name)
             if channel.two_way:
-                since = self._cursor(name)
-                self._spawn(self._listener, name, f"crampguard-reach-{name}-answers", since)
+                self._spawn(f"crampguard-reach-{name}-answers", self._listener, name,
+                            self._cursor(name))
 
-    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
-        name = args[1]
-        thread = threading.Thread(target=target, args=(args[0], *args[2:]), name=name,
-                                  daemon=True)
+    def _spawn(self, thread_name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=thread_name, daemon=True)
         self._threads.append(thread)
         thread.start()
 

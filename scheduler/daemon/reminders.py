@@ -58,12 +58,18 @@ BUTTONS_BACKEND = "dbus"
 
 
 class Reach(Protocol):
-    """The ``[reach]`` channels, as the state machine uses them (daemon.reach_link)."""
+    """The ``[reach]`` channels, as the state machine meets them (daemon.reach_flow, loaded
+    only with a ``[reach]`` table)."""
 
-    def send(self, routine: Routine, due: datetime, notice: Notice, *, deadline: datetime,
-             primary: bool) -> None: ...
+    def away(self, up: Up, verdict: Verdict, now: datetime) -> None: ...
+
+    def also(self, up: Up, now: datetime) -> None: ...
+
+    def shown(self, routine: Routine, due: datetime, now: datetime) -> None: ...
 
     def trouble(self, routine_id: str, due: datetime) -> str | None: ...
+
+    def resume(self, now: datetime) -> None: ...
 
 
 class Timers(Protocol):
@@ -161,12 +167,12 @@ class Reminders:
         """Do what the verdict says for a reminder up for the first time or released."""
         if verdict.kind == "show":
             shown = self._deliver(up, now)
-            if verdict.also_reach and shown.state == "delivered":
-                self._reach(up, now, primary=False)
+            if verdict.also_reach and shown.state == "delivered" and self.reach is not None:
+                self.reach.also(up, now)
         elif verdict.kind == "wait":
             self._wait(up, verdict, now)
-        elif verdict.kind == "reach":
-            self._reach_away(up, verdict, now)
+        elif verdict.kind == "reach" and self.reach is not None:
+            self.reach.away(up, verdict, now)
         else:
             self._record(up.routine.id, up.due, verdict, now, why_missed)
 
@@ -211,9 +217,9 @@ class Reminders:
                               detail={"reason": verdict.reason, "waiting": True})
             log.info("waiting to show %s due %s: %s", routine.id,
                      self.memory.local(up.due), verdict.reason)
-        self._arm_wait(up, now)
+        self.arm_wait(up, now)
 
-    def _arm_wait(self, up: Up, now: datetime) -> None:
+    def arm_wait(self, up: Up, now: datetime) -> None:
         self.timers.once(wait_key(up.routine.id, up.due),
                          max(wait_ends(up), now), self._wait_over, up.routine.id, up.due)
 
@@ -283,12 +289,14 @@ class Reminders:
     # --- showing -------------------------------------------------------------------------
 
     def _deliver(self, up: Up, now: datetime, *, again: Reminder | None = None,
-                 repeat: int = 0, manual: bool = False) -> Reminder:
+                 repeat: int = 0, manual: bool = False, shown_again: bool = False
+                 ) -> Reminder:
         """Show the notice, then record it: the record never holds the notice back.
-        ``again``: the reminder shown once more (a snooze's return, a repeat in its
-        notice's place, the check-in asked again)."""
+        ``again``: the reminder shown once more (a snooze's return, a repeat or a showing
+        again after a restart in its notice's place, the check-in asked again)."""
         routine, due = up.routine, up.due
-        replaces = _notice_id(again.notice) if again is not None and repeat else 0
+        replaces = _notice_id(again.notice) if again is not None and (repeat or shown_again) \
+            else 0
         # The check-in asked again names its night: two check-ins never look alike.
         night = nights.night_before(due, self.memory.zone) if up.why == "asked-again" else None
         try:
@@ -323,6 +331,7 @@ class Reminders:
         self.memory.put(shown, now)
         kind, detail = ("triggered", {"manual": True}) if manual else \
             ("repeated", {"repeat": repeat}) if repeat else \
+            ("repeated", {"shown_again": "restart"}) if shown_again else \
             ("delivered", {"asked_again": True}) if up.why == "asked-again" else \
             ("delivered", {"snoozed": True} if again else None)
         if kind == "delivered" and again is None:
@@ -334,13 +343,10 @@ class Reminders:
                  f" as #{delivery.id}" if delivery.id is not None else "",
                  self.memory.local(due), (now - due).total_seconds(),
                  f" {detail}" if detail else "")
-        if not manual:
+        if not manual and not shown_again:  # its repeats are planned already
             self._arm_repeat(routine, shown, repeat + 1, now + _every(routine))
-        after = routine.notify.reach_after
-        if after is not None and again is None and not manual and self.reach is not None \
-                and routine.notify.reach == "away":
-            self.timers.once(reach_key(routine.id, due), now + after, self._reach_after,
-                             routine.id, due)
+        if self.reach is not None and again is None and not manual:
+            self.reach.shown(routine, due, now)
         return shown
 
     def _not_shown_again(self, routine: Routine, target: Reminder, now: datetime,
@@ -397,82 +403,6 @@ class Reminders:
             return
         self._not_shown_again(routine, current, now, verdict.reason, count)
 
-    # --- away from the desk: the [reach] channels --------------------------------------------
-
-    def _reach_away(self, up: Up, verdict: Verdict, now: datetime) -> None:
-        """Away at its instant: the reminder goes to the channels. It waits as it would
-        (so a restart or the user's return decides it again) until a channel has shown it;
-        a channel that never does within its catch_up makes it failed."""
-        routine = up.routine
-        known = self.memory.get(routine.id, up.due)
-        if known is None or known.state != "waiting":
-            self.memory.put(Reminder(routine.id, up.due, "waiting"), now)
-            self.memory.event("held", routine.id, at=now, due=up.due,
-                              detail={"reason": verdict.reason, "waiting": True,
-                                      "reach": True})
-            log.info("reaching %s due %s away from the desk: %s", routine.id,
-                     self.memory.local(up.due), verdict.reason)
-        self._arm_wait(up, now)
-        self._reach(up, now, primary=True)
-
-    def _reach(self, up: Up, now: datetime, *, primary: bool) -> None:
-        """Hand the reminder to the channels (they send on threads of their own)."""
-        if self.reach is None:
-            return
-        routine = up.routine
-        deadline = wait_ends(up) if primary else now + routine.schedule.catch_up
-        self.reach.send(routine, up.due, notices.reminder(routine), deadline=deadline,
-                        primary=primary)
-
-    def _reach_after(self, routine_id: str, due: datetime) -> None:
-        """``reach_after`` since it was shown: still unanswered → the channels too."""
-        now = clock.now()
-        current, routine = self.memory.get(routine_id, due), self._routine(routine_id)
-        if current is None or routine is None or current.state != "delivered" \
-                or current.answer is not None:
-            return  # answered (or gone) since
-        up = Up.of(routine, due, "reach-after")
-        verdict = decide(up, self.world(routine_id, now))
-        if verdict.kind == "reach":
-            log.info("reaching %s due %s away from the desk too: %s", routine_id,
-                     self.memory.local(due), verdict.reason)
-            self._reach(up, now, primary=False)
-        else:
-            log.info("%s due %s not sent to the channels: %s", routine_id,
-                     self.memory.local(due), verdict.reason)
-
-    def reached(self, routine_id: str, due: datetime, channel: str, sent: str,
-                now: datetime) -> None:
-        """A channel showed the reminder (loop thread). One that waited for the user is
-        delivered through that channel: its one row says so; one already shown (on the
-        desktop, or by another channel) notes that this channel carried it too."""
-        backend = f"reach:{channel}"
-        known = self.memory.get(routine_id, due)
-        if known is not None and known.state == "waiting":
-            self.timers.cancel(wait_key(routine_id, due))
-            self.memory.put(Reminder(routine_id, due, "delivered",
-                                     notice=f"{backend}/{sent}"), now)
-            self.memory.event("due", routine_id, at=now, due=due)
-            self.memory.event("delivered", routine_id, at=now, due=due, backend=backend,
-                              detail={"channel": channel})
-            self.last_delivery = LastDelivery(routine_id, due, now, backend)
-            log.info("delivered %s via %s (due %s, %.3fs late)", routine_id, backend,
-                     self.memory.local(due), (now - due).total_seconds())
-            return
-        self.memory.event("reached", routine_id, at=now, due=due, backend=backend,
-                          detail={"channel": channel})
-        log.info("%s due %s sent via %s too", routine_id, self.memory.local(due), backend)
-
-    def unreached(self, routine_id: str, due: datetime, reason: str, now: datetime) -> None:
-        """No channel could show it within its catch_up (loop thread)."""
-        known = self.memory.get(routine_id, due)
-        if known is not None and known.state == "waiting":
-            self.timers.cancel(wait_key(routine_id, due))
-            self.settle_as(routine_id, due, "failed", reason, now, counts_as_due=True)
-        else:
-            log.warning("%s due %s did not reach the channels: %s", routine_id,
-                        self.memory.local(due), reason)
-
     # --- a snooze's return -----------------------------------------------------------------
 
     def snooze_ended(self, routine_id: str, due: datetime, now: datetime | None = None) -> None:
@@ -485,7 +415,7 @@ class Reminders:
         verdict = decide(up, self.world(routine_id, now))
         if verdict.kind == "wait":
             # ``until`` stays set: decided again on release, or when the wait ends
-            self._arm_wait(up, now)
+            self.arm_wait(up, now)
             return
         self._snooze_outcome(up, target, verdict, now)
 
@@ -493,9 +423,10 @@ class Reminders:
                         now: datetime) -> None:
         if verdict.kind == "show":
             self._deliver(up, now, again=target)
-        elif verdict.kind == "reach":  # away when it returns: to the channels, answerable
+        elif verdict.kind == "reach" and self.reach is not None:
+            # away when it returns: to the channels, answerable there
             self.memory.put(replace(target, answer=None, until=None), now)
-            self._reach(up, now, primary=False)
+            self.reach.also(up, now)
         elif verdict.kind == "miss":
             self.memory.put(replace(target, until=None), now)
             self.memory.event("missed", up.routine.id, at=now, due=up.due,
@@ -595,10 +526,35 @@ class Reminders:
         for row in self.memory.restore(self.memory.ledger.read(lambda j: j.waiting(), [])):
             routine = self._routine(row.routine)
             if routine is not None:
-                self._arm_wait(Up.of(routine, row.due, "release"), now)
+                self.arm_wait(Up.of(routine, row.due, "release"), now)
         self._resume_repeats(now)
-        self._resume_reach_after(now)
+        if self.reach is not None:
+            self.reach.resume(now)
         self.release(now)
+
+    def show_earlier_again(self, now: datetime) -> None:
+        """After a restart, on a server that loses the presses on notices an earlier run
+        showed (GNOME Shell): each reminder still unanswered within its catch_up is shown
+        again in its notice's place, from this run, so its buttons answer it again. The
+        same reminder and row; the showing is recorded as one more, like a repeat."""
+        reach = max((r.schedule.catch_up for r in self._enabled()), default=None)
+        if reach is None:
+            return
+        rows = self.memory.restore(self.memory.ledger.read(
+            lambda j: j.unanswered(since=now - reach), []))
+        for row in rows:
+            routine = self._routine(row.routine)
+            if routine is None or not _notice_id(row.notice):
+                continue
+            up = Up.of(routine, row.due, "shown-again")
+            verdict = decide(up, self.world(routine.id, now))
+            if verdict.kind == "show":
+                self._deliver(up, now, again=row, shown_again=True)
+            elif verdict.kind == "hold":
+                self._not_shown_again(routine, row, now, verdict.reason)
+            else:  # past its catch_up: the old notice stays as it is
+                log.info("%s due %s not shown again: %s", routine.id,
+                         self.memory.local(row.due), verdict.reason)
 
     def _resume_repeats(self, now: datetime) -> None:
         reach = max((repeat.every * (repeat.times + 1) for r in self._enabled()
@@ -615,37 +571,21 @@ class Reminders:
             last = max(shown, default=row.due)
             self._arm_repeat(routine, row, count, max(last + _every(routine), now))
 
-    def _resume_reach_after(self, now: datetime) -> None:
-        """A reminder shown on the desktop and still unanswered goes to the channels at
-        its ``reach_after``, after a restart too (unless a channel already carried it)."""
-        afters = {r.id: r.notify.reach_after for r in self._enabled()
-                  if r.notify.reach == "away" and r.notify.reach_after is not None}
-        if self.reach is None or not afters:
-            return
-        reach = max(after + r.schedule.catch_up for r in self._enabled()
-                    if (after := afters.get(r.id)) is not None)
-        for row in self.memory.restore(self.memory.ledger.read(
-                lambda j: j.unanswered(since=now - reach), [])):
-            after = afters.get(row.routine)
-            if after is None or (row.notice or "").startswith("reach:"):
-                continue
-            if any(e.kind == "reached" and e.due == row.due for e in self._events(row)):
-                continue
-            self.timers.once(reach_key(row.routine, row.due), max(row.due + after, now),
-                             self._reach_after, row.routine, row.due)
-
-    def _events(self, row: Reminder) -> list[Any]:
+    def events_of(self, row: Reminder) -> list[Any]:
         """The journal's events of a reminder's routine since its due instant."""
         return self.memory.ledger.read(
             lambda j: j.events(routine=row.routine, since=row.due), [])
 
     def _showings(self, row: Reminder) -> list[datetime]:
-        events = self._events(row)
+        events = self.events_of(row)
         return [e.at for e in events if e.due == row.due and (
             e.kind in ("delivered", "repeated")
             or (e.kind == "held" and "repeat" in e.detail))]
 
     # --- small helpers -------------------------------------------------------------------
+
+    def enabled(self) -> Iterable[Routine]:
+        return self._enabled()
 
     def routine(self, routine_id: str) -> Routine | None:
         """The enabled routine of that id, if there is one."""
@@ -660,10 +600,6 @@ class Reminders:
 
 def snooze_key(reminder: Reminder) -> str:
     return f"{SNOOZE_TIMER}{reminder.routine}@{reminder.due.isoformat()}"
-
-
-def reach_key(routine_id: str, due: datetime) -> str:
-    return f"{REACH_TIMER}{routine_id}@{due.isoformat()}"
 
 
 def wait_key(routine_id: str, due: datetime) -> str:

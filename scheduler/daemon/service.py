@@ -389,6 +389,9 @@ class Daemon:
         """Once the loop runs, before its first round."""
         self.chain.listen()  # buttons on notices a previous run left on screen
         now = clock.now()
+        if self.chain.earlier_presses_lost():
+            # first: only notices of an earlier run are unanswered yet
+            self.reminders.show_earlier_again(now)
         plans = self.timers.plans.ids()
         self._catch_up_after_restart(plans, now)
         self.reminders.resume_planned(now)
@@ -481,6 +484,7 @@ class Daemon:
             self.reminders.reach = None
         if not settings.reach:
             return
+        from scheduler.daemon.reach_flow import ReachFlow
         from scheduler.daemon.reach_link import CURSOR_KEY, ReachLink
         from scheduler.reach import registry
 
@@ -493,13 +497,14 @@ class Daemon:
         def keep_cursor(name: str, cursor: str) -> None:
             self.ledger.write(lambda j: j.set_state(CURSOR_KEY.format(name=name), cursor))
 
-        self.reach = ReachLink(
-            channels, post=self.calls.post, reached=self.reminders.reached,
-            unreached=self.reminders.unreached, answered=self.answers.from_channel,
+        flow = ReachFlow(self.reminders, self.answers)
+        self.reach = flow.link = ReachLink(
+            channels, post=self.calls.post, reached=flow.reached, unreached=flow.unreached,
+            answered=flow.answered,
             cursor=lambda name: self.ledger.read(
                 lambda j: j.get_state(CURSOR_KEY.format(name=name)), None),
             keep_cursor=keep_cursor)
-        self.reminders.reach = self.reach
+        self.reminders.reach = flow
         self.reach.start()
         for name, channel in channels.items():
             log.info("reach %s: %s %s%s", name, channel.kind, channel.describe(),

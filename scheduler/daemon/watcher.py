@@ -8,6 +8,11 @@ and deleted events count as much as modified ones; the daemon debounces them.
 A file reached through a symlink (a dotfile manager's ``routines/x.toml ->
 ~/dotfiles/x.toml``) is edited where it lives, which its link's folder never hears of; so
 every hop of the link is watched in its own folder too, and re-aimed after each reload.
+
+A folder not made yet (no ``~/.config/crampguard`` before ``crampguard init``) is waited
+for in the nearest folder that exists, which hears only that one name: other programs
+write in ``~/.config`` all the time, and none of it is a change of ours. Once the folder
+is made, the watch moves into it at once, before the daemon's reload reads what is there.
 """
 
 from __future__ import annotations
@@ -44,25 +49,50 @@ class Watcher:
 
     def __init__(self, changed: Callable[[], None]):
         self._changed = changed
+        self._given: set[Path] = set()
         self._targets: set[Path] = set()
         self._folders: set[Path] = set()
+        # folders watched only as stand-ins for one not made yet: the names they wait for
+        self._stand_ins: dict[Path, set[str]] = {}
+        self._missing: set[Path] = set()  # folders of ours not made yet
+        # the daemon's loop refreshes after a reload, the reading thread when a folder
+        # waited for is made
+        self._aiming = threading.RLock()
 
     def start(self, targets: Iterable[Path]) -> None:
         self.refresh(targets)
 
     def refresh(self, targets: Iterable[Path]) -> None:
-        given = {Path(t).absolute() for t in targets}
+        with self._aiming:
+            self._aim({Path(t).absolute() for t in targets})
+
+    def _aim(self, given: set[Path]) -> bool:
+        """Whether a folder of ours is watched now that was not (made since)."""
+        self._given = given
         files = [t for t in given if t.suffix == ".toml"]
         files += [p for t in given if t.suffix != ".toml" and t.is_dir()
                   for p in t.glob("*.toml") if p.is_symlink()]
         self._targets = given | {hop for f in files for hop in _link_hops(f)}
-        folders = {_existing(t if t.suffix != ".toml" else t.parent) for t in self._targets}
+        homes = {t if t.suffix != ".toml" else t.parent for t in self._targets}
+        folders: set[Path] = set()
+        stand_ins: dict[Path, set[str]] = {}
+        for home in homes:
+            folder = _existing(home)
+            folders.add(folder)
+            if folder != home:
+                stand_ins.setdefault(folder, set()).add(home.relative_to(folder).parts[0])
+        for folder in homes & folders:
+            stand_ins.pop(folder, None)  # a folder of ours as well: everything counts
+        self._stand_ins = stand_ins
+        self._missing = homes - folders
         for folder in self._folders - folders:
             self._unwatch(folder)
         self._folders &= folders
+        arrived = bool((folders - self._folders) & homes)
         for folder in sorted(folders - self._folders):
             self._watch(folder)  # when it fails, the next refresh tries the rest again
             self._folders.add(folder)
+        return arrived
 
     def stop(self) -> None:
         raise NotImplementedError
@@ -74,11 +104,35 @@ class Watcher:
         raise NotImplementedError
 
     def _heard(self, *paths: str) -> None:
-        if any(p and self._relevant(p) for p in paths):
+        if not self._aiming.acquire(blocking=False):
+            # The daemon's loop is re-aiming right now (under watchdog it may be waiting
+            # for this very thread): a reload, which re-aims once more, is the safe answer.
+            self._changed()
+            return
+        try:
+            stand_ins = self._stand_ins
+            relevant = any(p and self._relevant(p, stand_ins) for p in paths)
+            if any(p and (Path(p) in stand_ins
+                          or any(m.is_relative_to(p) for m in self._missing))
+                   for p in paths):
+                # A folder waited for was made, or a stand-in itself went. Moving in
+                # drops the stand-in's events still queued, which may hold the making
+                # itself: arriving in a folder of ours is a change of its own.
+                try:
+                    relevant = self._aim(self._given) or relevant
+                except OSError:
+                    pass  # the reload's own refresh tries again and says why
+        finally:
+            self._aiming.release()
+        if relevant:
             self._changed()
 
-    def _relevant(self, path: str) -> bool:
+    def _relevant(self, path: str, stand_ins: dict[Path, set[str]]) -> bool:
         changed = Path(path)
+        if changed in stand_ins:
+            return False  # a stand-in's own attributes are nothing of ours
+        if changed.parent in stand_ins:
+            return changed.name in stand_ins[changed.parent]
         for target in self._targets:
             if changed == target or target.is_relative_to(changed):
                 return True  # the file itself, or a folder on the way to it

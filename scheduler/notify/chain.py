@@ -75,6 +75,14 @@ class NotifierChain:
             if hasattr(backend, "listen"):
                 backend.listen()
 
+    def earlier_presses_lost(self) -> bool:
+        """Whether the desktop's server loses the buttons of notices an earlier run
+        showed (asked of the first backend that can tell)."""
+        for backend in self.backends:
+            if hasattr(backend, "earlier_presses_lost"):
+                return bool(backend.earlier_presses_lost())
+        return False
+
     def close(self) -> None:
         for backend in self.backends:
             try:

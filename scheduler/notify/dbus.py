@@ -99,6 +99,14 @@ class ServerInfo:
     spec_version: str
     capabilities: frozenset[str]
 
+    @property
+    def gnome_shell(self) -> bool:
+        """GNOME Shell: a notice's buttons are on its banner alone (its message list shows
+        none), and a press on a notice whose sender has left the bus reaches no one: the
+        shell broadcasts it under its own name, not the server's, and its server passes it
+        on only to the sender."""
+        return self.name == "gnome-shell"
+
 
 class _ConnectionBroken(Exception):
     """The socket under a kept connection failed; a fresh connection may still work."""
@@ -225,6 +233,7 @@ class DbusNotifier:
         #: press reaches it, and the monitor must not pass the same press on again
         self._hears_broadcasts = False
         self._caps: frozenset[str] | None = None
+        self._info: tuple[str, str, str, str] | None = None
         self._lock = threading.Lock()
 
     def send(self, notice: Notice) -> Delivery:
@@ -277,16 +286,29 @@ class DbusNotifier:
         return self._caps
 
     def server_information(self) -> ServerInfo:
-        """Who serves the notifications and what it can do (`crampguard doctor`); shows
-        nothing. Raises NotifyError when no server answers."""
+        """Who serves the notifications and what it can do (`crampguard doctor`, the
+        daemon at start); shows nothing. Raises NotifyError when no server answers."""
         self._refuse_on_reader_thread("server_information")
         with self._lock, self._budget():
             try:
-                name, vendor, version, spec = self._call("GetServerInformation")
-                return ServerInfo(name, vendor, version, spec, self.capabilities())
+                return self._server()
             except _ConnectionBroken as broken:
                 self._disconnect()
                 raise NotifyError(f"lost the D-Bus connection: {broken}") from broken
+
+    def earlier_presses_lost(self) -> bool:
+        """Whether the server loses the presses on notices an earlier run showed (GNOME
+        Shell): those are to be shown again from this run. False where no server answers."""
+        try:
+            return self.server_information().gnome_shell
+        except NotifyError:
+            return False
+
+    def _server(self) -> ServerInfo:
+        """Asked once per connection, like the capabilities; under the lock."""
+        if self._info is None:
+            self._info = self._call("GetServerInformation")
+        return ServerInfo(*self._info, self.capabilities())
 
     def close(self) -> None:
         """Close the connection and stop its reader thread (which ends at once)."""
@@ -332,16 +354,20 @@ class DbusNotifier:
     def _disconnect(self) -> None:
         link, self._conn = self._conn, None
         monitor, self._monitor = self._monitor, None
-        self._caps = None
+        self._caps = self._info = None
         self._hears_broadcasts = False
         for each in (link, monitor):
             if each is not None:
                 each.close()
 
     def _notify(self, notice: Notice) -> Delivery:
-        caps = self.capabilities()
+        server = self._server()
+        caps = server.capabilities
         show_actions = bool(notice.actions) and "actions" in caps
-        body = notice.body if show_actions else body_with_hint(notice)
+        # GNOME's buttons go with its banner, after a few seconds: the command to type
+        # stays in the body, where its message list still shows it.
+        body = notice.body if show_actions and not server.gnome_shell \
+            else body_with_hint(notice)
         if "body-markup" in caps:
             # Such a server parses the body as markup: a bare "&" or "<" would garble it.
             body = _escape(body)
@@ -371,7 +397,7 @@ class DbusNotifier:
         try:
             values = unwrap_msg(reply)
         except DBusErrorResponse as exc:
-            self._caps = None
+            self._caps = self._info = None
             detail = " ".join(str(part) for part in exc.data)
             if self._served and (exc.name in _NO_OWNER or exc.name.startswith(_SPAWN_FAILED)):
                 raise NotifierAway(
@@ -408,7 +434,7 @@ class DbusNotifier:
         except Exception as exc:  # jeepney: OSError, AuthenticationError, RuntimeError, ...
             raise NotifyError(f"cannot connect to the D-Bus session bus {address}: {exc}") from exc
         link = self._conn = _Link(conn, self._on_message)
-        self._caps = None
+        self._caps = self._info = None
         if self._on_action is not None or self._on_available is not None:
             try:
                 self._listen()

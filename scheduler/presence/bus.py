@@ -80,10 +80,12 @@ class Bus:
             return f"cannot connect to the {which} bus {address}: {exc}"
 
     def call(self, target: DBusAddress, method: str, signature: str | None = None,
-             body: tuple = (), timeout: float = CALL_TIMEOUT_S) -> tuple:
-        """Call a method; its reply's body. Raises Unanswered."""
+             body: tuple = (), timeout: float = CALL_TIMEOUT_S, *,
+             start: bool = False) -> tuple:
+        """Call a method; its reply's body. Raises Unanswered. ``start``: let the bus
+        start the service if it can (only for a service that is a mere go-between)."""
         message = method_call(target, method, signature, body)
-        return self._send(message, f"{target.bus_name} {method}", timeout)
+        return self._send(message, f"{target.bus_name} {method}", timeout, start=start)
 
     def get(self, target: DBusAddress, name: str) -> Any:
         """A property of ``target``'s interface. Raises Unanswered."""
@@ -122,10 +124,12 @@ class Bus:
     def close(self) -> None:
         self._link.close()
 
-    def _send(self, message: Message, what: str, timeout: float = CALL_TIMEOUT_S) -> tuple:
+    def _send(self, message: Message, what: str, timeout: float = CALL_TIMEOUT_S, *,
+              start: bool = False) -> tuple:
         # Presence only looks: asking must not start a screensaver or a notification server
         # that D-Bus could start on demand (a doctor run least of all).
-        message.header.flags |= MessageFlag.no_auto_start
+        if not start:
+            message.header.flags |= MessageFlag.no_auto_start
         try:
             reply = self._link.call(message, timeout)
         except TimeoutError as exc:  # before OSError: TimeoutError is one
@@ -134,10 +138,15 @@ class Bus:
             raise Unanswered(f"{what}: the {self.which} bus connection broke: {exc}") from exc
         if reply.header.message_type is MessageType.error:
             name = reply.header.fields.get(HeaderFields.error_name, "an error")
-            if name in _NOBODY:
-                target = message.header.fields.get(HeaderFields.destination)
-                raise Unanswered(f"{target} is not on the {self.which} bus")
             text = " ".join(str(part) for part in reply.body)
+            target = message.header.fields.get(HeaderFields.destination)
+            if name in _NOBODY:
+                if reply.header.fields.get(HeaderFields.sender) == BUS.bus_name:
+                    raise Unanswered(f"{target} is not on the {self.which} bus")
+                # The service is there and passes on the bus's word about another one it
+                # needs (GNOME's screensaver without the shell's lock screen).
+                raise Unanswered(f"{target} is on the {self.which} bus but answered an "
+                                 f"error ({name}: {text})")
             raise Unanswered(f"{what}: {name}" + (f": {text}" if text else ""))
         return tuple(reply.body)
 

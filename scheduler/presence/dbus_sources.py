@@ -164,13 +164,18 @@ class ScreenSaver(_Service):
     user never away, which is how crampguard behaved before, never always away."""
 
     def __init__(self, changed: Callable[[Source], None], bus: Bus | None,
-                 target: DBusAddress, name: str) -> None:
+                 target: DBusAddress, name: str, desktop: str = "") -> None:
         super().__init__(changed, bus, target, name)
         self._active = False
+        #: $XDG_CURRENT_DESKTOP
+        self._desktop = desktop.upper().split(":")
 
     def open(self) -> str:
         bus = _need(self._bus, "session")
-        (active,) = _asked(lambda: bus.call(self._target, "GetActive"))
+        # GNOME's screensaver service is a go-between the bus starts on demand, which the
+        # lock screen needs nothing else to start: on GNOME, asking starts it.
+        start = self._target is GNOME_SCREENSAVER and "GNOME" in self._desktop
+        (active,) = _asked(lambda: bus.call(self._target, "GetActive", start=start))
         self._active = bool(active)
         self.provides = (LOCK,)
         detail = f"{self._target.bus_name} answers (active: {str(self._active).lower()})"

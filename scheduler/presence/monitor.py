@@ -1,17 +1,20 @@
 """``Presence``: the sources put together for the daemon, and ``probe`` for doctor.
 
 Idle time comes from the first source that answers, in this order: GNOME's idle monitor
-(signals), X11 (SYNC alarms: signals), freedesktop's screensaver (idle time only by asking),
-logind (signals, but counted from the desktop's own idle delay). The order is "signals over
-asking", then "the user's own threshold over the desktop's". The lock comes from every lock
-source that answers (either may know), do-not-disturb from every switch that answers.
+(signals), swayidle on other Wayland compositors (its lines: signals), X11 (SYNC alarms:
+signals; after swayidle, as under Wayland it sees only the X programs' input),
+freedesktop's screensaver (idle time only by asking), logind (signals, but counted from
+the desktop's own idle delay). The order is "signals over asking", then "the user's own
+threshold over the desktop's". The lock comes from every lock source that answers
+(either may know), do-not-disturb from every switch that answers.
 
 One thread, "crampguard-presence", does the work: it sleeps in the kernel (select on a
-wake pipe and the X display) until a source signals, a look at the time is due, or the
-daemon changed something; then it reads what changed, works out the state and calls the
-daemon's callbacks. Looks at the time exist only for sources without signals: one as the
-idle time reaches the threshold, and one a second while away if the daemon holds a
-reminder (``set_watching``). With signalling sources nothing wakes it while nothing changes.
+wake pipe, the X display and swayidle's pipe) until a source signals, a look at the time
+is due, or the daemon changed something; then it reads what changed, works out the state
+and calls the daemon's callbacks. Looks at the time exist only for sources without
+signals: one as the idle time reaches the threshold, and one a second while away if the
+daemon holds a reminder (``set_watching``). With signalling sources nothing wakes it
+while nothing changes.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from .state import (
     Tracker,
     describe,
 )
+from .wayland import Swayidle, fullscreen_report
 from .x11 import X11
 
 #: How often a source without signals is asked while away and a reminder waits for the
@@ -65,9 +69,11 @@ def _candidates(env: Mapping[str, str], changed: Callable[[Source], None],
     """Every source, in the order of preference for idle time (and do-not-disturb)."""
     return [
         MutterIdle(changed, session),
+        Swayidle(changed, env),
         X11(changed, env, use_sync=x11_sync),
         ScreenSaver(changed, session, FREEDESKTOP_SCREENSAVER, "freedesktop-screensaver"),
-        ScreenSaver(changed, session, GNOME_SCREENSAVER, "gnome-screensaver"),
+        ScreenSaver(changed, session, GNOME_SCREENSAVER, "gnome-screensaver",
+                    env.get("XDG_CURRENT_DESKTOP", "")),
         Logind(changed, system, env, on_sleep),
         dunst_paused(changed, session),
         notifications_inhibited(changed, session),
@@ -114,7 +120,8 @@ def probe(env: Mapping[str, str] | None = None) -> list[SourceReport]:
         for bus in (session, system):
             if bus is not None:
                 bus.close()
-    return broken + reports
+    fullscreen = fullscreen_report(env)
+    return broken + reports + ([fullscreen] if fullscreen is not None else [])
 
 
 def _open(candidates: list[Source], *, listen: bool) -> tuple[list[Source], list[SourceReport]]:

@@ -20,7 +20,12 @@ import pytest
 from scheduler import i18n
 from tests.support.desktop import PACKAGES, Desktop, missing_programs
 from tests.support.faketime import SteppedClock
+from tests.support.gnome import PACKAGES as GNOME_PACKAGES
+from tests.support.gnome import GnomeShell
+from tests.support.gnome import missing_programs as gnome_missing
 from tests.support.routines import ROUTINE_HEAD, write_routine_file
+from tests.support.sway import Sway
+from tests.support.sway import missing as sway_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_ROUTINES = ROOT / "routines"
@@ -198,3 +203,25 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip(reason)
     with harness.Synapse(tmp_path_factory.mktemp("synapse")) as server:
         yield server
+
+
+@pytest.fixture
+def gnome(request: pytest.FixtureRequest) -> Iterator[GnomeShell]:
+    """A real headless GNOME Shell 43; skipped where it is not installed. Parametrize
+    indirectly with ``{"lock_screen": True}`` for one that makes its lock screen."""
+    missing = gnome_missing()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} for a real GNOME Shell "
+                    f"(Debian packages: {GNOME_PACKAGES})")
+    with GnomeShell(**getattr(request, "param", {})) as shell:
+        yield shell
+
+
+@pytest.fixture
+def sway() -> Iterator[Sway]:
+    """A real headless sway with swayidle; skipped where it cannot run here."""
+    why = sway_missing()
+    if why:
+        pytest.skip(why)
+    with Sway() as running:
+        yield running
