@@ -112,6 +112,15 @@ handlers:
     class: logging.FileHandler
     formatter: plain
     filename: "{folder}/homeserver.log"
+  access:
+    class: logging.FileHandler
+    formatter: plain
+    filename: "{folder}/access.log"
+loggers:
+  synapse.access:
+    level: INFO
+    handlers: [access]
+    propagate: false
 root: {{level: WARNING, handlers: [file]}}
 disable_existing_loggers: false
 """
@@ -315,6 +324,11 @@ class Synapse:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def requests(self, path: str) -> int:
+        """How many requests for ``path`` (e.g. "/sync") the server has answered."""
+        log = self.folder / "access.log"
+        return log.read_text().count(path) if log.exists() else 0
 
     def register(self, name: str, password: str | None = None) -> Account:
         """A new account through the shared-secret admin API (as `register_new_matrix_user`
