@@ -43,6 +43,7 @@ from tests.support.synapse import Room, Synapse, make_room, missing  # noqa: E40
 
 
 def channel_table(room: Room, folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
     token_file = folder / "matrix-token"
     token_file.write_text(room.bot.token + "\n")
     token_file.chmod(0o600)
@@ -103,32 +104,37 @@ def main() -> int:
     report = Report(width=40)
     with tempfile.TemporaryDirectory() as tmp_name, Desktop() as desktop:
         tmp = Path(tmp_name)
-        with Synapse(tmp / "synapse") as server:
+        with Synapse(tmp / "synapse") as server, \
+                Synapse(tmp / "synapse-tls", tls=True) as tls_server:
             report("Synapse start (exec to /versions)", server.start_times[0], None, "s")
             room = make_room(server, "bench")
+            # over https the daemon maps OpenSSL: the channel's cost there too (the test
+            # server's certificate trusted as an installed authority would be)
+            tls_room = make_room(tls_server, "bench")
+            trusted = {"SSL_CERT_FILE": str(tls_server.certificate)}
             # one routine each (a folder each: one daemon per folder), due far from the
             # window: nothing but the channel stirs
             at = (datetime.now(ZONE) + timedelta(hours=12)).strftime("%H:%M")
             procs = {}
-            for key, config in (("plain", ""), ("matrix", channel_table(room, tmp))):
+            for key, config in (("plain", ""), ("matrix", channel_table(room, tmp)),
+                                ("https", channel_table(tls_room, tmp / "tls"))):
                 quiet = tmp / f"quiet-{key}"
                 quiet.mkdir()
                 (quiet / "a.toml").write_text(
                     f'schema_version = 1\ntitle = "A"\nmessage = "m"\n'
                     f'seed = "stretch-before-bed"\n[schedule]\nat = "{at}"\n'
                     f'[notify]\nreach = "away"\n')
-                procs[key], _ = start_daemon({**desktop.env, **home(tmp / key, config)},
-                                             "--routines", str(quiet))
-            plain, matrix = procs["plain"], procs["matrix"]
-            figures: dict[str, dict[str, float]] = {"plain": {}, "matrix": {}}
+                procs[key], _ = start_daemon({**desktop.env, **home(tmp / key, config),
+                                              **trusted}, "--routines", str(quiet))
+            figures: dict[str, dict[str, float]] = {key: {} for key in procs}
             try:
                 print(f"idle: {args.settle:g} s settling, then a {args.idle:g} s window, "
-                      f"both daemons with one routine due 12 hours later")
+                      f"each daemon with one routine due 12 hours later")
                 syncs = server.requests("/sync?")
                 began = time.monotonic()
                 threads = [threading.Thread(target=lambda p=proc, k=key: figures[k].update(
                     idle_figures(p, args.settle, args.idle)))
-                    for key, proc in (("plain", plain), ("matrix", matrix))]
+                    for key, proc in procs.items()]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -136,13 +142,16 @@ def main() -> int:
                 # polls answered in the settling and idle windows
                 polls = (server.requests("/sync?") - syncs) * 60 / (time.monotonic() - began)
             finally:
-                for proc in (plain, matrix):
+                for proc in procs.values():
                     proc.terminate()
                     proc.wait(10)
             report("daemon RSS, no channel", figures["plain"]["rss"], None, "MiB")
             report("daemon RSS, Matrix channel", figures["matrix"]["rss"], None, "MiB")
             report("RSS the channel adds", figures["matrix"]["rss"] - figures["plain"]["rss"],
                    6, "MiB")
+            report("daemon RSS, Matrix over https", figures["https"]["rss"], None, "MiB")
+            report("RSS the channel adds over https",
+                   figures["https"]["rss"] - figures["plain"]["rss"], 6, "MiB")
             report("wakeups, no channel", figures["plain"]["wakeups"], None, "/min")
             report("wakeups, Matrix channel", figures["matrix"]["wakeups"], None, "/min")
             report("wakeups the channel adds",

@@ -411,6 +411,9 @@ def test_what_an_answer_names_among_the_offered(said, offered, key):
 def test_tls_is_verified(tmp_path, monkeypatch):
     """A homeserver whose certificate no one vouches for is refused; trusted (as a system
     that has its authority installed would), it is the same channel."""
+    from scheduler.reach import matrix
+
+    monkeypatch.setattr(matrix, "_CONTEXT", None)
     with Synapse(tmp_path / "hs", tls=True) as server:
         room = make_room(server, "tls")
         channel = open_channel(room, tmp_path)
@@ -420,6 +423,7 @@ def test_tls_is_verified(tmp_path, monkeypatch):
             channel.send(reminder())
         assert room.person.reminders(room.room_id) == []
         monkeypatch.setenv("SSL_CERT_FILE", str(server.certificate))
+        monkeypatch.setattr(matrix, "_CONTEXT", None)  # as a process started now would
         assert channel.check() == []
         channel.send(reminder())
         assert len(room.person.reminders(room.room_id)) == 1

@@ -26,6 +26,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import re
 import socket
 import sys
@@ -84,12 +85,40 @@ def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-def _allow_tls() -> None:
-    """Lift the daemon's start-up block on TLS and OpenSSL's hashes (``run`` keeps them out
-    of its memory while nothing needs them): a homeserver over https needs them."""
-    for blocked in ("ssl", "_hashlib"):
-        if blocked in sys.modules and sys.modules[blocked] is None:
-            del sys.modules[blocked]
+def _tls_context() -> Any:
+    """One TLS context for the process (verified, host names checked), made at the first
+    https request: the daemon's start-up block on ``ssl`` is lifted only then (``run``
+    keeps OpenSSL out of its memory while nothing needs it). Where the system keeps its
+    authorities as a hashed folder (Debian's /etc/ssl/certs), OpenSSL reads the one it
+    needs when it needs it, instead of holding the whole bundle (~1 MiB) all session."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            if sys.modules.get("ssl", False) is None:
+                del sys.modules["ssl"]
+            import ssl
+
+            paths = ssl.get_default_verify_paths()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, checks names
+            hashed = paths.capath and any(re.fullmatch(r"[0-9a-f]{8}\.\d+", name)
+                                          for name in _listdir(paths.capath))
+            if hashed and paths.openssl_cafile_env not in os.environ:
+                context.load_verify_locations(capath=paths.capath)
+            else:
+                context.load_default_certs()
+            _CONTEXT = context
+        return _CONTEXT
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+_CONTEXT: Any = None
+_CONTEXT_LOCK = threading.Lock()
 
 
 # --- what an event in the room means (pure) -----------------------------------------------
@@ -228,12 +257,9 @@ class _TLSConnection(http.client.HTTPConnection):
     default_port = http.client.HTTPS_PORT
 
     def connect(self) -> None:
-        _allow_tls()
-        import ssl
-
+        context = _tls_context()
         super().connect()
-        self.sock = ssl.create_default_context().wrap_socket(self.sock,
-                                                             server_hostname=self.host)
+        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
 
 
 # --- the channel ----------------------------------------------------------------------------
