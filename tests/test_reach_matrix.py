@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import threading
 import time
 import uuid
@@ -427,6 +428,20 @@ def test_tls_is_verified(tmp_path, monkeypatch):
         assert channel.check() == []
         channel.send(reminder())
         assert len(room.person.reminders(room.room_id)) == 1
+        # the authorities as a hashed folder (as Debian keeps /etc/ssl/certs): read from it
+        folder = tmp_path / "certs"
+        folder.mkdir()
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in",
+                                 str(server.certificate)], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        (folder / f"{digest}.0").write_bytes(server.certificate.read_bytes())
+        monkeypatch.delenv("SSL_CERT_FILE")
+        monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+        monkeypatch.setattr(matrix, "_CONTEXT", None)
+        assert channel.check() == []
+        (folder / f"{digest}.0").unlink()
+        monkeypatch.setattr(matrix, "_CONTEXT", None)
+        assert channel.check() != []
 
 
 # --- the real command line: doctor and notify-test ------------------------------------------
