@@ -8,6 +8,8 @@ answer is not one; the homeserver down and back; two daemons of the person's in 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,11 +19,12 @@ from typing import Any
 import pytest
 
 from tests.support.daemon_proc import Daemon, clock_in, journal, until
+from tests.support.faketime import needs_stepped_clock
 from tests.support.mock_services import MockScreenSaver
 from tests.support.routines import routine_text
 from tests.support.synapse import Room, Synapse, make_room
 
-pytestmark = [pytest.mark.slow, pytest.mark.desktop]
+pytestmark = pytest.mark.slow
 
 CHECKIN_ACTIONS = '["cramps none", "cramps one", "cramps several"]'
 
@@ -94,6 +97,7 @@ def locked_daemon(daemon: Daemon, screensaver: MockScreenSaver) -> None:
     screensaver.set_active(True)
 
 
+@pytest.mark.desktop
 def test_away_the_reminder_reaches_the_room_and_a_reply_done_answers_it(
         room, routines, screensaver, desktop, base_env, tmp_path):
     env = home(tmp_path / "me", base_env, channel_table(room, tmp_path), routines)
@@ -120,6 +124,7 @@ def test_away_the_reminder_reaches_the_room_and_a_reply_done_answers_it(
     assert room.bot.token not in daemon.log
 
 
+@pytest.mark.desktop
 def test_an_answer_in_the_room_takes_the_desktop_notice_down(
         room, routines, desktop, base_env, tmp_path):
     env = home(tmp_path / "me", base_env, channel_table(room, tmp_path), routines)
@@ -136,6 +141,7 @@ def test_an_answer_in_the_room_takes_the_desktop_notice_down(
         assert daemon.stop() == 0
 
 
+@pytest.mark.desktop
 def test_a_reaction_on_the_checkin_records_the_night(
         room, routines, screensaver, desktop, base_env, tmp_path):
     env = home(tmp_path / "me", base_env, channel_table(room, tmp_path), routines)
@@ -151,6 +157,7 @@ def test_a_reaction_on_the_checkin_records_the_night(
     assert "done" in kinds("checkin", env)
 
 
+@pytest.mark.desktop
 def test_another_accounts_answer_is_not_one(room, routines, screensaver, desktop, base_env,
                                             tmp_path):
     env = home(tmp_path / "me", base_env, channel_table(room, tmp_path), routines)
@@ -168,6 +175,7 @@ def test_another_accounts_answer_is_not_one(room, routines, screensaver, desktop
     assert "done" not in kinds("soak", env)
 
 
+@pytest.mark.desktop
 def test_the_homeserver_down_then_back_within_catch_up(routines, screensaver, desktop,
                                                        base_env, tmp_path):
     with Synapse(tmp_path / "hs") as server:
@@ -182,11 +190,12 @@ def test_the_homeserver_down_then_back_within_catch_up(routines, screensaver, de
             daemon.wait_for(r"delivered soak via reach:phone", timeout=30)
             [message] = reminders_in(room)
             room.person.reply(room.room_id, message["event_id"], "done")
-            daemon.wait_for(r"done soak", timeout=60)  # the listener's back-off too
+            daemon.wait_for(r"INFO done soak", timeout=60)  # the listener's back-off too
             assert daemon.stop() == 0
         assert kinds("soak", env).count("delivered") == 1
 
 
+@pytest.mark.desktop
 def test_the_homeserver_down_past_catch_up_is_recorded_failed(routines, screensaver, desktop,
                                                               base_env, tmp_path):
     with Synapse(tmp_path / "hs") as server:
@@ -207,6 +216,7 @@ def test_the_homeserver_down_past_catch_up_is_recorded_failed(routines, screensa
         assert "127.0.0.1" in json.dumps(failed)
 
 
+@pytest.mark.desktop
 def test_two_daemons_one_room_one_message_both_journals_answered(
         room, routines, screensaver, desktop, base_env, tmp_path):
     text = away_routine("Soak", 5)
@@ -236,3 +246,76 @@ def test_two_daemons_one_room_one_message_both_journals_answered(
                    10, "done in both journals", laptop, other)
         assert laptop.stop() == 0 and other.stop() == 0
     assert len(reminders_in(room)) == 1
+
+
+@needs_stepped_clock
+def test_after_a_sleep_answers_given_meanwhile_are_read_at_once(room, routines, stepped,
+                                                                tmp_path):
+    """While the computer slept the server dropped the connection of the long poll under
+    way, which would hang until its timeout minutes later: the resume (the wall clock jumps
+    ahead) ends it, and the answer given meanwhile is read at once."""
+    proxy = FreezingProxy(room.server.port)
+    table = channel_table(room, tmp_path).replace(room.server.base,
+                                                  f"http://127.0.0.1:{proxy.port}")
+    (routines / "soak.toml").write_text(routine_text(
+        "Soak", clock_in(3), notify='[notify]\nreach = "always"\n'))
+    env = {**home(tmp_path / "me", stepped.env(), table, routines),
+           "CRAMPGUARD_NOTIFIER": "console"}
+    try:
+        with Daemon(env) as daemon:
+            daemon.start()
+            daemon.wait_for(r"soak due .* sent via reach:phone", timeout=15)
+            [message] = reminders_in(room)
+            time.sleep(1)  # the next long poll is under way (nothing to wait on from here)
+            proxy.freeze()  # the computer sleeps: that connection is dead from now on
+            room.person.reply(room.room_id, message["event_id"], "done")
+            time.sleep(1)  # nothing to wait on: an answer that cannot arrive yet
+            assert daemon.count(r"INFO done soak") == 0, daemon.log
+            stepped.step("+60")
+            daemon.wait_for(r"wall clock jumped \+60s", timeout=12)
+            daemon.wait_for(r"INFO done soak", timeout=3)
+            assert daemon.stop() == 0
+    finally:
+        proxy.close()
+
+
+class FreezingProxy:
+    """A TCP proxy on loopback whose connections can be made dead all at once (they stay
+    open and carry nothing more, as after a suspend); new ones work."""
+
+    def __init__(self, port: int):
+        self.target = port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.frozen: set[int] = set()
+        self.live: list[tuple[socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.live.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b, id(client)),
+                                 daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, key: int) -> None:
+        try:
+            while data := source.recv(65536):
+                if key not in self.frozen:
+                    sink.sendall(data)
+        except OSError:
+            pass
+
+    def freeze(self) -> None:
+        self.frozen |= {id(client) for client, _ in self.live}
+
+    def close(self) -> None:
+        self.server.close()
+        for pair in self.live:
+            for s in pair:
+                s.close()

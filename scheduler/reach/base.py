@@ -135,6 +135,12 @@ class Channel:
         joined); an empty list when all is well."""
         return []
 
+    def wake(self) -> None:
+        """The computer woke from sleep (the wall clock jumped ahead): a long poll under way
+        may hang on a connection the server dropped meanwhile; end it so that ``answers``
+        returns at once (no error) and the next poll reads what was said while it slept.
+        Called from the daemon's loop. Default: nothing."""
+
     def close(self) -> None:
         """Stop: end a long poll under way, drop connections. Called once, from any thread."""
 
