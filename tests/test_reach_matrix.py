@@ -22,6 +22,7 @@ from scheduler.config.reach import ReachMatrix
 from scheduler.reach.base import Answer, ChannelDown, ChannelError, Message
 from scheduler.reach.matrix import MatrixChannel, answer_key, spoken
 from tests.support.daemon_proc import cli
+from tests.support.proxy import Proxy
 from tests.support.synapse import Room, Synapse, make_room
 
 pytestmark = pytest.mark.slow
@@ -278,7 +279,7 @@ def test_a_proxy_that_ends_long_waits_is_met_with_shorter_ones(room, channel, mo
     homeserver down: the channel waits only as long as the daemon asks from then on."""
     from scheduler.reach import matrix
 
-    proxy = CuttingProxy(room.server.port, after=1.0)
+    proxy = Proxy(room.server.port, cut_after=1.0)
     monkeypatch.setattr(matrix, "LONG_POLL_S", 30.0)
     channel._parts = channel._parts._replace(netloc=f"127.0.0.1:{proxy.port}")
     _, since = channel.answers(None, 0)
@@ -289,53 +290,6 @@ def test_a_proxy_that_ends_long_waits_is_met_with_shorter_ones(room, channel, mo
     assert channel.answers(since, 0.5) == ([], since)  # now waits 0.5 s, uncut
     assert time.monotonic() - began < 1.0
     proxy.close()
-
-
-class CuttingProxy:
-    """A TCP proxy on loopback that drops each connection ``after`` seconds."""
-
-    def __init__(self, port: int, after: float):
-        import socket
-
-        self.target, self.after = port, after
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import socket
-
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-            threading.Timer(self.after, self._cut, (client, upstream)).start()
-
-    @staticmethod
-    def _pipe(source: Any, sink: Any) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-
-    @staticmethod
-    def _cut(*sockets: Any) -> None:
-        import socket
-
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.server.close()
 
 
 def test_the_homeserver_down_then_back(tmp_path):

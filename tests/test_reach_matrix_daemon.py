@@ -8,8 +8,6 @@ answer is not one; the homeserver down and back; two daemons of the person's in 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +19,7 @@ import pytest
 from tests.support.daemon_proc import Daemon, clock_in, journal, until
 from tests.support.faketime import needs_stepped_clock
 from tests.support.mock_services import MockScreenSaver
+from tests.support.proxy import Proxy
 from tests.support.routines import routine_text
 from tests.support.synapse import Room, Synapse, make_room
 
@@ -254,7 +253,7 @@ def test_after_a_sleep_answers_given_meanwhile_are_read_at_once(room, routines, 
     """While the computer slept the server dropped the connection of the long poll under
     way, which would hang until its timeout minutes later: the resume (the wall clock jumps
     ahead) ends it, and the answer given meanwhile is read at once."""
-    proxy = FreezingProxy(room.server.port)
+    proxy = Proxy(room.server.port)
     table = channel_table(room, tmp_path).replace(room.server.base,
                                                   f"http://127.0.0.1:{proxy.port}")
     (routines / "soak.toml").write_text(routine_text(
@@ -277,45 +276,3 @@ def test_after_a_sleep_answers_given_meanwhile_are_read_at_once(room, routines, 
             assert daemon.stop() == 0
     finally:
         proxy.close()
-
-
-class FreezingProxy:
-    """A TCP proxy on loopback whose connections can be made dead all at once (they stay
-    open and carry nothing more, as after a suspend); new ones work."""
-
-    def __init__(self, port: int):
-        self.target = port
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.frozen: set[int] = set()
-        self.live: list[tuple[socket.socket, socket.socket]] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            self.live.append((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b, id(client)),
-                                 daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket, key: int) -> None:
-        try:
-            while data := source.recv(65536):
-                if key not in self.frozen:
-                    sink.sendall(data)
-        except OSError:
-            pass
-
-    def freeze(self) -> None:
-        self.frozen |= {id(client) for client, _ in self.live}
-
-    def close(self) -> None:
-        self.server.close()
-        for pair in self.live:
-            for s in pair:
-                s.close()
