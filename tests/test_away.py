@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 
 from scheduler.timing.grammar import INSTANT_FORMATS
 from tests.support.daemon_proc import Daemon, cli, clock_in
-from tests.support.mock_services import MockMutter, MockScreenSaver
+from tests.support.mock_services import MockMutter
 from tests.support.routines import routine_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.desktop]
@@ -29,15 +28,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.desktop]
 def env(desktop) -> dict[str, str]:
     return {**desktop.env, "CRAMPGUARD_NOTIFIER": "dbus",
             "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"}
-
-
-@pytest.fixture
-def screensaver(desktop) -> Iterator[MockScreenSaver]:
-    saver = MockScreenSaver(desktop.address)
-    try:
-        yield saver
-    finally:
-        saver.stop()
 
 
 def test_a_reminder_due_while_locked_is_shown_within_2s_of_unlocking(

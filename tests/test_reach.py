@@ -317,15 +317,6 @@ def away_env(desktop: Any) -> dict[str, str]:
             "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"}
 
 
-@pytest.fixture
-def screensaver(desktop: Any) -> Iterator[MockScreenSaver]:
-    saver = MockScreenSaver(desktop.address)
-    try:
-        yield saver
-    finally:
-        saver.stop()
-
-
 @pytest.mark.slow
 def test_a_reminder_due_while_away_goes_to_the_channel_once_even_after_a_restart(
         isolated: Dirs, routines: Path, tmp_path: Path, away_env: dict[str, str],

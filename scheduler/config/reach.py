@@ -69,8 +69,9 @@ class ReachMatrix(Strict):
     kind: Literal["matrix"]
     homeserver: Annotated[str, PlainValidator(
         lambda v: _service_url(v, "https://matrix.example.org")), NoDecode]
-    #: the room's ID ("!abc:example.org") or alias ("#crampguard:example.org")
-    room: Annotated[str, _pattern(r"^[!#][^:\s]+:\S+$", N_(
+    #: the room's ID ("!abc:example.org"; from room version 12 on without the server's
+    #: name: "!KmF_v4eaffPm1…") or alias ("#crampguard:example.org")
+    room: Annotated[str, _pattern(r"^(![^\s:]+(:\S+)?|#[^:\s]+:\S+)$", N_(
         'give the room\'s ID or alias, e.g. "!abc123:example.org" or '
         '"#crampguard:example.org"'))]
     #: the person's own Matrix ID: only their answers count

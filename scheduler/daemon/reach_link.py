@@ -261,6 +261,14 @@ class ReachLink:
                  {"at": r.at.isoformat(timespec="seconds"), "ok": r.ok, "text": r.text}}
                 for name, channel in self.channels.items()]
 
+    def woke(self) -> None:
+        """After a sleep: each channel ends a long poll that may hang on a dead connection."""
+        for name, channel in self.channels.items():
+            try:
+                channel.wake()
+            except Exception:  # best effort: the poll ends at its own timeout otherwise
+                log.debug("reach:%s: waking failed", name, exc_info=True)
+
     def close(self) -> None:
         self._stop.set()
         for jobs in self._queues.values():

@@ -257,6 +257,8 @@ class Daemon:
     def _after_jump(self, seconds: float) -> None:
         log.info("the wall clock jumped %+.0fs (resume or clock change): re-planning", seconds)
         if seconds > 0:
+            if self.reach is not None:
+                self.reach.woke()  # answers given while it slept: read now, not at a timeout
             return  # what fell due meanwhile is handled now, under each catch_up rule
         # Back in time: plan from the new "now", or the next reminders would wait until
         # the old future instant comes round again.

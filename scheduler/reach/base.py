@@ -8,14 +8,13 @@ threads of its own, never from its loop (see ``Channel``'s text for which thread
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from scheduler import paths
+from scheduler import footprint, paths
 from scheduler.errors import CrampguardError
 
 #: How long the daemon lets ``Channel.answers`` wait for an answer (a long poll): at
@@ -135,6 +134,12 @@ class Channel:
         joined); an empty list when all is well."""
         return []
 
+    def wake(self) -> None:
+        """The computer woke from sleep (the wall clock jumped ahead): a long poll under way
+        may hang on a connection the server dropped meanwhile; end it so that ``answers``
+        returns at once (no error) and the next poll reads what was said while it slept.
+        Called from the daemon's loop. Default: nothing."""
+
     def close(self) -> None:
         """Stop: end a long poll under way, drop connections. Called once, from any thread."""
 
@@ -179,6 +184,4 @@ def plain_text(message: Message, extra: Sequence[str] = ()) -> str:
 def allow_tls() -> None:
     """Lift the daemon's start-up block on TLS and OpenSSL's hashes (``run`` keeps them
     out of its memory while nothing needs them): a channel over TLS does."""
-    for blocked in ("ssl", "_hashlib"):
-        if blocked in sys.modules and sys.modules[blocked] is None:
-            del sys.modules[blocked]
+    footprint.allow("ssl", "_hashlib")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,6 +178,31 @@ def desktop() -> Iterator[Desktop]:
         )
     with Desktop() as running:
         yield running
+
+
+@pytest.fixture
+def screensaver(desktop: Desktop) -> Iterator[Any]:
+    """A stand-in screensaver on the desktop's bus: ``set_active(True)`` locks the screen."""
+    from tests.support.mock_services import MockScreenSaver
+
+    saver = MockScreenSaver(desktop.address)
+    try:
+        yield saver
+    finally:
+        saver.stop()
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Synapse on loopback for the session's Matrix tests (each makes its own accounts
+    and room: ``tests.support.synapse.make_room``); skipped where Synapse is not installed."""
+    from tests.support import synapse as harness
+
+    reason = harness.missing()
+    if reason:
+        pytest.skip(reason)
+    with harness.Synapse(tmp_path_factory.mktemp("synapse")) as server:
+        yield server
 
 
 @pytest.fixture
