@@ -394,3 +394,28 @@ def test_an_answer_on_the_phone_ends_the_reminder_on_the_desktop(
         assert daemon.stop() == 0
     assert [e["kind"] for e in journal("soak", env=away_env)] == [
         "due", "delivered", "reached", "done"]
+
+
+@pytest.mark.slow
+def test_an_answer_on_the_desktop_after_a_restart_still_tells_the_phone(
+        isolated: Dirs, routines: Path, away_env: dict[str, str], ntfy: NtfyServer,
+        screensaver: MockScreenSaver) -> None:
+    """The message the phone showed is known from the reminder's row, not only from the
+    run that sent it."""
+    _settings(isolated, _ntfy_table(ntfy))
+    (routines / "soak.toml").write_text(routine_text("Soak", clock_in(4), notify=AWAY))
+    with Daemon(away_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"presence: .*screensaver")
+        screensaver.set_active(True)
+        daemon.wait_for(r"delivered soak via reach:phone", timeout=8)
+        assert daemon.stop() == 0
+    screensaver.set_active(False)
+    with Daemon(away_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"crampguard running")
+        assert cli("done", "soak", env=away_env).returncode == 0
+        reminder, note = ntfy.wait_for("legs", count=2)
+        assert note["message"] == "soak: done on the desktop", note
+        assert daemon.stop() == 0
+    assert [e["kind"] for e in journal("soak", env=away_env)][-2:] == ["delivered", "done"]

@@ -132,11 +132,16 @@ class ReachLink:
         """A reminder answered (anywhere): the channels that showed it, but not the one
         that brought the answer, say so."""
         out = self._out.get(reminder_key(reminder.routine, reminder.due))
-        if out is None:
-            return
+        sent_by = dict(out.sent) if out is not None else {}
+        if not sent_by and reminder.notice and reminder.notice.startswith("reach:"):
+            # sent before a restart: its row keeps the channel that showed it, and the
+            # message there
+            name, _, sent = reminder.notice.removeprefix("reach:").partition("/")
+            if name in self._queues and sent:
+                sent_by[name] = sent
         where = f"via {self._answering}" if self._answering else "on the desktop"
         note = f"{reminder.routine}: {reminder.answer} {where}"
-        for name, sent in out.sent.items():
+        for name, sent in sent_by.items():
             if name != self._answering:
                 self._queues[name].put(("withdraw", sent, note))
 
