@@ -419,3 +419,23 @@ def test_an_answer_on_the_desktop_after_a_restart_still_tells_the_phone(
         assert note["message"] == "soak: done on the desktop", note
         assert daemon.stop() == 0
     assert [e["kind"] for e in journal("soak", env=away_env)][-2:] == ["delivered", "done"]
+
+
+@pytest.mark.slow
+def test_a_reminder_queued_behind_retries_past_its_catch_up_is_not_sent_late(
+        isolated: Dirs, routines: Path, tmp_path: Path, console_env: dict[str, str]) -> None:
+    recorder = Recorder(tmp_path / "cmd")
+    recorder.status.write_text("3")
+    _settings(isolated, recorder.table())
+    ignore = 'quiet_hours = "ignore"'
+    (routines / "soak.toml").write_text(routine_text("Soak", clock_in(3), notify=ALWAYS)
+                                        .replace(ignore, ignore + '\ncatch_up = "12s"'))
+    (routines / "stretch.toml").write_text(routine_text("Stretch", clock_in(4), notify=ALWAYS)
+                                           .replace(ignore, ignore + '\ncatch_up = "2s"'))
+    with Daemon(console_env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"could not send soak@.*trying again in 5s", timeout=10)
+        daemon.wait_for(r"reach:pc: stretch@\S+: not sent within catch_up: the channel was "
+                        r"still trying an earlier one", timeout=20)
+        assert daemon.stop() == 0
+    assert {call[0].split(":")[0] for call in recorder.calls()} == {"Soak"}

@@ -202,6 +202,12 @@ class ReachLink:
     def _deliver(self, name: str, channel: Channel, message: Message,
                  deadline: datetime) -> None:
         wait = FIRST_RETRY
+        if clock.now() > deadline:
+            # it waited behind an earlier reminder the channel kept trying: too late now
+            reason = "not sent within catch_up: the channel was still trying an earlier one"
+            log.warning("reach:%s: %s: %s", name, message.key, reason)
+            self._post(functools.partial(self._failed, name, message, reason))
+            return
         while not self._stop.is_set():
             try:
                 sent = channel.already_sent(message)
