@@ -439,3 +439,92 @@ def test_a_reminder_queued_behind_retries_past_its_catch_up_is_not_sent_late(
                         r"still trying an earlier one", timeout=20)
         assert daemon.stop() == 0
     assert {call[0].split(":")[0] for call in recorder.calls()} == {"Soak"}
+
+
+@pytest.fixture
+def smtp_starttls(tmp_path: Path) -> Iterator[Any]:
+    """A real SMTP server that takes mail only after STARTTLS and a login, with a
+    certificate of its own for localhost that no system trusts."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True,
+                   capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    class Keep(Message):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mails: list[Any] = []
+            self.logins: list[tuple[bytes, bytes]] = []
+
+        def handle_message(self, message: Any) -> None:
+            self.mails.append(message)
+
+    handler = Keep()
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                     data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"me", b"s3cret pass")
+        handler.logins.append((data.login, data.password))
+        return AuthResult(success=ok)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, authenticator=authenticate,
+                            auth_required=True)
+    controller.start()
+    controller.mails, controller.logins = handler.mails, handler.logins  # type: ignore[attr-defined]
+    controller.certificate = cert  # type: ignore[attr-defined]
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+def _starttls_table(isolated: Dirs, smtp: Any) -> None:
+    password = isolated.config / "mail-password"
+    password.parent.mkdir(parents=True, exist_ok=True)
+    password.write_text("s3cret pass\n")
+    password.chmod(0o600)
+    _settings(isolated, f'[reach.mail]\nkind = "email"\nhost = "localhost"\n'
+                        f'port = {smtp.port}\nsecurity = "starttls"\nuser = "me"\n'
+                        f'password_file = "{password}"\n'
+                        f'sender = "crampguard@example.org"\nto = "me@example.org"\n')
+
+
+def test_e_mail_goes_over_starttls_with_a_login_to_a_server_the_system_trusts(
+        isolated: Dirs, routines: Path, console_env: dict[str, str], smtp_starttls: Any
+        ) -> None:
+    _starttls_table(isolated, smtp_starttls)
+    env = {**console_env, "SSL_CERT_FILE": str(smtp_starttls.certificate)}
+    (routines / "soak.toml").write_text(routine_text("Soak", clock_in(2), notify=ALWAYS))
+    with Daemon(env) as daemon:
+        daemon.start("--routines", str(routines))
+        daemon.wait_for(r"sent via reach:mail too")
+        assert daemon.stop() == 0
+        log = daemon.log
+    (mail,) = smtp_starttls.mails
+    assert mail["Subject"] == "Soak"
+    assert smtp_starttls.logins == [(b"me", b"s3cret pass")]
+    assert "s3cret" not in log
+
+
+def test_e_mail_to_a_server_whose_certificate_nobody_vouches_for_is_refused(
+        isolated: Dirs, console_env: dict[str, str], smtp_starttls: Any) -> None:
+    _starttls_table(isolated, smtp_starttls)
+    result = cli("notify-test", "--reach", "mail", env=console_env)
+    assert result.returncode != 0
+    assert "certificate" in (result.stdout + result.stderr).lower(), result
+    assert smtp_starttls.mails == [] and smtp_starttls.logins == []
