@@ -59,6 +59,8 @@ SERVER = DBusAddress(
 )
 _URGENCY_BYTE = {"low": 0, "normal": 1, "critical": 2}
 _INT32_MAX = 2**31 - 1
+#: The name GNOME Shell's notification server gives (GetServerInformation).
+GNOME_SHELL = "gnome-shell"
 #: The signals the server sends about a notice once it is shown.
 _SIGNALS = ("ActionInvoked", "NotificationClosed")
 #: How long close() waits for the reader; it leaves at once when interrupted.
@@ -105,7 +107,7 @@ class ServerInfo:
         none), and a press on a notice whose sender has left the bus reaches no one: the
         shell broadcasts it under its own name, not the server's, and its server passes it
         on only to the sender."""
-        return self.name == "gnome-shell"
+        return self.name == GNOME_SHELL
 
 
 class _ConnectionBroken(Exception):
@@ -299,8 +301,17 @@ class DbusNotifier:
     def earlier_presses_lost(self) -> bool:
         """Whether the server loses the presses on notices an earlier run showed (GNOME
         Shell): those are to be shown again from this run. False where no server answers."""
+        self._refuse_on_reader_thread("earlier_presses_lost")
         try:
-            return self.server_information().gnome_shell
+            with self._lock, self._budget():
+                # the name alone: a server that hangs on its capabilities keeps that
+                # for the first notice, not for the start
+                if self._info is None:
+                    self._info = self._call("GetServerInformation")
+                return self._info[0] == GNOME_SHELL
+        except _ConnectionBroken:
+            self._disconnect()
+            return False
         except NotifyError:
             return False
 
