@@ -532,20 +532,22 @@ class Reminders:
             self.reach.resume(now)
         self.release(now)
 
-    def show_earlier_again(self, now: datetime) -> None:
+    def show_earlier_again(self, now: datetime, presses_lost: Callable[[], bool]) -> None:
         """After a restart, on a server that loses the presses on notices an earlier run
         showed (GNOME Shell): each reminder still unanswered within its catch_up is shown
         again in its notice's place, from this run, so its buttons answer it again. The
-        same reminder and row; the showing is recorded as one more, like a repeat."""
+        same reminder and row; the showing is recorded as one more, like a repeat. The
+        server is asked (``presses_lost``) only when such a notice is there."""
         reach = max((r.schedule.catch_up for r in self._enabled()), default=None)
         if reach is None:
             return
         rows = self.memory.restore(self.memory.ledger.read(
             lambda j: j.unanswered(since=now - reach), []))
-        for row in rows:
-            routine = self._routine(row.routine)
-            if routine is None or not _notice_id(row.notice):
-                continue
+        shown = [(routine, row) for row in rows if _notice_id(row.notice)
+                 and (routine := self._routine(row.routine)) is not None]
+        if not shown or not presses_lost():
+            return
+        for routine, row in shown:
             up = Up.of(routine, row.due, "shown-again")
             verdict = decide(up, self.world(routine.id, now))
             if verdict.kind == "show":

@@ -404,9 +404,8 @@ class Daemon:
         """Once the loop runs, before its first round."""
         self.chain.listen()  # buttons on notices a previous run left on screen
         now = clock.now()
-        if self.chain.earlier_presses_lost():
-            # first: only notices of an earlier run are unanswered yet
-            self.reminders.show_earlier_again(now)
+        # first: only notices of an earlier run are unanswered yet
+        self.reminders.show_earlier_again(now, self.chain.earlier_presses_lost)
         plans = self.timers.plans.ids()
         self._catch_up_after_restart(plans, now)
         self.reminders.resume_planned(now)
