@@ -50,6 +50,7 @@ from scheduler.daemon.away import intervals_to_restart
 from scheduler.daemon.followups import FollowUps
 from scheduler.daemon.ledger import Ledger
 from scheduler.daemon.memory import Memory
+from scheduler.daemon.reach_flow import ReachFlow
 from scheduler.daemon.reminders import REPEAT_TIMER, SNOOZE_TIMER, Reminders
 from scheduler.daemon.service import RESTART_REACH, due_between
 from scheduler.daemon.timers import RoutineTimers
@@ -60,6 +61,7 @@ from scheduler.journal.store import Journal
 from scheduler.notify import Delivery, Notice, NotifierAway
 from scheduler.planning.schedule import timetable_for
 from scheduler.presence.state import Absence, Reading, Tracker
+from scheduler.reach.base import Answer
 
 ZONE = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 23, 8, 55, tzinfo=ZONE)
@@ -309,6 +311,7 @@ class ReminderModel(RuleBasedStateMachine):
         self.followups = FollowUps(self.reminders, self.timers,
                                    lambda: list(self.routines.values()))
         self.answers.on_done = self.followups.after_done
+        self.reach = ReachFlow(self.reminders, self.answers)  # answers heard on a channel
         # a new process: presence is tracked afresh (away.Away), its first reading now
         self.tracker = Tracker(AWAY_AFTER)
         self.handled_absence: Absence | None = None
@@ -500,6 +503,34 @@ class ReminderModel(RuleBasedStateMachine):
         if (number, key) in self.presses[-1:]:
             assert not answers, f"the same press on #{number} signalled twice answered twice"
         self.presses.append((number, key))
+
+    @precondition(lambda self: bool(self.notifier.shown))
+    @rule(data=st.data(), where=st.sampled_from(["tray", "channel"]), twice=st.booleans())
+    def answer_elsewhere(self, data: st.DataObject, where: str, twice: bool) -> None:
+        """A shown reminder answered from the tray's menu, or on a channel (the phone's
+        ntfy or Matrix), once or twice (a channel that reconnects reads it again)."""
+        number = data.draw(st.sampled_from(sorted({s.id for s in self.notifier.shown})))
+        row = self.memory.by_notice(f"dbus/{number}")
+        if row is None:
+            return
+        key = data.draw(st.sampled_from(keys_of(self.routines[row.routine])))
+        self.step_events.clear()
+        for _ in range(2 if twice else 1):
+            now = clock.now()
+            if where == "tray":
+                before = self.memory.get(row.routine, row.due)
+                self.answers.tray(row.routine, row.due, key, now)
+                counted = before is not None and before.state == "delivered"
+            else:
+                counted = self.reach.answered(
+                    Answer(row.routine, row.due, key, "phone", "@me:example.org", now,
+                           ref=f"$answer-{number}"), now)
+            if counted and key.startswith(CRAMPS_KEY):
+                kind = "no_cramp" if key == CRAMPS_KEY + "none" else "cramp"
+                self.expected.append(Expected(kind, None, now, None))
+        finals = [e for e in self.step_events if e[0] in ("done", "skipped")
+                  and (e[1], e[2]) == (row.routine, row.due)]
+        assert len(finals) <= 1, f"{where}: one answer to {row.routine} counted {finals}"
 
     @rule(routine_id=st.sampled_from(sorted(routines())), ms=st.integers(1, 999))
     def trigger(self, routine_id: str, ms: int) -> None:
