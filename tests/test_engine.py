@@ -12,6 +12,7 @@ import errno
 import inspect
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -180,6 +181,49 @@ def test_a_clock_set_ends_the_timerfd_wait_and_says_so(monkeypatch) -> None:
         monkeypatch.setattr(sleep_module.os, "read", cancelled)
         sleep.wake()
         assert sleep.sleep(clock.now() + timedelta(hours=1), None) is True
+    finally:
+        sleep.close()
+
+
+@linux_only
+def test_a_clock_set_while_the_loop_was_busy_is_told_by_the_next_arming() -> None:
+    # The kernel refuses the next timerfd_settime with ECANCELED when the clock was set
+    # while the timer was armed and nobody was reading it (the loop busy showing a notice).
+    # Setting the clock to its own value is a set all the same, and moves it by
+    # microseconds; it needs CAP_SYS_TIME.
+    sleep = open_sleep()
+    try:
+        sleep.arm(clock.now() + timedelta(hours=1))  # type: ignore[attr-defined]
+        try:
+            time.clock_settime(time.CLOCK_REALTIME, time.time())
+        except PermissionError:
+            pytest.skip("setting the clock needs CAP_SYS_TIME")
+        assert sleep.sleep(clock.now() + timedelta(hours=1), 0.01) is True
+        deadline = clock.now() + timedelta(milliseconds=30)
+        assert sleep.sleep(deadline, None) is False  # armed again, and waits
+        assert clock.now() >= deadline
+    finally:
+        sleep.close()
+
+
+@linux_only
+def test_a_refused_arming_says_the_clock_was_set_and_the_wait_goes_on(monkeypatch) -> None:
+    sleep = open_sleep()
+    refusals = [OSError(errno.ECANCELED, "Operation canceled")]
+    real_arm = sleep.arm  # type: ignore[attr-defined]
+
+    def arm(deadline: datetime) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_arm(deadline)
+
+    try:
+        monkeypatch.setattr(sleep, "arm", arm)
+        assert sleep.sleep(clock.now() + timedelta(hours=1), None) is True
+        assert sleep.sleep(clock.now() + timedelta(milliseconds=10), None) is False
+        refusals.append(OSError(errno.EINVAL, "Invalid argument"))
+        with pytest.raises(OSError):  # anything else is a bug, not a clock set
+            sleep.sleep(None, 0.01)
     finally:
         sleep.close()
 

@@ -246,6 +246,35 @@ def test_a_trigger_answered_accepted_is_not_shown_twice_when_tried_again(frozen_
     assert len(triggered) == 1, history.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.desktop
+def test_a_clock_set_while_the_loop_waits_on_a_hung_server_does_not_stop_the_daemon(
+        frozen_server, routines):
+    """The wall clock is set (a time sync stepping it) while the loop is busy on a hung
+    notification server: the daemon goes on, and the reminder is shown once."""
+    server, env = frozen_server
+    (routines / "due.toml").write_text(routine_text("Due", clock_in(3)))
+    args = ("--routines", str(routines))
+    with Daemon(env) as daemon:
+        daemon.start(*args)
+        daemon.wait_for(r"crampguard running: 1 routine")
+        deadline = time.monotonic() + 8
+        while "GetCapabilities" not in server.calls:  # the loop is now busy for 5 s
+            assert time.monotonic() < deadline, daemon.log
+            time.sleep(0.02)
+        try:
+            time.clock_settime(time.CLOCK_REALTIME, time.time())  # moves it by microseconds
+        except PermissionError:
+            pytest.skip("setting the clock needs CAP_SYS_TIME")
+        daemon.wait_for(r"delivered due via console")
+        status = cli(*args, "status", env=env)
+        shown = daemon.count(r"^\[crampguard\] Due — ")
+        assert daemon.stop() == 0
+    assert status.returncode == 0, status.stderr + daemon.log
+    assert shown == 1
+    assert "Traceback" not in daemon.log
+
+
 # --- K, in process: what a control command is told when the loop is slow ----------------------
 
 class Loop:

@@ -124,7 +124,14 @@ class TimerfdSleep(Sleep):
             raise OSError(ctypes.get_errno(), "timerfd_settime failed")
 
     def sleep(self, deadline: datetime | None, limit: float | None) -> bool:
-        self.arm(deadline if deadline is not None else clock.now() + _FAR)
+        try:
+            self.arm(deadline if deadline is not None else clock.now() + _FAR)
+        except OSError as exc:
+            # A clock set while the loop was busy (not waiting on the fd) is told by the
+            # next arming instead of a read; that refusal also clears it.
+            if exc.errno != errno.ECANCELED:
+                raise
+            return True
         self._poll.poll(None if limit is None else math.ceil(max(0.0, limit) * 1000))
         self._drain()
         try:
